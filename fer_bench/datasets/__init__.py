@@ -1,0 +1,21 @@
+"""Datasets: a table of samples (image, label, subject) and a fingerprint.
+
+``load_dataset(SPEC)`` reads a dataset from one of the registered sources:
+
+============  ====================================================================
+``synthetic``  the built-in synthetic faces (20 people × 7 expressions × 5 images)
+``folder:P``   one sub-folder per class (``P/happy/001.png``); no subject ids
+``manifest:F`` a CSV with columns ``path,label`` and optionally ``subject``
+``jaffe:P``    original JAFFE names, ``KA.AN1.39.tiff`` (person ``KA``, anger)
+``ckplus:P``   CK+48 layout, ``P/<class>/S005_001_00000011.png`` (person ``S005``)
+``kdef:P``     KDEF names, ``AF01ANS.JPG`` (session A, person F01, afraid, straight)
+============  ====================================================================
+
+Options follow a ``?``: ``synthetic?subjects=40&per_expression=5&size=128&seed=1``,
+``kdef:/data/KDEF?poses=S,HL``. See :data:`SOURCES` and ``fer-bench datasets``.
+"""
+
+from .base import Dataset
+from .sources import SOURCES, describe_sources, load_dataset
+
+__all__ = ["Dataset", "SOURCES", "describe_sources", "load_dataset"]

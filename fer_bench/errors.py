@@ -1,0 +1,34 @@
+"""Exceptions raised by fer-bench.
+
+Every error a user can cause derives from :class:`FerBenchError`; the CLI prints its
+message on one line and exits with status 2, so the message must name the culprit
+(the file, the label, the option).
+"""
+
+
+class FerBenchError(Exception):
+    """Base class of the errors caused by bad input or a bad request."""
+
+
+class DatasetError(FerBenchError):
+    """A dataset cannot be read or is unusable for the requested protocol."""
+
+
+class ProtocolError(FerBenchError):
+    """The requested protocol cannot be built on this dataset."""
+
+
+class UnknownMethodError(FerBenchError):
+    """A method name (or one of its parameters) is not registered."""
+
+
+class ConfigMismatchError(FerBenchError):
+    """An output directory already holds results of another configuration."""
+
+
+class StoreLockedError(FerBenchError):
+    """Another fer-bench process is writing to the same output directory."""
+
+
+class RequirementError(FerBenchError):
+    """A method's requirements (packages, weights, hardware) are not met."""

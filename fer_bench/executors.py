@@ -1,0 +1,118 @@
+"""Where fold fits run: in this process, in local worker processes (joblib), or on a
+Dask cluster. A work unit is one (method, run, fold); each is a pure function of the
+method's parameters, the cached features and the split, so the stored results do not
+depend on the backend or on the order in which units finish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from .errors import FerBenchError
+from .model_selection import Fold
+
+
+class SerialExecutor:
+    """Fit folds one after another in this process."""
+
+    def map_folds(self, method, features: np.ndarray, labels: np.ndarray, folds: list[Fold], seed: int) -> Iterator:
+        from .runner import fit_predict_fold, fold_seed
+
+        for fold in folds:
+            yield fit_predict_fold(method, features, labels, fold, fold_seed(seed, fold.run, fold.fold))
+
+    def close(self) -> None:
+        pass
+
+
+class JoblibExecutor:
+    """Fit folds in ``jobs`` local processes (joblib's loky backend).
+
+    Features loaded from the cache are memory-mapped, and joblib passes memory-maps to
+    workers by file name, so every worker reads one shared copy. joblib also limits each
+    worker's BLAS threads so ``jobs`` workers do not oversubscribe the cores.
+    """
+
+    def __init__(self, jobs: int):
+        self.jobs = jobs
+
+    def map_folds(self, method, features, labels, folds, seed) -> Iterator:
+        from joblib import Parallel, delayed
+
+        from .runner import fit_predict_fold, fold_seed
+
+        parallel = Parallel(n_jobs=self.jobs, return_as="generator_unordered", max_nbytes="1M")
+        yield from parallel(
+            delayed(fit_predict_fold)(method, features, labels, fold, fold_seed(seed, fold.run, fold.fold))
+            for fold in folds
+        )
+
+    def close(self) -> None:
+        pass
+
+
+class DaskExecutor:
+    """Fit folds on a Dask distributed cluster (``scheduler`` address), or on a local
+    cluster of ``jobs`` worker processes when no address is given.
+
+    The features are scattered to the workers once per method and shared by every unit.
+    """
+
+    def __init__(self, jobs: int, scheduler: str | None):
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:
+            raise FerBenchError(
+                "--backend dask needs dask.distributed: pip install 'fer-bench[dask]'"
+            ) from None
+        self._cluster = None
+        if scheduler:
+            self.client = Client(scheduler)
+        else:
+            self._cluster = LocalCluster(
+                n_workers=max(1, jobs), threads_per_worker=1, processes=True, host="127.0.0.1",
+                dashboard_address=None,
+            )
+            self.client = Client(self._cluster)
+
+    def map_folds(self, method, features, labels, folds, seed) -> Iterator:
+        from dask.distributed import as_completed
+
+        from .runner import fit_predict_fold, fold_seed
+
+        shared_features = self.client.scatter(np.asarray(features), broadcast=True)
+        shared_labels = self.client.scatter(labels, broadcast=True)
+        futures = [
+            self.client.submit(
+                fit_predict_fold, method, shared_features, shared_labels, fold,
+                fold_seed(seed, fold.run, fold.fold), pure=False,
+            )
+            for fold in folds
+        ]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            self.client.cancel(futures)
+
+    def close(self) -> None:
+        self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def make_executor(jobs: int = 1, backend: str = "auto", scheduler: str | None = None):
+    """``auto``: serial for one job, joblib for more; ``dask`` for a Dask cluster."""
+    if jobs < 1:
+        raise FerBenchError(f"--jobs {jobs}: need at least 1")
+    if scheduler and backend not in ("dask", "auto"):
+        raise FerBenchError("--scheduler goes with --backend dask")
+    if backend == "dask" or scheduler:
+        return DaskExecutor(jobs, scheduler)
+    if backend in ("auto", "joblib"):
+        return SerialExecutor() if jobs == 1 else JoblibExecutor(jobs)
+    if backend == "serial":
+        return SerialExecutor()
+    raise FerBenchError(f"--backend {backend!r}: use auto, serial, joblib or dask")

@@ -1,0 +1,58 @@
+"""Base class for methods that are scikit-learn pipelines.
+
+A subclass supplies :meth:`SklearnMethod.build_pipeline` (hyperparameters as keyword
+arguments) and :meth:`SklearnMethod.param_grid`; fitting tries every grid point on the
+training group, keeps the one with the best accuracy on the validation group, and never
+sees the test group. The chosen point is stored per fold (``fit_info``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .model_selection import select_on_validation
+from .registry import Method
+
+
+class SklearnMethod(Method):
+    """A method whose per-fold model is a scikit-learn estimator chosen on validation."""
+
+    # Fits on a few hundred samples: threads only add synchronisation (measured 1.2 s
+    # vs 0.16 s per PCA+SVM fold on JAFFE with 2 busy cores).
+    max_threads = 1
+
+    def build_pipeline(self, random_state: int, **hyper: Any):
+        """The unfitted estimator for one grid point."""
+        raise NotImplementedError
+
+    def param_grid(self, n_train: int) -> dict[str, list]:
+        """Hyperparameter candidates, simplest first (ties keep the first)."""
+        return {}
+
+    def sample_weight(self, X_train: np.ndarray, y_train: np.ndarray) -> np.ndarray | None:
+        """Per-sample training weights (fuzzy memberships, …); ``None`` for unweighted."""
+        return None
+
+    @staticmethod
+    def flatten(X: np.ndarray) -> np.ndarray:
+        return np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+
+    def fit(self, X_train, y_train, X_val, y_val, *, random_state: int):
+        X_train, X_val = self.flatten(X_train), self.flatten(X_val)
+        model, chosen, score = select_on_validation(
+            lambda **hyper: self.build_pipeline(random_state=random_state, **hyper),
+            self.param_grid(len(X_train)),
+            X_train,
+            y_train,
+            X_val,
+            y_val,
+            sample_weight_train=self.sample_weight(X_train, y_train),
+        )
+        self.model_ = model
+        self.fit_info_ = {"chosen": chosen, "val_accuracy": round(100 * score, 4)}
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        return self.model_.predict(self.flatten(X))

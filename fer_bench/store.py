@@ -1,0 +1,270 @@
+"""The results store: one SQLite file per output directory.
+
+It owns what is known about a benchmark: its configuration, the environment, the
+dataset's samples and fingerprint, the splits, the methods with their parameters and,
+per (method, run, fold), the predictions, the accuracy and the timings. Each fold is
+committed in its own transaction as it finishes, so a run killed at any moment leaves a
+consistent store and re-running the same command resumes where it stopped.
+
+Only one process writes to a directory at a time: :class:`ResultsStore` holds an
+exclusive ``flock`` on ``.lock`` (released by the kernel even on SIGKILL).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import fcntl
+import json
+import os
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ConfigMismatchError, StoreLockedError
+
+STORE_NAME = "results.sqlite"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS samples (
+    idx INTEGER PRIMARY KEY, sample_id TEXT NOT NULL, label TEXT NOT NULL, subject TEXT);
+CREATE TABLE IF NOT EXISTS splits (
+    run INTEGER NOT NULL, idx INTEGER NOT NULL, grp INTEGER NOT NULL, PRIMARY KEY (run, idx));
+CREATE TABLE IF NOT EXISTS methods (
+    method TEXT PRIMARY KEY, name TEXT NOT NULL, params TEXT NOT NULL, identity TEXT NOT NULL,
+    position INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS folds (
+    method TEXT NOT NULL, run INTEGER NOT NULL, fold INTEGER NOT NULL,
+    accuracy REAL NOT NULL, n_train INTEGER, n_val INTEGER, n_test INTEGER,
+    features_seconds REAL, fit_seconds REAL, predict_seconds REAL, info TEXT,
+    PRIMARY KEY (method, run, fold));
+CREATE TABLE IF NOT EXISTS predictions (
+    method TEXT NOT NULL, run INTEGER NOT NULL, fold INTEGER NOT NULL, idx INTEGER NOT NULL,
+    y_true INTEGER NOT NULL, y_pred INTEGER NOT NULL, PRIMARY KEY (method, run, idx));
+CREATE TABLE IF NOT EXISTS skipped (method TEXT PRIMARY KEY, reason TEXT NOT NULL);
+"""
+
+#: Configuration keys that must match for a directory to be resumed.
+IDENTITY_KEYS = ("dataset_fingerprint", "protocol", "folds", "runs", "seed", "face_crop", "classes")
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class ResultsStore:
+    """Read or write the store of one output directory.
+
+    ``ResultsStore(out, write=True)`` creates the directory and takes the lock;
+    ``write=False`` opens an existing store read-only (for reports).
+    """
+
+    def __init__(self, out: str | Path, write: bool = True):
+        self.out = Path(out)
+        self.path = self.out / STORE_NAME
+        self.write = write
+        self._lock_handle = None
+        if write:
+            self.out.mkdir(parents=True, exist_ok=True)
+            self._lock()
+            self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self.conn.execute("PRAGMA journal_mode=DELETE")
+            self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.executescript(_SCHEMA)
+        else:
+            if not self.path.exists():
+                from .errors import FerBenchError
+
+                raise FerBenchError(f"no results in {self.out}: {STORE_NAME} is missing")
+            self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
+
+    # -- locking ------------------------------------------------------------------------
+    def _lock(self) -> None:
+        handle = open(self.out / ".lock", "a+")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise StoreLockedError(
+                f"output directory {self.out} is in use by {holder}; wait for it to finish "
+                "or choose another --out"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"fer-bench pid {os.getpid()}\n")
+        handle.flush()
+        self._lock_handle = handle
+
+    def close(self) -> None:
+        self.conn.close()
+        if self._lock_handle is not None:
+            fcntl.flock(self._lock_handle.fileno(), fcntl.LOCK_UN)
+            self._lock_handle.close()
+            self._lock_handle = None
+
+    def __enter__(self) -> ResultsStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- meta ---------------------------------------------------------------------------
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def set_meta(self, key: str, value: Any) -> None:
+        with self.conn:
+            self.conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value, sort_keys=True))
+            )
+
+    def initialise(self, config: dict, dataset_samples, groups_by_run: dict[int, np.ndarray]) -> bool:
+        """Record a new benchmark, or check that ``config`` matches the stored one.
+
+        Returns True when the store was new. A mismatch raises
+        :class:`ConfigMismatchError` naming every differing key; nothing is changed.
+        """
+        stored = self.get_meta("config")
+        if stored is not None:
+            diffs = [
+                f"{key}: stored {stored.get(key)!r}, requested {config.get(key)!r}"
+                for key in IDENTITY_KEYS
+                if stored.get(key) != config.get(key)
+            ]
+            if diffs:
+                raise ConfigMismatchError(
+                    f"output directory {self.out} holds results of another configuration "
+                    f"({'; '.join(diffs)}); use another --out, or delete that directory to start over"
+                )
+            for run, groups in groups_by_run.items():
+                rows = self.conn.execute("SELECT grp FROM splits WHERE run = ? ORDER BY idx", (run,)).fetchall()
+                if [r[0] for r in rows] != [int(g) for g in groups]:
+                    raise ConfigMismatchError(
+                        f"the stored splits of run {run + 1} in {self.out} differ from the ones computed "
+                        "now (another fer-bench version?); use another --out"
+                    )
+            return False
+        with self.conn:
+            self.conn.execute("BEGIN")
+            self.conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('config', ?)", (json.dumps(config, sort_keys=True),)
+            )
+            self.conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (json.dumps(SCHEMA_VERSION),)
+            )
+            self.conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('created', ?)", (json.dumps(_now()),)
+            )
+            self.conn.executemany(
+                "INSERT INTO samples (idx, sample_id, label, subject) VALUES (?, ?, ?, ?)",
+                [
+                    (i, str(r.sample_id), str(r.label), None if r.subject is None else str(r.subject))
+                    for i, r in enumerate(dataset_samples.itertuples(index=False))
+                ],
+            )
+            self.conn.executemany(
+                "INSERT INTO splits (run, idx, grp) VALUES (?, ?, ?)",
+                [(run, i, int(g)) for run, groups in groups_by_run.items() for i, g in enumerate(groups)],
+            )
+            self.conn.execute("COMMIT")
+        return True
+
+    # -- methods ------------------------------------------------------------------------
+    def register_method(self, label: str, name: str, params: dict, identity: dict) -> None:
+        """Add a method, or check its parameters match the ones stored under ``label``."""
+        row = self.conn.execute("SELECT identity FROM methods WHERE method = ?", (label,)).fetchone()
+        identity_json = json.dumps(identity, sort_keys=True, default=str)
+        if row is not None:
+            if row[0] != identity_json:
+                stored = json.loads(row[0])
+                diffs = [k for k in sorted(set(stored) | set(identity)) if stored.get(k) != identity.get(k)]
+                raise ConfigMismatchError(
+                    f"method {label!r} in {self.out} was run with other parameters "
+                    f"({', '.join(diffs)} differ); use another --out or name the change "
+                    f"explicitly (e.g. {name}:{diffs[0]}=...)"
+                )
+            return
+        position = self.conn.execute("SELECT COALESCE(MAX(position), -1) + 1 FROM methods").fetchone()[0]
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute(
+                "INSERT INTO methods (method, name, params, identity, position) VALUES (?, ?, ?, ?, ?)",
+                (label, name, json.dumps(params, sort_keys=True, default=str), identity_json, position),
+            )
+            self.conn.execute("DELETE FROM skipped WHERE method = ?", (label,))
+            self.conn.execute("COMMIT")
+
+    def record_skipped(self, label: str, reason: str) -> None:
+        with self.conn:
+            self.conn.execute("INSERT OR REPLACE INTO skipped (method, reason) VALUES (?, ?)", (label, reason))
+
+    def methods(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT method FROM methods ORDER BY position")]
+
+    def method_params(self, label: str) -> dict:
+        row = self.conn.execute("SELECT params FROM methods WHERE method = ?", (label,)).fetchone()
+        return json.loads(row[0]) if row else {}
+
+    def skipped(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT method, reason FROM skipped ORDER BY method"))
+
+    # -- folds --------------------------------------------------------------------------
+    def finished_folds(self, label: str) -> set[tuple[int, int]]:
+        return {(r, f) for r, f in self.conn.execute("SELECT run, fold FROM folds WHERE method = ?", (label,))}
+
+    def record_fold(
+        self,
+        label: str,
+        run: int,
+        fold: int,
+        test_idx: Iterable[int],
+        y_true: Iterable[int],
+        y_pred: Iterable[int],
+        accuracy: float,
+        sizes: tuple[int, int, int],
+        timings: dict[str, float],
+        info: dict,
+    ) -> None:
+        """Commit one finished fold (its predictions and summary) in one transaction."""
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute("DELETE FROM predictions WHERE method = ? AND run = ? AND fold = ?", (label, run, fold))
+            self.conn.executemany(
+                "INSERT INTO predictions (method, run, fold, idx, y_true, y_pred) VALUES (?, ?, ?, ?, ?, ?)",
+                [(label, run, fold, int(i), int(t), int(p)) for i, t, p in zip(test_idx, y_true, y_pred)],
+            )
+            self.conn.execute(
+                "INSERT OR REPLACE INTO folds (method, run, fold, accuracy, n_train, n_val, n_test, "
+                "features_seconds, fit_seconds, predict_seconds, info) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    label,
+                    run,
+                    fold,
+                    float(accuracy),
+                    *map(int, sizes),
+                    timings.get("features"),
+                    timings.get("fit"),
+                    timings.get("predict"),
+                    json.dumps(info, sort_keys=True, default=_json_default),
+                ),
+            )
+            self.conn.execute("COMMIT")
+
+    # -- reading ------------------------------------------------------------------------
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        return self.conn.execute(sql, params).fetchall()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)

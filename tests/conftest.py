@@ -1,0 +1,80 @@
+"""Shared fixtures: an isolated feature cache, the JAFFE path and small synthetic data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+JAFFE = (REPO / ".." / "shared" / "datasets" / "jaffe").resolve()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    # One cache per test session: fast (features reused across tests) and never the user's.
+    cache = tmp_path_factory.getbasetemp() / "fer-bench-cache"
+    monkeypatch.setenv("FER_BENCH_CACHE", str(cache))
+    monkeypatch.setenv("PYTHONHASHSEED", "0")
+
+
+@pytest.fixture(scope="session")
+def jaffe_path() -> Path:
+    if not JAFFE.is_dir():
+        pytest.skip(f"JAFFE not found at {JAFFE}")
+    return JAFFE
+
+
+def write_images(root: Path, rows, size=32, seed=0):
+    """Write small PNGs (``rows`` of (relative path, class index)) with class-dependent content."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for rel, cls in rows:
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        img = rng.integers(0, 60, (size, size)).astype(np.uint8)
+        img[:, (cls * 4) % size : (cls * 4) % size + 4] += 150  # a class-dependent bar
+        Image.fromarray(img).save(path)
+    return root
+
+
+@pytest.fixture
+def tiny_folder(tmp_path) -> Path:
+    """A folder: dataset, 3 classes × 12 images, in class sub-folders."""
+    rows = [(f"{name}/{i:03d}.png", c) for c, name in enumerate(["happy", "sad", "angry"]) for i in range(12)]
+    return write_images(tmp_path / "tiny", rows)
+
+
+@pytest.fixture
+def tiny_manifest(tmp_path) -> Path:
+    """A manifest: CSV with 4 people × 3 classes × 3 images (person 'NA' included)."""
+    people = ["NA", "KB", "KC", "KD"]
+    rows, lines = [], ["path,label,subject"]
+    for p in people:
+        for c, name in enumerate(["happy", "sad", "angry"]):
+            for i in range(3):
+                rel = f"img/{p}_{name}_{i}.png"
+                rows.append((rel, c))
+                lines.append(f"{rel},{name},{p}")
+    write_images(tmp_path / "man", rows)
+    csv = tmp_path / "man" / "labels.csv"
+    csv.write_text("\n".join(lines) + "\n")
+    return csv
+
+
+def cli(*args: str, cwd: Path | None = None, check: bool = True, env=None, timeout=600):
+    """Run the real ``fer-bench`` console script like a user would."""
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).with_name("fer-bench")
+    proc = subprocess.run(
+        [str(exe), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"fer-bench {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    return proc
