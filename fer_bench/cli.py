@@ -8,6 +8,7 @@ folds are kept; re-run the same command to resume).
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import shlex
 import sys
@@ -120,13 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
     report_p.add_argument("out", help="results directory")
     report_p.set_defaults(func=_cmd_report)
 
-    for extension in _EXTENSIONS:
-        extension(sub)
+    for module_name in _EXTENSIONS:
+        importlib.import_module(module_name).add_cli(sub)
     return parser
 
 
-#: Functions adding sub-commands (weights, compare, check); each takes the subparsers.
-_EXTENSIONS: list = []
+#: Modules that add sub-commands; each has ``add_cli(subparsers)`` whose parsers set
+#: ``func`` (``weights``: model weights; ``compare``, ``check``: statistics and the gate).
+_EXTENSIONS: list[str] = []
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -87,9 +87,12 @@ class Dataset:
                     return ((arr - arr.min()) / span * 255).astype(np.uint8)
                 if img.mode not in ("L", "RGB"):
                     img = img.convert("RGB" if img.mode in ("RGBA", "P", "CMYK", "YCbCr", "LA") else "L")
-                return np.asarray(img, dtype=np.uint8)
+                array = np.asarray(img, dtype=np.uint8)
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
             raise DatasetError(f"cannot decode image {self.path_of(i)}: {exc}") from None
+        if array.ndim == 3 and (array == array[:, :, :1]).all():
+            array = np.ascontiguousarray(array[:, :, 0])  # grayscale stored as RGB (JAFFE's TIFFs)
+        return array
 
     @property
     def fingerprint(self) -> str:

@@ -1,0 +1,157 @@
+"""The engine end to end through the real ``fer-bench`` command, as a user runs it."""
+
+import shutil
+import sqlite3
+
+import pandas as pd
+import pytest
+
+import fer_bench
+from tests.conftest import cli
+
+TABLES = ("table1_pca-svm.csv", "table1_pca-svm.md", "table2.csv", "table2.md", "table3.csv", "table3.md",
+          "leaderboard.md", "run.json", "fold_accuracy.csv")
+
+
+def run_args(dataset, out, *extra):
+    return ("run", "--methods", "pca-svm", "--dataset", dataset, "--runs", "2", "--folds", "3",
+            "--out", str(out), "-q", *extra)
+
+
+def test_run_writes_the_papers_tables(tiny_manifest, tmp_path):
+    out = tmp_path / "out"
+    proc = cli(*run_args(f"manifest:{tiny_manifest}", out))
+    assert "pca-svm" in proc.stdout and "image-level" in proc.stdout
+    for name in TABLES:
+        assert (out / name).is_file(), name
+    table2 = pd.read_csv(out / "table2.csv", dtype=str, keep_default_na=False)
+    assert list(table2["run"]) == ["1", "2", "Mean ± SD"]
+    assert set(table2["protocol"]) == {"image-level"}
+    table1 = pd.read_csv(out / "table1_pca-svm.csv", dtype=str, keep_default_na=False)
+    assert list(table1.columns) == ["run", "anger", "happiness", "sadness", "protocol"]
+    table3 = pd.read_csv(out / "table3.csv", keep_default_na=False)
+    assert list(table3.columns[:7]) == ["method", "oa_mean", "oa_sd", "runs", "folds", "protocol", "paper_oa"]
+    row = table3.iloc[0]
+    assert (row.method, row.runs, row.folds, row.paper_oa) == ("pca-svm", 2, 3, "89.14 ± 2.91")
+    assert "image-level" in (out / "table2.md").read_text()
+    # the OA in table3 is the mean of the per-run OA, recomputed from the stored predictions
+    res = fer_bench.load_results(out)
+    oa = res.run_metrics("pca-svm")["oa"]
+    assert row.oa_mean == pytest.approx(round(oa.mean(), 2))
+
+
+def test_same_command_twice_gives_identical_tables(tiny_manifest, tmp_path):
+    out = tmp_path / "out"
+    cli(*run_args(f"manifest:{tiny_manifest}", out))
+    first = {name: (out / name).read_bytes() for name in TABLES}
+    shutil.rmtree(out)
+    cli(*run_args(f"manifest:{tiny_manifest}", out))
+    for name in TABLES:
+        assert (out / name).read_bytes() == first[name], name
+
+
+def test_resume_recomputes_only_unfinished_folds(tiny_manifest, tmp_path):
+    out = tmp_path / "out"
+    cli(*run_args(f"manifest:{tiny_manifest}", out))
+    before = {name: (out / name).read_bytes() for name in TABLES}
+    db = out / "results.sqlite"
+    with sqlite3.connect(db) as conn:
+        kept = dict(((r, f), s) for r, f, s in conn.execute("SELECT run, fold, fit_seconds FROM folds"))
+        conn.execute("DELETE FROM folds WHERE run = 1")
+        conn.execute("DELETE FROM predictions WHERE run = 1")
+    proc = cli(*run_args(f"manifest:{tiny_manifest}", out))
+    with sqlite3.connect(db) as conn:
+        after = dict(((r, f), s) for r, f, s in conn.execute("SELECT run, fold, fit_seconds FROM folds"))
+    assert set(after) == set(kept)
+    assert all(after[k] == kept[k] for k in kept if k[0] == 0), "finished folds were recomputed"
+    for name in TABLES:
+        assert (out / name).read_bytes() == before[name], name
+    # a complete store: nothing left to do
+    proc = cli(*run_args(f"manifest:{tiny_manifest}", out))
+    assert "already in the store" in proc.stderr
+
+
+def test_other_configuration_is_refused_and_store_kept(tiny_manifest, tmp_path):
+    out = tmp_path / "out"
+    cli(*run_args(f"manifest:{tiny_manifest}", out))
+    stored = (out / "results.sqlite").read_bytes()
+    proc = cli(*run_args(f"manifest:{tiny_manifest}", out, "--seed", "1"), check=False)
+    assert proc.returncode == 2
+    assert "another configuration" in proc.stderr and "seed" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert (out / "results.sqlite").read_bytes() == stored
+
+
+def test_subject_protocol(tiny_manifest, tmp_path):
+    out = tmp_path / "subj"
+    cli(*run_args(f"manifest:{tiny_manifest}", out, "--protocol", "subject"))
+    table3 = pd.read_csv(out / "table3.csv")
+    assert table3.loc[0, "protocol"] == "subject-independent"
+    assert "subject-independent" in (out / "leaderboard.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (("--methods", "pca-svn"), "unknown method 'pca-svn'; did you mean 'pca-svm'"),
+        (("--methods", "pca-svm:n_comp=3"), "no parameter 'n_comp'; did you mean 'n_components'"),
+        (("--protocol", "subject"), "needs a subject (person) id"),
+        (("--folds", "20"), "fewer images than folds"),
+        (("--dataset", "nowhere:/x"), "unknown dataset source 'nowhere'"),
+    ],
+)
+def test_bad_input_gets_one_line_error(tiny_folder, tmp_path, args, message):
+    base = ["run", "--dataset", f"folder:{tiny_folder}", "--runs", "1", "--folds", "3", "--out", str(tmp_path / "o"), "-q"]
+    if "--methods" not in args:
+        base += ["--methods", "pca-svm"]
+    proc = cli(*base, *args, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr
+    assert proc.stderr.startswith("fer-bench: error:") and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_corrupt_image_is_named_and_other_results_kept(tiny_folder, tmp_path):
+    (tiny_folder / "sad" / "007.png").write_bytes(b"\x89PNG broken")
+    proc = cli("run", "--methods", "pca-svm", "--dataset", f"folder:{tiny_folder}", "--runs", "1", "--folds", "3",
+               "--out", str(tmp_path / "o"), "-q", check=False)
+    assert proc.returncode == 2
+    assert "sad/007.png" in proc.stderr
+
+
+def test_python_api_matches_cli(tiny_manifest, tmp_path):
+    res = fer_bench.run(methods=["pca-svm"], dataset=f"manifest:{tiny_manifest}", runs=2, folds=3,
+                        out=tmp_path / "api", progress=False, echo=lambda s: None)
+    assert isinstance(res.table2(), pd.DataFrame)
+    assert list(res.table1("pca-svm").index) == ["1", "2", "Mean ± SD"]
+    assert res.table3().loc[0, "method"] == "pca-svm"
+    cli(*run_args(f"manifest:{tiny_manifest}", tmp_path / "cli"))
+    assert (tmp_path / "api" / "table2.csv").read_bytes() == (tmp_path / "cli" / "table2.csv").read_bytes()
+
+
+def test_report_rewrites_tables(tiny_manifest, tmp_path):
+    out = tmp_path / "out"
+    cli(*run_args(f"manifest:{tiny_manifest}", out))
+    original = (out / "table3.csv").read_bytes()
+    (out / "table3.csv").unlink()
+    cli("report", str(out))
+    assert (out / "table3.csv").read_bytes() == original
+
+
+def test_methods_and_datasets_listing():
+    proc = cli("methods")
+    assert "pca-svm" in proc.stdout and "Drume" in proc.stdout and "89.14" in proc.stdout
+    proc = cli("datasets")
+    for source in ("synthetic", "folder", "manifest", "jaffe", "ckplus", "kdef"):
+        assert source in proc.stdout
+
+
+@pytest.mark.slow
+def test_jaffe_image_level_far_above_subject_independent(jaffe_path, tmp_path):
+    oa = {}
+    for protocol in ("paper", "subject"):
+        out = tmp_path / protocol
+        cli("run", "--methods", "pca-svm", "--dataset", f"jaffe:{jaffe_path}", "--protocol", protocol,
+            "--out", str(out), "-q")
+        oa[protocol] = pd.read_csv(out / "table3.csv").loc[0, "oa_mean"]
+    # Leakage: the same people in training and test inflate image-level accuracy.
+    assert oa["paper"] > 75 and oa["subject"] < 55 and oa["paper"] - oa["subject"] > 25, oa
