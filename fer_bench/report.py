@@ -104,6 +104,14 @@ def leaderboard(results) -> str:
     table3.index = table3.index + 1
     table3.index.name = "rank"
     text += markdown_table(table3)
+    if results.duplicates:
+        text += (
+            f"\n**Warning:** {len(results.duplicates)} groups of byte-identical images; copies can fall in "
+            "training and test groups and inflate accuracy:\n\n"
+        )
+        text += "".join(f"- {', '.join(f'`{s}`' for s in group)}\n" for group in results.duplicates[:20])
+        if len(results.duplicates) > 20:
+            text += f"- … and {len(results.duplicates) - 20} more groups (see run.json)\n"
     if results.skipped:
         text += "\nSkipped methods (requirements not met here):\n\n"
         text += "".join(f"- `{m}`: {reason}\n" for m, reason in sorted(results.skipped.items()))
@@ -122,6 +130,7 @@ def run_record(results) -> dict:
         "environment": results.environment,
         "methods": results.method_params,
         "skipped": results.skipped,
+        "duplicates": results.duplicates,
         "command": results.command,
     }
 

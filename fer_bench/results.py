@@ -39,6 +39,7 @@ class Results:
             self.method_params = {m: store.method_params(m) for m in self.methods}
             self.method_info = store.get_meta("method_info", {})
             self.skipped: dict[str, str] = store.skipped()
+            self.duplicates: list[list[str]] = store.get_meta("duplicates", [])
             self.predictions = pd.DataFrame(
                 store.query("SELECT method, run, fold, idx, y_true, y_pred FROM predictions ORDER BY method, run, idx"),
                 columns=["method", "run", "fold", "idx", "y_true", "y_pred"],

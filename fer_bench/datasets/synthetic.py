@@ -235,10 +235,13 @@ def sample_person(rng: np.random.Generator) -> PersonGeometry:
 
 #: Uniform ranges of the per-image viewing conditions (see :class:`Pose`).
 POSE_RANGES: dict[str, tuple[float, float]] = {
-    "rotation": (-7.0, 7.0),
-    "tx": (-0.045, 0.045),
-    "ty": (-0.045, 0.045),
-    "scale": (0.9, 1.1),
+    # Faces are roughly aligned, as in posed databases (JAFFE, CK+): a few degrees
+    # of rotation and a few pixels of shift. Misalignment is the strongest
+    # difficulty knob for pixel-based methods.
+    "rotation": (-2.5, 2.5),
+    "tx": (-0.01, 0.01),
+    "ty": (-0.01, 0.01),
+    "scale": (0.975, 1.025),
     "light_angle": (0.0, 2.0 * math.pi),
     "light_strength": (0.0, 0.35),
     "brightness": (0.8, 1.15),
@@ -283,44 +286,105 @@ _PARAMS = (
 
 _PROTOTYPES: dict[str, dict[str, float]] = {
     "anger": {
-        "brow_in": 0.065, "brow_out": 0.012, "brow_pull": 0.045, "lid_up": 0.12,
-        "lid_low": 0.35, "mouth_w": -0.14, "lip_press": 0.6, "mouth_curve": 0.008,
-        "glabella": 1.0, "nasolabial": 0.25,
+        "brow_in": 0.065,
+        "brow_out": 0.012,
+        "brow_pull": 0.045,
+        "lid_up": 0.12,
+        "lid_low": 0.35,
+        "mouth_w": -0.14,
+        "lip_press": 0.6,
+        "mouth_curve": 0.008,
+        "glabella": 1.0,
+        "nasolabial": 0.25,
     },
     "disgust": {
-        "brow_in": 0.035, "brow_out": 0.018, "brow_pull": 0.02, "lid_low": 0.4,
-        "lid_up": -0.15, "lip_raise": 0.035, "mouth_open": 0.012, "mouth_curve": 0.012,
-        "nose_wrinkle": 1.0, "nasolabial": 0.9, "cheek_raise": 0.3, "glabella": 0.3,
+        "brow_in": 0.035,
+        "brow_out": 0.018,
+        "brow_pull": 0.02,
+        "lid_low": 0.4,
+        "lid_up": -0.15,
+        "lip_raise": 0.035,
+        "mouth_open": 0.012,
+        "mouth_curve": 0.012,
+        "nose_wrinkle": 1.0,
+        "nasolabial": 0.9,
+        "cheek_raise": 0.3,
+        "glabella": 0.3,
     },
     "fear": {
-        "brow_in": -0.07, "brow_out": -0.035, "brow_pull": 0.03, "lid_up": 0.55,
-        "lid_low": -0.1, "mouth_w": 0.13, "mouth_open": 0.05, "mouth_curve": 0.012,
-        "teeth": 0.45, "jaw": 0.02, "forehead": 0.55,
+        "brow_in": -0.07,
+        "brow_out": -0.035,
+        "brow_pull": 0.03,
+        "lid_up": 0.55,
+        "lid_low": -0.1,
+        "mouth_w": 0.13,
+        "mouth_open": 0.05,
+        "mouth_curve": 0.012,
+        "teeth": 0.45,
+        "jaw": 0.02,
+        "forehead": 0.55,
     },
     "happiness": {
-        "mouth_curve": -0.075, "mouth_w": 0.16, "cheek_raise": 1.0, "lid_low": 0.5,
-        "lid_up": -0.2, "nasolabial": 1.0, "brow_in": 0.01, "brow_out": 0.01,
+        "mouth_curve": -0.075,
+        "mouth_w": 0.16,
+        "cheek_raise": 1.0,
+        "lid_low": 0.5,
+        "lid_up": -0.2,
+        "nasolabial": 1.0,
+        "brow_in": 0.01,
+        "brow_out": 0.01,
     },
     "neutral": {},
     "sadness": {
-        "brow_in": -0.06, "brow_out": 0.028, "brow_pull": 0.018, "lid_up": -0.35,
-        "mouth_curve": 0.05, "mouth_w": -0.06, "chin_raise": 0.02, "glabella": 0.25,
+        "brow_in": -0.06,
+        "brow_out": 0.028,
+        "brow_pull": 0.018,
+        "lid_up": -0.35,
+        "mouth_curve": 0.05,
+        "mouth_w": -0.06,
+        "chin_raise": 0.02,
+        "glabella": 0.25,
         "forehead": 0.2,
     },
     "surprise": {
-        "brow_in": -0.1, "brow_out": -0.1, "lid_up": 0.65, "lid_low": -0.1,
-        "mouth_open": 0.17, "mouth_w": -0.32, "jaw": 0.12, "forehead": 1.0,
+        "brow_in": -0.1,
+        "brow_out": -0.1,
+        "lid_up": 0.65,
+        "lid_low": -0.1,
+        "mouth_open": 0.17,
+        "mouth_w": -0.32,
+        "jaw": 0.12,
+        "forehead": 1.0,
     },
 }
+
+#: Global gain on the prototype shifts above, calibrated together with
+#: :data:`POSE_RANGES` (see the module docstring, "Difficulty").
+EXPRESSION_GAIN = 1.6
+
+_PROTOTYPES = {e: {k: v * EXPRESSION_GAIN for k, v in proto.items()} for e, proto in _PROTOTYPES.items()}
 
 # Per-image jitter (standard deviation) of each parameter: no two images of one
 # person and expression are the same.
 _JITTER: dict[str, float] = {
-    "brow_in": 0.01, "brow_out": 0.01, "brow_pull": 0.008, "lid_up": 0.08,
-    "lid_low": 0.06, "mouth_curve": 0.01, "mouth_w": 0.04, "mouth_open": 0.006,
-    "lip_press": 0.08, "lip_raise": 0.005, "chin_raise": 0.004, "jaw": 0.005,
-    "teeth": 0.1, "nose_wrinkle": 0.08, "nasolabial": 0.1, "cheek_raise": 0.08,
-    "forehead": 0.08, "glabella": 0.08,
+    "brow_in": 0.01,
+    "brow_out": 0.01,
+    "brow_pull": 0.008,
+    "lid_up": 0.08,
+    "lid_low": 0.06,
+    "mouth_curve": 0.01,
+    "mouth_w": 0.04,
+    "mouth_open": 0.006,
+    "lip_press": 0.08,
+    "lip_raise": 0.005,
+    "chin_raise": 0.004,
+    "jaw": 0.005,
+    "teeth": 0.1,
+    "nose_wrinkle": 0.08,
+    "nasolabial": 0.1,
+    "cheek_raise": 0.08,
+    "forehead": 0.08,
+    "glabella": 0.08,
 }
 
 _UNIT = 0.28  # face unit as a fraction of the image size
@@ -347,8 +411,19 @@ def _expression_params(
     p["mouth_w"] += person.rest_mouth_w
     p["mouth_open"] += person.rest_mouth_open
     p["lid_up"] += person.rest_lid
-    for k in ("mouth_open", "nose_wrinkle", "nasolabial", "cheek_raise", "forehead",
-              "glabella", "lip_raise", "chin_raise", "jaw", "lip_press", "teeth"):
+    for k in (
+        "mouth_open",
+        "nose_wrinkle",
+        "nasolabial",
+        "cheek_raise",
+        "forehead",
+        "glabella",
+        "lip_raise",
+        "chin_raise",
+        "jaw",
+        "lip_press",
+        "teeth",
+    ):
         p[k] = max(p[k], 0.0)
     p["teeth"] = min(p["teeth"], 1.0)
     p["lip_press"] = min(p["lip_press"], 0.8)
@@ -407,8 +482,9 @@ class _Canvas:
 
     # -- parts -------------------------------------------------------------
 
-    def ellipse(self, x: float, y: float, a: float, b: float, value: float,
-                shape: float = 2.0, strength: float = 1.0) -> None:
+    def ellipse(
+        self, x: float, y: float, a: float, b: float, value: float, shape: float = 2.0, strength: float = 1.0
+    ) -> None:
         """Paint a filled super-ellipse of half-axes (a, b) centred on (x, y)."""
         w = self.window(x - a, x + a, y - b, y + b)
         if w is None:
@@ -429,9 +505,18 @@ class _Canvas:
         g = np.exp(-0.5 * (((X - x) / a) ** 2 + ((Y - y) / b) ** 2))
         self.shade(sl, g, factor)
 
-    def curve(self, p: tuple[float, float], q: tuple[float, float], bulge: float,
-              thick: float, value: float, strength: float = 1.0,
-              taper: float = 0.5, thick_end: float = 1.0, soft: float = 1.0) -> None:
+    def curve(
+        self,
+        p: tuple[float, float],
+        q: tuple[float, float],
+        bulge: float,
+        thick: float,
+        value: float,
+        strength: float = 1.0,
+        taper: float = 0.5,
+        thick_end: float = 1.0,
+        soft: float = 1.0,
+    ) -> None:
         """Paint a thick quadratic curve from ``p`` to ``q``.
 
         The curve deviates from the chord by ``bulge`` (face units, to the left of
@@ -519,11 +604,11 @@ def _draw_brows(cv: _Canvas, pp: PersonGeometry, p: dict[str, float]) -> None:
         # Oblique, raised-inner brows (sadness, fear) lose their arch.
         arch = max(0.0, pp.brow_arch - 0.3 * max(0.0, yo - yi - 0.02))
         if s > 0:
-            cv.curve((inner_x, yi), (outer_x, yo), arch, pp.brow_thick, pp.brow_tone,
-                     taper=0.25, thick_end=0.55)
+            cv.curve((inner_x, yi), (outer_x, yo), arch, pp.brow_thick, pp.brow_tone, taper=0.25, thick_end=0.55)
         else:
-            cv.curve((outer_x, yo), (inner_x, yi), arch, pp.brow_thick * 0.55, pp.brow_tone,
-                     taper=0.25, thick_end=1.0 / 0.55)
+            cv.curve(
+                (outer_x, yo), (inner_x, yi), arch, pp.brow_thick * 0.55, pp.brow_tone, taper=0.25, thick_end=1.0 / 0.55
+            )
 
 
 def _draw_eyes(cv: _Canvas, pp: PersonGeometry, p: dict[str, float], gaze: tuple[float, float]) -> None:
@@ -559,13 +644,25 @@ def _draw_eyes(cv: _Canvas, pp: PersonGeometry, p: dict[str, float], gaze: tuple
         # Upper lid crease, hidden when the lid is raised wide.
         crease = max(0.0, 0.6 - 0.6 * p["lid_up"])
         if crease > 0.02:
-            cv.curve((ex - ew * 0.85, ey - hu * 0.2 - 0.02), (ex + ew * 0.85, ey - hu * 0.2 - 0.02),
-                     hu * 0.9 + 0.035, 0.006, skin * 0.65, strength=crease)
+            cv.curve(
+                (ex - ew * 0.85, ey - hu * 0.2 - 0.02),
+                (ex + ew * 0.85, ey - hu * 0.2 - 0.02),
+                hu * 0.9 + 0.035,
+                0.006,
+                skin * 0.65,
+                strength=crease,
+            )
         # Cheek raise (AU6): lower-lid bulge and an infraorbital furrow.
         if p["cheek_raise"] > 0.05 or p["lid_low"] > 0.2:
             k = min(1.0, max(p["cheek_raise"], p["lid_low"]))
-            cv.curve((ex + ew * 0.95, ey + hl + 0.05), (ex - ew * 0.95, ey + hl + 0.05),
-                     -0.03, 0.008, skin * 0.62, strength=0.8 * k)
+            cv.curve(
+                (ex + ew * 0.95, ey + hl + 0.05),
+                (ex - ew * 0.95, ey + hl + 0.05),
+                -0.03,
+                0.008,
+                skin * 0.62,
+                strength=0.8 * k,
+            )
 
 
 def _draw_nose(cv: _Canvas, pp: PersonGeometry, p: dict[str, float]) -> float:
@@ -575,13 +672,11 @@ def _draw_nose(cv: _Canvas, pp: PersonGeometry, p: dict[str, float]) -> float:
     ny = pp.eye_y + pp.nose_len - 0.02 * wr - 0.4 * p["lip_raise"]
     # Bridge sides.
     for s in (-1.0, 1.0):
-        cv.curve((s * 0.05, pp.eye_y + 0.05), (s * (nw * 0.85), ny - 0.06), 0.0, 0.008,
-                 skin * 0.75, strength=0.6)
+        cv.curve((s * 0.05, pp.eye_y + 0.05), (s * (nw * 0.85), ny - 0.06), 0.0, 0.008, skin * 0.75, strength=0.6)
     # Nose tip highlight and wings.
     cv.blob(0.0, ny - 0.04, 0.05, 0.04, 1.1)
     for s in (-1.0, 1.0):
-        cv.curve((s * nw * 0.55, ny - 0.06), (s * (nw + 0.03), ny + 0.005), s * 0.03, 0.01,
-                 skin * 0.6, strength=0.8)
+        cv.curve((s * nw * 0.55, ny - 0.06), (s * (nw + 0.03), ny + 0.005), s * 0.03, 0.01, skin * 0.6, strength=0.8)
         cv.ellipse(s * nw * 0.55, ny + 0.005, nw * 0.38, 0.018 * (1 + 0.3 * wr), skin * 0.25)
     # Nose wrinkle (AU9): transverse lines across the bridge and at the inner eye corners.
     if wr > 0.05:
@@ -591,8 +686,9 @@ def _draw_nose(cv: _Canvas, pp: PersonGeometry, p: dict[str, float]) -> float:
             cv.curve((-0.07, y), (0.07, y), 0.012, 0.007, skin * 0.55, strength=min(1.0, wr))
         for s in (-1.0, 1.0):
             x0 = s * (pp.eye_sep - pp.eye_w * 0.9)
-            cv.curve((x0, pp.eye_y + 0.02), (s * 0.07, pp.eye_y + 0.12), 0.0, 0.007,
-                     skin * 0.55, strength=min(1.0, wr) * 0.8)
+            cv.curve(
+                (x0, pp.eye_y + 0.02), (s * 0.07, pp.eye_y + 0.12), 0.0, 0.007, skin * 0.55, strength=min(1.0, wr) * 0.8
+            )
     return ny
 
 
@@ -612,8 +708,14 @@ def _draw_mouth(cv: _Canvas, pp: PersonGeometry, p: dict[str, float], ny: float)
     nl = p["nasolabial"] + pp.crease * 0.3
     if nl > 0.03:
         for s in (-1.0, 1.0):
-            cv.curve((s * (pp.nose_w + 0.04), ny - 0.03), (s * (mw + 0.07), my + c + 0.06),
-                     s * 0.04, 0.009, skin * 0.6, strength=min(1.0, nl))
+            cv.curve(
+                (s * (pp.nose_w + 0.04), ny - 0.03),
+                (s * (mw + 0.07), my + c + 0.06),
+                s * 0.04,
+                0.009,
+                skin * 0.6,
+                strength=min(1.0, nl),
+            )
     pad = tu + tl + o_up + o_lo + abs(c) + 0.06
     w = cv.window(-mw - 0.02, mw + 0.02, my - pad, my + pad + 0.05)
     if w is None:
@@ -627,8 +729,8 @@ def _draw_mouth(cv: _Canvas, pp: PersonGeometry, p: dict[str, float], ny: float)
     bow = 1.0 - 0.35 * np.exp(-((u / 0.18) ** 2))  # Cupid's bow dip
     top_in = yc - o_up * g_open
     bot_in = yc + o_lo * g_open
-    top_out = top_in - tu * ins ** 0.6 * bow - 0.002
-    bot_out = bot_in + tl * ins ** 0.5 + 0.002
+    top_out = top_in - tu * ins**0.6 * bow - 0.002
+    bot_out = bot_in + tl * ins**0.5 + 0.002
     side = cv.cover(inside * mw * 0.5)
     lips = cv.cover(np.minimum(Y - top_out, bot_out - Y)) * side
     cv.blend(sl, lips, pp.lip_tone)
@@ -666,8 +768,7 @@ def _draw_forehead(cv: _Canvas, pp: PersonGeometry, p: dict[str, float]) -> None
         yb = pp.eye_y - pp.brow_gap + p["brow_in"]
         for s in (-1.0, 1.0):
             x = s * 0.035
-            cv.curve((x, yb - 0.08), (x * 1.4, yb + 0.04), s * 0.01, 0.007, skin * 0.55,
-                     strength=min(1.0, gl))
+            cv.curve((x, yb - 0.08), (x * 1.4, yb + 0.04), s * 0.01, 0.007, skin * 0.55, strength=min(1.0, gl))
 
 
 def render_face(
@@ -698,8 +799,13 @@ def render_face(
     _draw_forehead(cv, person, p)
     if p["cheek_raise"] > 0.05:
         for s in (-1.0, 1.0):
-            cv.blob(s * person.eye_sep * 1.05, person.eye_y + person.nose_len * 0.6, 0.11, 0.08,
-                    1.0 + 0.12 * min(1.0, p["cheek_raise"]))
+            cv.blob(
+                s * person.eye_sep * 1.05,
+                person.eye_y + person.nose_len * 0.6,
+                0.11,
+                0.08,
+                1.0 + 0.12 * min(1.0, p["cheek_raise"]),
+            )
     _draw_eyes(cv, person, p, gaze)
     _draw_brows(cv, person, p)
     ny = _draw_nose(cv, person, p)
@@ -728,9 +834,7 @@ def render_face(
     return np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
-def make_synthetic(
-    n_subjects: int = 20, images_per_expression: int = 5, size: int = 256, seed: int = 0
-):
+def make_synthetic(n_subjects: int = 20, images_per_expression: int = 5, size: int = 256, seed: int = 0):
     """Generate the synthetic dataset.
 
     Returns ``(images, labels, subjects)``: ``images`` is a uint8 array of shape

@@ -1,0 +1,158 @@
+"""Plugins, interruption, locking, cache integrity, duplicates, parallel backends."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fer_bench.cache import ArrayCache
+from fer_bench.store import ResultsStore
+from tests.conftest import cli
+from tests.plugins.make_plugin import make_plugin
+
+TABLES = ("table1_centroid.csv", "table2.csv", "table3.csv", "leaderboard.md", "fold_accuracy.csv")
+
+
+def same_tables(a: Path, b: Path) -> None:
+    """Every table identical; the leaderboard may differ only in the command that made it."""
+    for name in TABLES:
+        left, right = (a / name).read_text(), (b / name).read_text()
+        if name == "leaderboard.md":
+            left, right = (t.split("Produced by:")[0] for t in (left, right))
+        assert left == right, name
+SMALL = "synthetic?subjects=6&per_expression=2&size=64"
+
+
+@pytest.fixture
+def plugin_env(tmp_path):
+    root = make_plugin(tmp_path / "plugin")
+    return {"PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+
+
+def args(out, *extra, methods="centroid"):
+    return ("run", "--methods", methods, "--dataset", SMALL, "--runs", "3", "--folds", "4", "--out", str(out), "-q", *extra)
+
+
+def test_third_party_plugin_is_found_through_entry_points(plugin_env, tmp_path):
+    proc = cli("methods", env=plugin_env)
+    assert "centroid: Nearest class centroid" in proc.stdout
+    cli(*args(tmp_path / "o"), env=plugin_env)
+    assert (tmp_path / "o" / "table1_centroid.csv").is_file()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_killed_run_resumes_to_the_uninterrupted_tables(plugin_env, tmp_path, sig):
+    reference = tmp_path / "reference"
+    cli(*args(reference), env=plugin_env)
+    out = tmp_path / "interrupted"
+    exe = Path(sys.executable).with_name("fer-bench")
+    env = {**os.environ, **plugin_env}
+    proc = subprocess.Popen([str(exe), *args(out, methods="centroid:delay=0.3")], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    db = out / "results.sqlite"
+    deadline = time.time() + 120
+    done = 0
+    while time.time() < deadline and done < 2:
+        time.sleep(0.1)
+        if db.exists():
+            try:
+                with sqlite3.connect(db, timeout=5) as conn:
+                    done = conn.execute("SELECT COUNT(*) FROM folds").fetchone()[0]
+            except sqlite3.OperationalError:
+                pass
+    proc.send_signal(sig)
+    proc.communicate(timeout=60)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        finished = {r for r in conn.execute("SELECT run, fold, fit_seconds FROM folds")}
+    assert 0 < len(finished) < 12, "the run was not interrupted mid-way"
+    # Resume (delay is a runtime-only choice here, so use the plain method as the reference did).
+    resumed = cli(*args(out, methods="centroid:delay=0.3"), env=plugin_env)
+    with sqlite3.connect(db) as conn:
+        after = {r for r in conn.execute("SELECT run, fold, fit_seconds FROM folds")}
+    assert finished <= after, "finished folds were recomputed"
+    assert len(after) == 12
+    for name in ("table2.csv", "table3.csv", "fold_accuracy.csv"):
+        ref = (reference / name).read_text().replace("centroid", "X")
+        got = (out / name).read_text().replace("centroid:delay=0.3", "X")
+        assert got == ref, name
+    assert resumed.returncode == 0
+
+
+def test_second_writer_is_refused(plugin_env, tmp_path):
+    out = tmp_path / "o"
+    with ResultsStore(out, write=True):
+        proc = cli(*args(out), env=plugin_env, check=False)
+    assert proc.returncode == 2
+    assert "in use by fer-bench pid" in proc.stderr
+    cli(*args(out), env=plugin_env)  # free again once the first writer is done
+
+
+def test_corrupt_or_stale_cache_entries_are_rebuilt(tmp_path):
+    cache = ArrayCache(tmp_path / "c")
+    key = {"kind": "test", "n": 1}
+    array = np.arange(12.0).reshape(3, 4)
+    cache.store(key, array)
+    data, meta = cache.paths(key)
+    np.testing.assert_array_equal(cache.load(key), array)
+    # flip one byte of the array: detected by its SHA-256
+    raw = bytearray(data.read_bytes())
+    raw[-1] ^= 0xFF
+    data.write_bytes(bytes(raw))
+    assert cache.load(key) is None and not data.exists()
+    assert cache.rebuilt == 1
+    # an entry written by another version: its sidecar hash does not match this version's
+    cache.store(key, array)
+    meta.write_text(meta.read_text().replace(cache.key_hash(key), "0" * 40))
+    calls = []
+    result = cache.get_or_compute(key, lambda: calls.append(1) or array * 2)
+    assert calls == [1] and result[0, 1] == 2.0
+    # a truncated sidecar
+    meta.write_text("{")
+    assert cache.load(key) is None
+
+
+def test_duplicate_images_are_reported(tmp_path, tiny_folder):
+    import shutil
+
+    shutil.copy(tiny_folder / "sad" / "001.png", tiny_folder / "sad" / "dup.png")
+    out = tmp_path / "o"
+    proc = cli("run", "--methods", "pca-svm", "--dataset", f"folder:{tiny_folder}", "--runs", "1", "--folds", "3",
+               "--out", str(out), "-q")
+    assert "byte-identical" in proc.stderr and "sad/001.png" in proc.stderr
+    assert "sad/dup.png" in (out / "leaderboard.md").read_text()
+
+
+def test_parallel_jobs_give_the_serial_tables(plugin_env, tmp_path):
+    cli(*args(tmp_path / "serial"), env=plugin_env)
+    cli(*args(tmp_path / "jobs2", "--jobs", "2"), env=plugin_env)
+    same_tables(tmp_path / "jobs2", tmp_path / "serial")
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_gives_the_serial_tables(plugin_env, tmp_path):
+    pytest.importorskip("dask.distributed")
+    cli(*args(tmp_path / "serial"), env=plugin_env)
+    cli(*args(tmp_path / "dask", "--backend", "dask", "--jobs", "2"), env=plugin_env)
+    same_tables(tmp_path / "dask", tmp_path / "serial")
+
+
+@pytest.mark.slow
+def test_dask_scheduler_address(plugin_env, tmp_path, monkeypatch):
+    """A real dask.distributed cluster (processes on loopback) reached by its address."""
+    distributed = pytest.importorskip("dask.distributed")
+    cli(*args(tmp_path / "serial"), env=plugin_env)
+    # The scheduler (here) and the workers (its child processes) must import the plugin,
+    # as on a real cluster where it is installed everywhere.
+    monkeypatch.setenv("PYTHONPATH", plugin_env["PYTHONPATH"])
+    monkeypatch.syspath_prepend(plugin_env["PYTHONPATH"].split(os.pathsep)[0])
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        cli(*args(tmp_path / "dask", "--backend", "dask", "--scheduler", cluster.scheduler_address), env=plugin_env)
+    same_tables(tmp_path / "dask", tmp_path / "serial")
