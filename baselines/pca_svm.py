@@ -10,33 +10,51 @@ Our choices where the source is silent (each a parameter):
 
 - ``image_size`` 64: grayscale image resized to 64×64 (the cached shared preprocessing);
 - pixels standardised per pixel over the training group (``StandardScaler``);
-- ``n_components`` 0.95: PCA keeping 95 % of the training variance (an int keeps that
-  many components), ``whiten`` True so every eigenface counts equally for the RBF kernel;
-- a multiclass RBF SVM (one-vs-one, scikit-learn's ``SVC``); ``C`` from ``C_grid`` and
-  ``gamma`` from ``gamma_grid`` ("scale" is 1 / (n_features · Var X)) are chosen on the
-  validation group, never the test group.
+- PCA ``whiten`` True, so every eigenface counts equally for the RBF kernel. The number
+  of components is chosen on the validation group from ``n_components_grid``
+  (10, 20, 40, 80; capped by the training size). A fixed variance fraction such as 95 %
+  keeps hundreds of whitened noise components on noisy images, which drowns the RBF
+  kernel (measured: chance level on the synthetic set, against 67 % with 60
+  components), so the count is a hyperparameter rather than a constant;
+- a multiclass RBF SVM (one-vs-one, scikit-learn's ``SVC``), ``C`` from ``C_grid`` and
+  ``gamma`` from ``gamma_grid`` ("scale" is 1 / (n_features · Var X)), chosen on the
+  validation group together with the number of components, never on the test group.
+
+Whitened components are nested (component i does not depend on how many are kept), so
+one PCA with the largest count is fitted per fold and every smaller count is a slice of
+it: the grid costs one PCA and a few small SVMs. The fitted model is a scikit-learn
+``Pipeline`` (scaler → PCA → keep first n → SVC).
 """
 
 from __future__ import annotations
 
+from functools import partial
+
+import numpy as np
 from sklearn.decomposition import PCA
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.svm import SVC
 
+from fer_bench.model_selection import parameter_candidates
 from fer_bench.registry import ImageSpec
 from fer_bench.sklearn_method import SklearnMethod
 
 
+def first_columns(Z: np.ndarray, n: int) -> np.ndarray:
+    """Keep the first ``n`` (whitened principal) components."""
+    return Z[:, :n]
+
+
 class PCASVM(SklearnMethod):
     name = "pca-svm"
-    description = "Eigenfaces (PCA, whitened) → RBF SVM, C and gamma chosen on the validation group"
+    description = "Eigenfaces (whitened PCA) → RBF SVM; components, C and gamma chosen on the validation group"
     citation = "Drume & Jalal, A multi-level classification approach for facial emotion recognition, ICCIC 2012"
     paper_oa = (89.14, 2.91)
     requirements = ("sklearn",)
     parameters = {
         "image_size": 64,
-        "n_components": 0.95,
+        "n_components_grid": (10, 20, 40, 80),
         "whiten": True,
         "C_grid": (1.0, 10.0, 100.0),
         "gamma_grid": ("scale",),
@@ -46,12 +64,29 @@ class PCASVM(SklearnMethod):
     def input_spec(self) -> ImageSpec:
         return ImageSpec(size=(self.image_size, self.image_size), color="gray")
 
-    def build_pipeline(self, random_state: int, C: float = 1.0, gamma="scale"):
-        return make_pipeline(
-            StandardScaler(),
-            PCA(n_components=self.n_components, whiten=self.whiten, svd_solver="full", random_state=random_state),
-            SVC(C=C, gamma=gamma, kernel="rbf"),
+    def fit(self, X_train, y_train, X_val, y_val, *, random_state: int):
+        X_train, X_val = self.flatten(X_train), self.flatten(X_val)
+        largest = int(min(max(self.n_components_grid), len(X_train) - 1, X_train.shape[1]))
+        counts = sorted({min(int(n), largest) for n in self.n_components_grid})
+        scaler = StandardScaler().fit(X_train)
+        pca = PCA(n_components=largest, whiten=self.whiten, svd_solver="randomized", random_state=random_state)
+        Z_train = pca.fit_transform(scaler.transform(X_train))
+        Z_val = pca.transform(scaler.transform(X_val))
+        best = (-1.0, None, None)
+        for n in counts:
+            for hyper in parameter_candidates({"C": list(self.C_grid), "gamma": list(self.gamma_grid)}):
+                svc = SVC(kernel="rbf", **hyper).fit(Z_train[:, :n], y_train)
+                score = float(np.mean(svc.predict(Z_val[:, :n]) == y_val)) if len(y_val) else 0.0
+                if score > best[0]:
+                    best = (score, {"n_components": n, **hyper}, svc)
+        score, chosen, svc = best
+        self.model_ = Pipeline(
+            [
+                ("scale", scaler),
+                ("pca", pca),
+                ("keep", FunctionTransformer(partial(first_columns, n=chosen["n_components"]))),
+                ("svm", svc),
+            ]
         )
-
-    def param_grid(self, n_train: int) -> dict[str, list]:
-        return {"C": list(self.C_grid), "gamma": list(self.gamma_grid)}
+        self.fit_info_ = {"chosen": chosen, "val_accuracy": round(100 * score, 4)}
+        return self

@@ -338,7 +338,9 @@ def _coerce(key: str, value: Any, default: Any, method: str) -> Any:
                 return value
             return int(value)
         if isinstance(default, float):
-            return float(value)
+            # An int stays an int: for e.g. PCA's n_components an int (a count) and a
+            # float (a variance fraction) mean different things.
+            return value if isinstance(value, int) and not isinstance(value, bool) else float(value)
         if isinstance(default, tuple):
             return tuple(value) if not isinstance(value, str) else value
     except (TypeError, ValueError):

@@ -94,7 +94,7 @@ def test_subject_protocol(tiny_manifest, tmp_path):
     "args,message",
     [
         (("--methods", "pca-svn"), "unknown method 'pca-svn'; did you mean 'pca-svm'"),
-        (("--methods", "pca-svm:n_comp=3"), "no parameter 'n_comp'; did you mean 'n_components'"),
+        (("--methods", "pca-svm:n_comp=3"), "no parameter 'n_comp'; did you mean 'n_components_grid'"),
         (("--protocol", "subject"), "needs a subject (person) id"),
         (("--folds", "20"), "fewer images than folds"),
         (("--dataset", "nowhere:/x"), "unknown dataset source 'nowhere'"),
