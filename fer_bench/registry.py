@@ -342,7 +342,11 @@ def _coerce(key: str, value: Any, default: Any, method: str) -> Any:
             # float (a variance fraction) mean different things.
             return value if isinstance(value, int) and not isinstance(value, bool) else float(value)
         if isinstance(default, tuple):
-            return tuple(value) if not isinstance(value, str) else value
+            # On the command line a tuple is written with "|" (commas separate methods):
+            # pca-svm:C_grid=1|10|100.
+            if isinstance(value, str):
+                return tuple(_parse_value(part.strip()) for part in value.split("|") if part.strip())
+            return tuple(value) if isinstance(value, (list, tuple)) else (value,)
     except (TypeError, ValueError):
         raise UnknownMethodError(
             f"parameter {key}={value!r} of method {method!r} should be a {type(default).__name__}"
@@ -354,5 +358,5 @@ def _format(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, (tuple, list)):
-        return "(" + ";".join(_format(v) for v in value) + ")"
+        return "|".join(_format(v) for v in value)
     return str(value)

@@ -1,0 +1,86 @@
+"""HOG-SVM: histogram of oriented gradients of the face → support vector machine.
+
+Citation (descriptor): N. Dalal & B. Triggs, "Histograms of oriented gradients for human
+detection", CVPR 2005, pp. 886–893. Not in the seed paper's table (no paper OA): a
+standard classical baseline of the FER literature.
+
+From Dalal & Triggs: unsigned gradients in 9 orientation bins, 8×8-pixel cells, 2×2-cell
+blocks with L2-Hys normalisation, and a linear SVM.
+
+Our choices where the descriptor paper does not cover facial expressions (each a
+parameter):
+
+- ``image_size`` 64: the grayscale face image resized to 64×64 (a face crop when the
+  run uses ``--face-crop``); ``skimage.feature.hog`` with ``orientations`` 9,
+  ``pixels_per_cell`` 8, ``cells_per_block`` 2, ``block_norm`` "L2-Hys" (1764 features);
+- ``kernel`` "linear" (Dalal & Triggs' choice; "rbf" also available) on the unscaled
+  descriptor (it is block-normalised already); ``C`` from ``C_grid`` and ``gamma`` from
+  ``gamma_grid`` (RBF only) chosen on the validation group only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.svm import SVC
+
+from fer_bench.errors import FerBenchError
+from fer_bench.registry import ImageSpec
+from fer_bench.sklearn_method import SklearnMethod
+
+
+class HOGSVM(SklearnMethod):
+    name = "hog-svm"
+    description = "HOG descriptor (9 bins, 8×8 cells, 2×2 blocks, L2-Hys) → linear SVM"
+    citation = "Dalal & Triggs, Histograms of oriented gradients for human detection, CVPR 2005 (descriptor)"
+    paper_oa = None
+    paper_oa_source = "not in Li 2021"
+    requirements = ("skimage", "sklearn")
+    parameters = {
+        "image_size": 64,
+        "orientations": 9,
+        "pixels_per_cell": 8,
+        "cells_per_block": 2,
+        "block_norm": "L2-Hys",
+        "kernel": "linear",
+        "C_grid": (0.01, 0.1, 1.0, 10.0),
+        "gamma_grid": ("scale",),
+    }
+    feature_parameters = ("image_size", "orientations", "pixels_per_cell", "cells_per_block", "block_norm")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        if self.image_size < self.pixels_per_cell * self.cells_per_block:
+            raise FerBenchError(
+                f"hog-svm: image_size={self.image_size} is smaller than one block "
+                f"({self.cells_per_block}×{self.pixels_per_cell} pixels)"
+            )
+        if self.block_norm not in ("L1", "L1-sqrt", "L2", "L2-Hys"):
+            raise FerBenchError(f"hog-svm: block_norm={self.block_norm!r}; use L1, L1-sqrt, L2 or L2-Hys")
+        if self.kernel not in ("linear", "rbf"):
+            raise FerBenchError(f"hog-svm: kernel={self.kernel!r}; use linear or rbf")
+
+    def input_spec(self) -> ImageSpec:
+        return ImageSpec(size=(self.image_size, self.image_size), color="gray")
+
+    def extract_features(self, images: np.ndarray) -> np.ndarray:
+        from skimage.feature import hog
+
+        cell, block = (self.pixels_per_cell,) * 2, (self.cells_per_block,) * 2
+        return np.stack(
+            [
+                hog(np.asarray(img, dtype=np.float64), orientations=self.orientations, pixels_per_cell=cell,
+                    cells_per_block=block, block_norm=self.block_norm, feature_vector=True)
+                for img in images
+            ]
+        ).astype(np.float32)
+
+    def build_pipeline(self, random_state: int, C: float = 1.0, gamma="scale"):
+        if self.kernel == "linear":
+            return SVC(C=C, kernel="linear")
+        return SVC(C=C, gamma=gamma, kernel="rbf")
+
+    def param_grid(self, n_train: int) -> dict[str, list]:
+        grid = {"C": list(self.C_grid)}
+        if self.kernel == "rbf":
+            grid["gamma"] = list(self.gamma_grid)
+        return grid

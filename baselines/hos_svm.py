@@ -1,0 +1,169 @@
+"""HOS-SVM: Radon projections → higher-order-spectra (bispectrum) features → SVM.
+
+Citation: H. Ali, M. Hariharan, S. Yaacob & A. H. Adom, "Facial emotion recognition
+based on higher-order spectra using support vector machines", Journal of Medical
+Imaging and Health Informatics 5(6), 2015, pp. 1272–1277 (83.43 ± 2.15 % in Li 2021,
+Table 3).
+
+Confirmed (from the same group's sister papers): the face image is turned into 1-D
+signals by Radon-transform projections at a set of angles, features are computed from
+each projection, then dimension reduction and an SVM.
+
+Our choices where the source is silent (each a parameter):
+
+- ``image_size`` 128: grayscale, resized to 128×128;
+- ``angle_step`` 15: projections at 0°, 15°, …, 165° (12 angles) by
+  ``skimage.transform.radon`` (``circle=False``: the whole image, 182 samples each);
+- bispectrum of each projection by the direct (FFT) method, averaged over segments of
+  ``nfft`` 64 samples with ``overlap`` 0.5, each segment mean-removed and Hann-windowed
+  (``window`` "hann", or "none"): B(f1, f2) = ⟨X(f1) X(f2) X*(f1 + f2)⟩ over the principal
+  domain 1 ≤ f2 ≤ f1, f1 + f2 ≤ nfft/2 (0 excluded: it is removed with the mean);
+- 8 HOS descriptors per projection (Chua et al., Med. Eng. Phys. 2010): mean magnitude
+  of B; normalised bispectral entropies P1 (from |B|) and P2 (from |B|²); sum of log
+  amplitudes; sum of log amplitudes of the diagonal B(f, f); first-order spectral moment
+  of the diagonal Σ f·log|B(f, f)| (f in cycles per sample); the weighted centre of the
+  bispectrum (f1m, f2m). 96 features per image, computed for the whole batch at once;
+- per fold: standardisation, then PCA keeping ``n_components`` 0.95 of the training
+  variance (the "dimension reduction"; None skips it), then an RBF SVM (one-vs-one);
+  ``C`` from ``C_grid`` and ``gamma`` from ``gamma_grid`` chosen on the validation group.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+from fer_bench.errors import FerBenchError
+from fer_bench.registry import ImageSpec
+from fer_bench.sklearn_method import SklearnMethod
+
+HOS_FEATURES = ("mean_magnitude", "P1", "P2", "sum_log", "sum_log_diagonal", "moment_diagonal", "f1m", "f2m")
+
+
+def principal_domain(nfft: int) -> tuple[np.ndarray, np.ndarray]:
+    """Frequency indices (f1, f2) with 1 ≤ f2 ≤ f1 and f1 + f2 ≤ nfft/2."""
+    f1, f2 = np.meshgrid(np.arange(nfft // 2 + 1), np.arange(nfft // 2 + 1), indexing="ij")
+    inside = (f2 >= 1) & (f2 <= f1) & (f1 + f2 <= nfft // 2)
+    return f1[inside], f2[inside]
+
+
+def bispectrum(signals: np.ndarray, nfft: int = 64, overlap: float = 0.5, window: str = "hann"):
+    """Segment-averaged direct bispectrum of each row of ``signals`` (… × L).
+
+    Returns ``(B, f1, f2)``: B has shape (… × |Ω|), the values on the principal domain Ω
+    given by the index arrays ``f1``, ``f2``.
+    """
+    signals = np.asarray(signals, dtype=np.float64)
+    length = signals.shape[-1]
+    if length < nfft:  # too short for one segment: zero-pad to one
+        pad = [(0, 0)] * (signals.ndim - 1) + [(0, nfft - length)]
+        signals, length = np.pad(signals, pad), nfft
+    step = max(1, int(round(nfft * (1 - overlap))))
+    starts = np.arange(0, length - nfft + 1, step)
+    segments = signals[..., starts[:, None] + np.arange(nfft)]  # … × S × nfft
+    segments = segments - segments.mean(axis=-1, keepdims=True)
+    if window == "hann":
+        segments = segments * np.hanning(nfft)
+    elif window != "none":
+        raise FerBenchError(f"window={window!r}: use 'hann' or 'none'")
+    spectrum = np.fft.fft(segments, axis=-1)
+    f1, f2 = principal_domain(nfft)
+    triple = spectrum[..., f1] * spectrum[..., f2] * np.conj(spectrum[..., f1 + f2])
+    return triple.mean(axis=-2), f1, f2
+
+
+def hos_descriptors(B: np.ndarray, f1: np.ndarray, f2: np.ndarray, nfft: int) -> np.ndarray:
+    """The 8 descriptors (``HOS_FEATURES``) of bispectra ``B`` (… × |Ω|) → (… × 8)."""
+    magnitude = np.abs(B)
+    tiny = np.finfo(np.float64).tiny
+    total = magnitude.sum(axis=-1, keepdims=True)
+    safe_total = np.where(total > 0, total, 1.0)
+    p = magnitude / safe_total
+    power = magnitude**2
+    q = power / np.where(power.sum(axis=-1, keepdims=True) > 0, power.sum(axis=-1, keepdims=True), 1.0)
+    entropy_p1 = -np.sum(p * np.log(np.maximum(p, tiny)), axis=-1)
+    entropy_p2 = -np.sum(q * np.log(np.maximum(q, tiny)), axis=-1)
+    log_magnitude = np.log(np.maximum(magnitude, tiny))
+    diagonal = f1 == f2
+    frequency = f1[diagonal] / nfft  # cycles per sample
+    centre_f1 = np.sum(p * (f1 / nfft), axis=-1)
+    centre_f2 = np.sum(p * (f2 / nfft), axis=-1)
+    return np.stack(
+        [
+            magnitude.mean(axis=-1),
+            entropy_p1,
+            entropy_p2,
+            log_magnitude.sum(axis=-1),
+            log_magnitude[..., diagonal].sum(axis=-1),
+            (log_magnitude[..., diagonal] * frequency).sum(axis=-1),
+            centre_f1,
+            centre_f2,
+        ],
+        axis=-1,
+    )
+
+
+class HOSSVM(SklearnMethod):
+    name = "hos-svm"
+    description = "Radon projections → bispectrum HOS descriptors → standardise, PCA → RBF SVM"
+    citation = (
+        "Ali, Hariharan, Yaacob & Adom, Facial emotion recognition based on higher-order spectra "
+        "using support vector machines, J. Medical Imaging and Health Informatics 5(6), 2015"
+    )
+    paper_oa = (83.43, 2.15)
+    requirements = ("skimage", "sklearn")
+    parameters = {
+        "image_size": 128,
+        "angle_step": 15.0,
+        "nfft": 64,
+        "overlap": 0.5,
+        "window": "hann",
+        "n_components": 0.95,
+        "C_grid": (1.0, 10.0, 100.0),
+        "gamma_grid": ("scale",),
+    }
+    feature_parameters = ("image_size", "angle_step", "nfft", "overlap", "window")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        if not 0 < self.angle_step <= 180:
+            raise FerBenchError(f"hos-svm: angle_step={self.angle_step} must be in (0, 180]")
+        if self.nfft < 8:
+            raise FerBenchError(f"hos-svm: nfft={self.nfft} must be at least 8")
+        if not 0 <= self.overlap < 1:
+            raise FerBenchError(f"hos-svm: overlap={self.overlap} must be in [0, 1)")
+        if self.window not in ("hann", "none"):
+            raise FerBenchError(f"hos-svm: window={self.window!r}; use 'hann' or 'none'")
+
+    def input_spec(self) -> ImageSpec:
+        return ImageSpec(size=(self.image_size, self.image_size), color="gray")
+
+    def angles(self) -> np.ndarray:
+        return np.arange(0.0, 180.0, self.angle_step)
+
+    def extract_features(self, images: np.ndarray) -> np.ndarray:
+        from skimage.transform import radon
+
+        theta = self.angles()
+        # radon works one image at a time; the bispectra are computed for the whole stack.
+        projections = np.stack(
+            [radon(np.asarray(img, dtype=np.float64), theta=theta, circle=False).T for img in images]
+        )  # N × angles × L
+        rows = []
+        for start in range(0, len(projections), 64):
+            B, f1, f2 = bispectrum(projections[start : start + 64], self.nfft, self.overlap, self.window)
+            rows.append(hos_descriptors(B, f1, f2, self.nfft).reshape(len(B), -1))
+        return np.concatenate(rows).astype(np.float32)
+
+    def build_pipeline(self, random_state: int, C: float = 1.0, gamma="scale"):
+        steps = [StandardScaler()]
+        if self.n_components is not None:
+            steps.append(PCA(n_components=self.n_components, svd_solver="full", random_state=random_state))
+        steps.append(SVC(C=C, gamma=gamma, kernel="rbf"))
+        return make_pipeline(*steps)
+
+    def param_grid(self, n_train: int) -> dict[str, list]:
+        return {"C": list(self.C_grid), "gamma": list(self.gamma_grid)}
