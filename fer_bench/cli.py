@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: Modules that add sub-commands; each has ``add_cli(subparsers)`` whose parsers set
 #: ``func`` (``weights``: model weights; ``compare``, ``check``: statistics and the gate).
-_EXTENSIONS: list[str] = []
+_EXTENSIONS: list[str] = ["fer_bench.weights", "fer_bench.gate"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,12 @@ Files (all rewritten from the store by ``fer-bench report DIR``):
 - ``table3.csv|md``: one row per method with the published OA (Table 3);
 - ``fold_accuracy.csv``: tidy per-fold accuracies (for statistics);
 - ``leaderboard.md``: the methods ranked, with the protocol spelled out;
-- ``run.json``: configuration, environment, dataset fingerprint, methods' parameters.
+- ``run.json``: configuration, environment, dataset fingerprint, methods' parameters;
+- ``pairwise_tests.csv|md``: corrected resampled t-tests between every pair of methods
+  (:mod:`fer_bench.stats`);
+- ``fig10_sensitivity_<method>``, ``fig11_oa_per_run``, ``fig12_oa_comparison``,
+  ``confusion_<method>`` (``.png`` and ``.svg``, :mod:`fer_bench.plots`);
+- ``report.html``: everything above on one self-contained page (:mod:`fer_bench.html_report`).
 
 Every table carries its protocol (a ``protocol`` column, and a heading line in
 Markdown), because image-level and subject-independent numbers are not comparable.
@@ -26,7 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
-#: Extra writers (plots, statistics, HTML) called after the tables: f(results, out) -> paths.
+#: Extra writers called after the tables, statistics, plots and HTML: f(results, out) -> paths.
 EXTRA_WRITERS: list[Callable] = []
 
 
@@ -82,18 +87,42 @@ def write_tables(results, out: Path) -> list[Path]:
     written.append(
         _write(out / "table2.md", _heading(results, "Table 2 — overall accuracy (%) per run") + markdown_table(table2.drop(columns="protocol")))
     )
-    table3 = results.table3()
+    table3 = _display_table3(results.table3())
     written.append(_write(out / "table3.csv", table3.to_csv(index=False, lineterminator="\n", float_format="%.2f")))
-    written.append(_write(out / "table3.md", _heading(results, "Table 3 — comparison") + markdown_table(table3, index=False)))
+    written.append(
+        _write(
+            out / "table3.md",
+            _heading(results, "Table 3 — comparison") + markdown_table(table3, index=False) + "\n" + _stats_note(),
+        )
+    )
     written.append(_write(out / "fold_accuracy.csv", results.fold_accuracy().to_csv(index=False, lineterminator="\n", float_format="%.4f")))
     written.append(_write(out / "leaderboard.md", leaderboard(results)))
     written.append(_write(out / "run.json", json.dumps(run_record(results), indent=2, sort_keys=True, default=str) + "\n"))
     return written
 
 
+def _display_table3(table3: pd.DataFrame) -> pd.DataFrame:
+    """Table 3 with p-values written to 4 decimals (the other floats keep 2)."""
+    from .stats import format_p
+
+    shown = table3.copy()
+    if "p_vs_best" in shown:
+        shown["p_vs_best"] = shown["p_vs_best"].map(format_p)
+    return shown
+
+
+def _stats_note() -> str:
+    from .stats import CORRECTION_NOTE
+
+    return (
+        "ci95_low/ci95_high: 95 % interval of the OA; p_vs_best: p-value against the best mean OA; "
+        "significance: `best`, `*` (p < 0.05) or `n.s.`. " + CORRECTION_NOTE + "\n"
+    )
+
+
 def leaderboard(results) -> str:
-    """The methods ranked by mean OA, with the protocol and what was skipped."""
-    table3 = results.table3().sort_values(["oa_mean", "method"], ascending=[False, True], kind="stable")
+    """The methods ranked by mean OA, with the protocol, statistics and what was skipped."""
+    table3 = _display_table3(results.table3()).sort_values(["oa_mean", "method"], ascending=[False, True], kind="stable")
     text = _heading(results, f"fer-bench leaderboard — {results.dataset.get('name', '')} ({results.protocol_short})")
     if results.protocol == "paper":
         text += (
@@ -104,6 +133,7 @@ def leaderboard(results) -> str:
     table3.index = table3.index + 1
     table3.index.name = "rank"
     text += markdown_table(table3)
+    text += "\n" + _stats_note()
     if results.duplicates:
         text += (
             f"\n**Warning:** {len(results.duplicates)} groups of byte-identical images; copies can fall in "
@@ -136,9 +166,16 @@ def run_record(results) -> dict:
 
 
 def write_report(results, out: Path) -> list[Path]:
-    """Write every table, then the extra writers (plots, statistics, HTML)."""
+    """Write every table, the statistics, the plots and report.html, then the extra writers."""
+    from .html_report import write_html
+    from .plots import write_plots
+    from .stats import write_statistics
+
     out.mkdir(parents=True, exist_ok=True)
     written = write_tables(results, out)
+    written.extend(write_statistics(results, out))
+    written.extend(write_plots(results, out))
+    written.extend(write_html(results, out))  # last: it embeds the plots' PNG files
     for writer in EXTRA_WRITERS:
         written.extend(writer(results, out) or [])
     return written

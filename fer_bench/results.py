@@ -166,7 +166,13 @@ class Results:
         return table.fillna("")
 
     def table3(self) -> pd.DataFrame:
-        """One row per method: OA mean and SD over runs, and the published value."""
+        """One row per method: OA mean and SD over runs, the published value, and statistics.
+
+        After the paper's columns: ``ci95_low``/``ci95_high`` (corrected-variance 95 %
+        interval of the OA), ``p_vs_best`` (two-sided corrected resampled t-test against
+        the method with the best mean OA) and ``significance`` (``best``, ``*`` for
+        p < 0.05, ``n.s.``); see :mod:`fer_bench.stats`.
+        """
         from .registry import get_method_class
 
         rows = []
@@ -193,7 +199,19 @@ class Results:
                     "paper_oa": paper,
                 }
             )
-        return pd.DataFrame(rows, columns=["method", "oa_mean", "oa_sd", "runs", "folds", "protocol", "paper_oa"])
+        base = ["method", "oa_mean", "oa_sd", "runs", "folds", "protocol", "paper_oa"]
+        table = pd.DataFrame(rows, columns=base)
+        # Statistics (see fer_bench.stats): corrected-variance 95 % interval of the OA, and
+        # the corrected resampled t-test against the method with the best mean OA.
+        from .stats import significance_columns
+
+        extra = significance_columns(self)
+        table = table.join(extra, on="method")
+        table["ci95_low"] = table["ci95_low"].astype(float).round(2)
+        table["ci95_high"] = table["ci95_high"].astype(float).round(2)
+        table["p_vs_best"] = table["p_vs_best"].astype(float)
+        table["significance"] = table["significance"].fillna("").astype(str)
+        return table[[*base, "ci95_low", "ci95_high", "p_vs_best", "significance"]]
 
     def write_tables(self, out: str | Path | None = None) -> list[Path]:
         """Write Tables 1-3, the leaderboard and run.json (see :mod:`fer_bench.report`)."""

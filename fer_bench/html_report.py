@@ -1,0 +1,179 @@
+"""``report.html``: one self-contained page per results directory.
+
+The page holds the protocol, the dataset and its fingerprint, the configuration, the
+environment, Tables 1-3, the pairwise statistics and every figure of
+:mod:`fer_bench.plots`, embedded as base64 PNG: it has no external resource (no
+script, stylesheet, font or image fetched), so it can be mailed or archived as one
+file. Nothing on it depends on the clock, so rewriting it gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2em auto; max-width: 1100px;
+       color: #222; line-height: 1.45; padding: 0 1em; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 2em; }
+table { border-collapse: collapse; margin: 0.6em 0 1.2em; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+th { background: #f0f3f7; } td:first-child, th:first-child { text-align: left; }
+.protocol { background: #fff6d6; border-left: 4px solid #e0b000; padding: 0.6em 1em; }
+.note { color: #555; font-size: 0.9em; }
+figure { margin: 1em 0 2em; } figure img { max-width: 100%; border: 1px solid #ddd; }
+figcaption { color: #555; font-size: 0.9em; }
+dl.kv { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; font-size: 0.9em; }
+dl.kv dt { font-weight: 600; } dl.kv dd { margin: 0; font-family: ui-monospace, monospace; word-break: break-all; }
+code { background: #f4f4f4; padding: 0 0.2em; }
+"""
+
+
+def _esc(value) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _table(frame: pd.DataFrame, index: bool = False, formats: dict | None = None) -> str:
+    frame = frame.reset_index() if index else frame
+    formats = formats or {}
+    head = "".join(f"<th>{_esc(c)}</th>" for c in frame.columns)
+    body = []
+    for row in frame.itertuples(index=False):
+        cells = []
+        for column, value in zip(frame.columns, row):
+            if column in formats:
+                text = formats[column](value)
+            elif isinstance(value, float):
+                text = "" if math.isnan(value) else f"{value:.2f}"
+            else:
+                text = str(value)
+            cells.append(f"<td>{_esc(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>\n"
+
+
+def _kv(mapping: dict) -> str:
+    items = []
+    for key in sorted(mapping):
+        value = mapping[key]
+        text = json.dumps(value, sort_keys=True, default=str) if isinstance(value, (dict, list)) else value
+        items.append(f"<dt>{_esc(key)}</dt><dd>{_esc(text)}</dd>")
+    return f"<dl class=\"kv\">{''.join(items)}</dl>\n"
+
+
+def _figures(results, out: Path) -> list[tuple[str, str, bytes]]:
+    """(stem, caption, PNG bytes): the files written by write_plots, else rendered now."""
+    import matplotlib
+
+    from .plots import _RC, figure_bytes, figures
+
+    found = []
+    with matplotlib.rc_context(_RC):
+        for stem, caption, make in figures(results):
+            path = out / f"{stem}.png"
+            found.append((stem, caption, path.read_bytes() if path.is_file() else figure_bytes(make(), "png")))
+    return found
+
+
+def render_html(results, out: Path | None = None) -> str:
+    """The report page of ``results`` as a string (figures read from ``out`` when present)."""
+    from .report import safe_name
+    from .stats import CORRECTION_NOTE, format_p, pairwise_tests
+
+    out = Path(out) if out is not None else results.out
+    ds = results.dataset
+    name = ds.get("name", "?")
+    parts = [
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
+        f"<title>fer-bench report — {_esc(name)} ({_esc(results.protocol_short)})</title>\n",
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n",
+        f"<style>{_CSS}</style>\n</head>\n<body>\n",
+        f"<h1>fer-bench report — {_esc(name)}, {_esc(results.protocol_short)} protocol</h1>\n",
+        f"<p class=\"protocol\"><strong>Protocol:</strong> {_esc(results.protocol_title)}; "
+        f"{results.n_folds} folds × {results.n_runs} runs, seed {_esc(results.config.get('seed'))}.",
+    ]
+    if results.protocol == "paper":
+        parts.append(
+            " The same person can be in training and test groups, so these numbers overstate accuracy on "
+            "unseen people; compare with a <code>--protocol subject</code> run (<code>fer-bench compare</code>)."
+        )
+    parts.append("</p>\n")
+    parts.append(
+        f"<p>Dataset <code>{_esc(ds.get('spec', name))}</code>: {_esc(ds.get('images', '?'))} images, "
+        f"{_esc(ds.get('subjects', '?'))} subjects, {len(results.classes)} classes; fingerprint "
+        f"<code id=\"fingerprint\">{_esc(results.config.get('dataset_fingerprint', ds.get('fingerprint', '')))}</code>.</p>\n"
+    )
+    if results.command:
+        parts.append(f"<p>Produced by: <code>{_esc(results.command)}</code></p>\n")
+
+    # -- Table 3 and statistics
+    table3 = results.table3().sort_values(["oa_mean", "method"], ascending=[False, True], kind="stable")
+    parts.append("<h2 id=\"table3\">Table 3 — comparison of methods</h2>\n")
+    parts.append(_table(table3, formats={"p_vs_best": format_p}))
+    parts.append(f"<p class=\"note\">{_esc(CORRECTION_NOTE)} Significance: <code>best</code> = highest mean OA, "
+                 "<code>*</code> = p &lt; 0.05 against it, <code>n.s.</code> = not significant.</p>\n")
+    pairs = pairwise_tests(results)
+    if len(pairs):
+        parts.append("<h2 id=\"pairwise\">Pairwise corrected t-tests</h2>\n")
+        parts.append(
+            _table(
+                pairs,
+                formats={
+                    "p_value": format_p,
+                    "t": lambda v: "" if math.isnan(v) else f"{v:.3f}",
+                    "n_test_over_n_train": lambda v: f"{v:.4f}",
+                },
+            )
+        )
+
+    # -- Table 2 and Table 1
+    parts.append("<h2 id=\"table2\">Table 2 — overall accuracy (%) per run</h2>\n")
+    parts.append(_table(results.table2().drop(columns="protocol"), index=True))
+    for method in results.methods:
+        if not results.complete_runs(method):
+            continue
+        parts.append(f"<h2 id=\"table1-{_esc(safe_name(method))}\">Table 1 — per-class sensitivity (%) of {_esc(method)}</h2>\n")
+        parts.append(_table(results.table1(method).drop(columns="protocol"), index=True))
+
+    # -- figures
+    figs = _figures(results, out)
+    if figs:
+        parts.append("<h2 id=\"figures\">Figures</h2>\n")
+    for stem, caption, png in figs:
+        data = base64.b64encode(png).decode("ascii")
+        parts.append(
+            f"<figure id=\"{_esc(stem)}\"><img alt=\"{_esc(caption)}\" src=\"data:image/png;base64,{data}\">"
+            f"<figcaption>{_esc(caption)} — {_esc(results.protocol_short)} protocol.</figcaption></figure>\n"
+        )
+
+    # -- skipped, duplicates, configuration, environment
+    if results.skipped:
+        parts.append("<h2 id=\"skipped\">Skipped methods</h2>\n<ul>")
+        parts.extend(f"<li><code>{_esc(m)}</code>: {_esc(r)}</li>" for m, r in sorted(results.skipped.items()))
+        parts.append("</ul>\n")
+    if results.duplicates:
+        parts.append(
+            f"<h2 id=\"duplicates\">Duplicate images</h2>\n<p><strong>Warning:</strong> {len(results.duplicates)} "
+            "groups of byte-identical images; copies can fall in training and test groups and inflate accuracy.</p>\n<ul>"
+        )
+        parts.extend(f"<li>{_esc(', '.join(group))}</li>" for group in results.duplicates[:50])
+        parts.append("</ul>\n")
+    parts.append("<h2 id=\"configuration\">Configuration</h2>\n" + _kv(results.config))
+    if results.method_params:
+        parts.append("<h3>Method parameters</h3>\n" + _kv(results.method_params))
+    parts.append("<h2 id=\"dataset\">Dataset</h2>\n" + _kv(ds))
+    parts.append("<h2 id=\"environment\">Environment</h2>\n" + _kv(results.environment))
+    parts.append("</body>\n</html>\n")
+    return "".join(parts)
+
+
+def write_html(results, out: Path) -> list[Path]:
+    """Write ``report.html`` into ``out`` (after the plots, whose PNGs it embeds)."""
+    path = Path(out) / "report.html"
+    path.write_text(render_html(results, out), encoding="utf-8")
+    return [path]
