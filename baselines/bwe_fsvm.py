@@ -16,7 +16,12 @@ Our choices where the source is silent (each a parameter):
   128 pixels), ``wavelet_mode`` "symmetric": ``pywt.wavedec2`` of the whole batch; one
   feature per sub-band (the approximation and 3 details per level: 10), the Shannon
   entropy of its normalised energy distribution (``entropy`` "energy"; "histogram" with
-  ``bins`` bins instead), as in :func:`fer_bench_baselines.swe_bbo.subband_entropy`;
+  ``bins`` bins instead), as in :func:`fer_bench_baselines.swe_bbo.subband_entropy`,
+  computed per cell of a ``blocks`` × ``blocks`` grid (2: 40 features; 1: the 10 global
+  entropies, our earlier choice). The source says only "biorthogonal wavelet entropy";
+  global entropies say little about where facial features are: on the synthetic set
+  (10 folds of run 0) test OA rose from 23.7 % (1) to 30.1 % (2); finer grids did not
+  help a linear probe on the small level-3 sub-bands (2: 34 %, 3: 34 %, 4: 33 %);
 - fuzzy SVM as a membership-weighted SVM (Lin & Wang, IEEE TNN 2002): on the
   standardised training features, the membership of sample i of class c is
   s_i = 1 − d_i / (r_c·(1 + ``membership_delta``)), d_i its distance to the class
@@ -25,6 +30,9 @@ Our choices where the source is silent (each a parameter):
   sample's misclassification penalty (C·s_i), passed as per-sample weights;
 - standardisation, then an RBF SVM (one-vs-one, scikit-learn's ``SVC``); ``C`` from
   ``C_grid`` and ``gamma`` from ``gamma_grid`` chosen on the validation group only.
+  A wider ``gamma_grid`` ("scale", 0.003, 0.01, 0.03) gave 31.3 % instead of 30.1 % on
+  the synthetic set (10 folds of one run) at 4× the fitting cost: within the noise, so
+  not the default.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ from fer_bench.errors import FerBenchError
 from fer_bench.registry import ImageSpec
 from fer_bench.sklearn_method import SklearnMethod
 
-from .swe_bbo import subband_entropy
+from .swe_bbo import block_entropy
 
 
 def fuzzy_membership(X: np.ndarray, y: np.ndarray, delta: float = 0.1) -> np.ndarray:
@@ -72,11 +80,13 @@ class BWEFuzzySVM(SklearnMethod):
         "wavelet_mode": "symmetric",
         "entropy": "energy",
         "bins": 64,
+        "blocks": 2,
         "membership_delta": 0.1,
         "C_grid": (1.0, 10.0, 100.0),
         "gamma_grid": ("scale",),
     }
-    feature_parameters = ("image_size", "wavelet", "level", "wavelet_mode", "entropy", "bins")
+    feature_parameters = ("image_size", "wavelet", "level", "wavelet_mode", "entropy", "bins", "blocks")
+    feature_version = "2"
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -86,6 +96,8 @@ class BWEFuzzySVM(SklearnMethod):
             raise FerBenchError(f"bwe-fsvm: wavelet={self.wavelet!r} is not a discrete wavelet known to PyWavelets")
         if self.level < 1:
             raise FerBenchError(f"bwe-fsvm: level={self.level} must be at least 1")
+        if not isinstance(self.blocks, int) or self.blocks < 1:
+            raise FerBenchError(f"bwe-fsvm: blocks={self.blocks!r} must be a positive integer (grid cells per side)")
         if self.membership_delta <= 0:
             raise FerBenchError(f"bwe-fsvm: membership_delta={self.membership_delta} must be positive")
 
@@ -98,7 +110,9 @@ class BWEFuzzySVM(SklearnMethod):
         images = np.asarray(images, dtype=np.float64)
         bands = pywt.wavedec2(images, self.wavelet, mode=self.wavelet_mode, level=self.level, axes=(-2, -1))
         subbands = [bands[0]] + [detail for level in bands[1:] for detail in level]
-        return np.stack([subband_entropy(b, self.entropy, self.bins) for b in subbands], axis=1).astype(np.float32)
+        return np.concatenate(
+            [block_entropy(b, self.blocks, self.entropy, self.bins) for b in subbands], axis=1
+        ).astype(np.float32)
 
     def sample_weight(self, X_train: np.ndarray, y_train: np.ndarray) -> np.ndarray:
         # Memberships in the same standardised space the SVM sees.

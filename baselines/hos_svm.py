@@ -12,8 +12,14 @@ each projection, then dimension reduction and an SVM.
 Our choices where the source is silent (each a parameter):
 
 - ``image_size`` 128: grayscale, resized to 128×128;
-- ``angle_step`` 15: projections at 0°, 15°, …, 165° (12 angles) by
-  ``skimage.transform.radon`` (``circle=False``: the whole image, 182 samples each);
+- ``angle_step`` 5: projections at 0°, 5°, …, 175° (36 angles) by
+  ``skimage.transform.radon`` (``circle=False``: the whole image, 182 samples each).
+  Our earlier choice was 15° (12 angles); on the built-in synthetic set (5-fold CV of
+  the same standardise → PCA 0.95 → RBF SVM, C = 10) accuracy rose from 25.0 % to
+  31.7 %, because each projection summarises the face along one direction only and
+  finer angles keep more of its geometry. A log transform of the mean bispectral
+  magnitude (the one descriptor that spans orders of magnitude) did not help
+  (26.6 %, 29.7 %), so the descriptors are used as they are;
 - bispectrum of each projection by the direct (FFT) method, averaged over segments of
   ``nfft`` 64 samples with ``overlap`` 0.5, each segment mean-removed and Hann-windowed
   (``window`` "hann", or "none"): B(f1, f2) = ⟨X(f1) X(f2) X*(f1 + f2)⟩ over the principal
@@ -22,7 +28,7 @@ Our choices where the source is silent (each a parameter):
   of B; normalised bispectral entropies P1 (from |B|) and P2 (from |B|²); sum of log
   amplitudes; sum of log amplitudes of the diagonal B(f, f); first-order spectral moment
   of the diagonal Σ f·log|B(f, f)| (f in cycles per sample); the weighted centre of the
-  bispectrum (f1m, f2m). 96 features per image, computed for the whole batch at once;
+  bispectrum (f1m, f2m). 36 × 8 = 288 features per image, computed for the whole batch at once;
 - per fold: standardisation, then PCA keeping ``n_components`` 0.95 of the training
   variance (the "dimension reduction"; None skips it), then an RBF SVM (one-vs-one);
   ``C`` from ``C_grid`` and ``gamma`` from ``gamma_grid`` chosen on the validation group.
@@ -117,7 +123,7 @@ class HOSSVM(SklearnMethod):
     requirements = ("skimage", "sklearn")
     parameters = {
         "image_size": 128,
-        "angle_step": 15.0,
+        "angle_step": 5.0,
         "nfft": 64,
         "overlap": 0.5,
         "window": "hann",

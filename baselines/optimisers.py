@@ -137,6 +137,10 @@ class CatSwarmOptimizer:
         self.c1, self.v_max, self.srd_scale = float(c1), float(v_max), srd_scale
         self.random_state = random_state
 
+    @property
+    def population_size(self) -> int:
+        return self.n_cats
+
     def minimize(self, fitness_batch: FitnessBatch, dim: int, bounds, init=None, callback: Callback | None = None):
         """Minimise ``fitness_batch`` (``n × dim`` → ``n``) over the box ``bounds``.
 
@@ -267,6 +271,10 @@ class BiogeographyOptimizer:
         self.I, self.E = float(I), float(E)
         self.mutation_probability, self.elites = float(mutation_probability), int(elites)
         self.random_state = random_state
+
+    @property
+    def population_size(self) -> int:
+        return self.population
 
     def minimize(self, fitness_batch: FitnessBatch, dim: int, bounds, init=None, callback: Callback | None = None):
         """Minimise ``fitness_batch`` (``n × dim`` → ``n``) over the box ``bounds``."""

@@ -96,6 +96,49 @@ class SLFN:
     def predict(self, flat: np.ndarray, X: np.ndarray) -> np.ndarray:
         return np.argmax(self.forward(flat, X)[0], axis=1)
 
+    def layer_fan_in(self) -> np.ndarray:
+        """The fan-in of the unit each weight feeds, per position of the flat vector:
+        ``d + 1`` for W1 and b1 (inputs and bias), ``h + 1`` for W2 and b2."""
+        first = self.d * self.h + self.h
+        fan_in = np.empty(self.n_weights)
+        fan_in[:first] = self.d + 1
+        fan_in[first:] = self.h + 1
+        return fan_in
+
+    def bounds(self, weight_bound: float, scaling: str = "fan_in") -> tuple[np.ndarray, np.ndarray]:
+        """Per-weight search box.
+
+        ``scaling="none"``: every weight and bias in ± ``weight_bound``.
+        ``scaling="fan_in"``: the weights and bias of a unit with fan-in m (counting the
+        bias) lie in ± ``weight_bound``·√(3/m), so that with unit-variance inputs a unit's
+        pre-activation has standard deviation at most ``weight_bound`` when its weights
+        are spread uniformly over the box (LeCun/Glorot-style scaling, per layer).
+        """
+        if weight_bound <= 0:
+            raise ValueError(f"weight_bound must be positive, got {weight_bound}")
+        if scaling == "none":
+            high = np.full(self.n_weights, float(weight_bound))
+        elif scaling == "fan_in":
+            high = weight_bound * np.sqrt(3.0 / self.layer_fan_in())
+        else:
+            raise ValueError(f"bound_scaling must be 'fan_in' or 'none', got {scaling!r}")
+        return -high, high
+
+    def initial_population(self, rng: np.random.Generator, n: int, low: np.ndarray, high: np.ndarray,
+                           init: str = "uniform") -> np.ndarray | None:
+        """Starting candidates: ``"uniform"`` returns None (the optimiser draws uniformly in
+        its box); ``"glorot"`` draws each weight from N(0, 2/(fan_in + fan_out)) (Glorot &
+        Bengio 2010), biases 0 ± the same spread, clipped to the box."""
+        if init == "uniform":
+            return None
+        if init != "glorot":
+            raise ValueError(f"init must be 'uniform' or 'glorot', got {init!r}")
+        first = self.d * self.h + self.h
+        std = np.empty(self.n_weights)
+        std[:first] = np.sqrt(2.0 / (self.d + self.h))
+        std[first:] = np.sqrt(2.0 / (self.h + self.c))
+        return np.clip(rng.normal(0.0, 1.0, size=(n, self.n_weights)) * std, low, high)
+
 
 def one_hot(y: np.ndarray, n_classes: int) -> np.ndarray:
     targets = np.zeros((len(y), n_classes))
@@ -113,6 +156,8 @@ def train_slfn(
     optimiser_params: dict[str, Any],
     weight_bound: float,
     output: str = "linear",
+    bound_scaling: str = "none",
+    init: str = "uniform",
     X_val: np.ndarray | None = None,
     y_val: np.ndarray | None = None,
     checkpoint_every: int = 10,
@@ -142,10 +187,19 @@ def train_slfn(
         if use_val and iteration % checkpoint_every == 0:
             score(iteration, x)
 
-    result = OPTIMISERS[optimiser](random_state=random_state, **optimiser_params).minimize(
+    low, high = net.bounds(weight_bound, bound_scaling)
+    optimiser_object = OPTIMISERS[optimiser](random_state=random_state, **optimiser_params)
+    # The starting population has its own seed stream so that init="uniform" reproduces
+    # the optimiser's own uniform draw exactly.
+    start = net.initial_population(
+        np.random.default_rng([0 if random_state is None else random_state, 1]),
+        optimiser_object.population_size, low, high, init,
+    )
+    result = optimiser_object.minimize(
         lambda population: net.mse(population, X_train, targets),
         dim=net.n_weights,
-        bounds=(-weight_bound, weight_bound),
+        bounds=(low, high),
+        init=start,
         callback=checkpoint,
     )
     if use_val:
@@ -156,6 +210,7 @@ def train_slfn(
         weights, chosen_iteration, val_acc = result.x, result.iterations, None
     info = {
         "train_mse": round(float(net.mse(weights, X_train, targets)[0]), 6),
+        "train_accuracy": round(100 * float(np.mean(net.predict(weights, X_train) == y_train)), 4),
         "final_train_mse": round(float(result.fun), 6),
         "iterations": result.iterations,
         "chosen_iteration": chosen_iteration,
@@ -171,7 +226,9 @@ class OptimisedSLFNMethod(Method):
 
     Subclasses set ``optimiser`` ("cso" or "bbo"), declare ``parameters`` including
     ``hidden``, ``hidden_grid`` (empty: just ``hidden``; several sizes: chosen on the
-    validation group), ``output``, ``weight_bound``, ``checkpoint_every`` and the
+    validation group), ``output``, ``weight_bound``, ``bound_scaling`` ("fan_in" or
+    "none", see :meth:`SLFN.bounds`), ``init`` ("uniform" or "glorot", see
+    :meth:`SLFN.initial_population`), ``checkpoint_every`` and the
     optimiser's own parameters (listed in ``optimiser_parameters``), and may override
     :meth:`fit_transform_inputs` to add e.g. PCA.
     """
@@ -181,6 +238,17 @@ class OptimisedSLFNMethod(Method):
     optimiser_parameters: tuple[str, ...] = ()
     # Small dense matmuls: threads would only add overhead; parallel folds use the cores.
     max_threads = 1
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        from fer_bench.errors import FerBenchError
+
+        if self.bound_scaling not in ("fan_in", "none"):
+            raise FerBenchError(f"{self.name}: bound_scaling={self.bound_scaling!r}; use 'fan_in' or 'none'")
+        if self.init not in ("uniform", "glorot"):
+            raise FerBenchError(f"{self.name}: init={self.init!r}; use 'uniform' or 'glorot'")
+        if not self.weight_bound > 0:
+            raise FerBenchError(f"{self.name}: weight_bound={self.weight_bound} must be positive")
 
     def fit_transform_inputs(self, X_train: np.ndarray, random_state: int):
         """Fit the input transform on the training group; returns (Z_train, transform)."""
@@ -204,6 +272,7 @@ class OptimisedSLFNMethod(Method):
                 Z_train, y_train, n_classes,
                 hidden=int(hidden), optimiser=self.optimiser, optimiser_params=optimiser_params,
                 weight_bound=self.weight_bound, output=self.output,
+                bound_scaling=self.bound_scaling, init=self.init,
                 X_val=Z_val, y_val=y_val, checkpoint_every=self.checkpoint_every,
                 random_state=random_state,
             )

@@ -21,16 +21,34 @@ Our choices where the source is silent (each a parameter):
 - ``entropy`` "energy": the Shannon entropy (bits) of each sub-band's normalised energy
   distribution, p_k = c_k² / Σ c² (scale-free); "histogram" uses the Shannon entropy of
   the coefficient histogram with ``bins`` bins over the sub-band's range instead;
+- ``blocks`` 3: one entropy per sub-band *and* per cell of a 3×3 grid over the image
+  (:func:`block_entropy`): 13 × 9 = 117 features. The source only says "stationary
+  wavelet entropy"; 13 global entropies carry little about where the facial features
+  are: on the synthetic set a logistic regression on them reaches 36 % (5-fold CV),
+  on 2×2 blocks 49 %, on 3×3 59 %, on 4×4 63 %; 3×3 keeps the network small enough for
+  BBO (``blocks`` 1 gives the 13 global entropies);
 - per fold: features standardised on the training group (``StandardScaler``);
 - network: ``hidden`` 10 sigmoid hidden units (or ``hidden_grid``, a tuple of sizes
   chosen on the validation group), ``output`` "softmax" outputs (bounded outputs make
   the fitness far easier for population search than linear ones: on one JAFFE fold
   training accuracy rose from 26 % to 39 % for BBO, 13 % to 20 % for CSO), fitness =
-  mean squared error against one-hot targets on the training group, weights and biases bounded to
-  ± ``weight_bound`` 1.0 (inputs are standardised, so ±1 keeps the sigmoids in range);
+  mean squared error against one-hot targets on the training group; ``bound_scaling``
+  "fan_in": the weights and bias of a unit with fan-in m lie in ± ``weight_bound``·√(3/m)
+  with ``weight_bound`` 3.0 (inputs are standardised, so every layer's pre-activations
+  stay in the sigmoid's useful range whatever the number of inputs; "none" bounds every
+  weight by ± ``weight_bound``, our earlier choice with 1.0); ``init`` "uniform" in
+  that box ("glorot": N(0, 2/(fan_in + fan_out)) clipped to it, measured no better);
 - BBO (Simon 2008, :class:`fer_bench_baselines.optimisers.BiogeographyOptimizer`):
-  ``population`` 50, ``generations`` 150, ``mutation_probability`` 0.01, ``elites`` 2,
-  I = E = 1 (a full 10×10 run on 700 images costs about a minute on one core);
+  ``population`` 50, ``generations`` 150, ``mutation_probability`` 0.001, ``elites`` 2,
+  I = E = 1. Simon's 0.01 per variable was set on low-dimensional benchmark functions; with ~1 250
+  weights it re-randomises ~12 weights of every habitat every generation, so we use
+  about 1/dimension (0.001). Measured on the built-in synthetic set (the 10 folds of
+  one run; test OA / training accuracy): 13 global entropies with ±1 bounds and 0.01,
+  our earlier choice, 28.4 / 32.8 %; 3×3 blocks, same network, 32.9 / 39.4 %; plus
+  "fan_in" bounds (3.0) and mutation 0.001, these defaults, 34.4 / 45.8 %; 2×2
+  blocks 30.9 / 39.1 %; a cross-entropy fitness (tried, not kept) 36.0 / 44.6 %. A
+  full 10×10 run on 700 images costs about 2.5–3 minutes on one core (about a minute
+  with the 13 global entropies), half that with ``--jobs 2``;
 - the validation group chooses, every ``checkpoint_every`` 10 generations, which
   best-so-far network to keep (validation early stopping); the test group is never
   used in fitting.
@@ -72,6 +90,21 @@ def subband_entropy(coefficients: np.ndarray, kind: str = "energy", bins: int = 
     return -(p * logs).sum(axis=1)
 
 
+def block_entropy(subband: np.ndarray, grid: int = 1, kind: str = "energy", bins: int = 64) -> np.ndarray:
+    """Entropy of each of ``grid × grid`` equal spatial blocks of each sub-band in a batch:
+    (N × H × W) → (N × grid²), blocks in row-major order (``grid`` 1: the whole sub-band).
+
+    Rows/columns left over when H or W is not a multiple of ``grid`` are dropped.
+    """
+    subband = np.asarray(subband, dtype=np.float64)
+    n, height, width = subband.shape
+    if grid < 1 or grid > min(height, width):
+        raise FerBenchError(f"blocks={grid} must be between 1 and the sub-band side ({min(height, width)})")
+    bh, bw = height // grid, width // grid
+    tiles = subband[:, : bh * grid, : bw * grid].reshape(n, grid, bh, grid, bw).transpose(0, 1, 3, 2, 4)
+    return subband_entropy(tiles.reshape(n * grid * grid, bh * bw), kind, bins).reshape(n, grid * grid)
+
+
 class SWEBBO(OptimisedSLFNMethod):
     name = "swe-bbo"
     description = "Stationary wavelet entropy (db4, 4 levels) → SLFN trained by biogeography-based optimisation"
@@ -90,18 +123,22 @@ class SWEBBO(OptimisedSLFNMethod):
         "all_approximations": False,
         "entropy": "energy",
         "bins": 64,
+        "blocks": 3,
         "chunk": 32,
         "hidden": 10,
         "hidden_grid": (),
         "output": "softmax",
-        "weight_bound": 1.0,
+        "weight_bound": 3.0,
+        "bound_scaling": "fan_in",
+        "init": "uniform",
         "population": 50,
         "generations": 150,
-        "mutation_probability": 0.01,
+        "mutation_probability": 0.001,
         "elites": 2,
         "checkpoint_every": 10,
     }
-    feature_parameters = ("image_size", "wavelet", "level", "all_approximations", "entropy", "bins")
+    feature_parameters = ("image_size", "wavelet", "level", "all_approximations", "entropy", "bins", "blocks")
+    feature_version = "2"
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -114,6 +151,8 @@ class SWEBBO(OptimisedSLFNMethod):
             )
         if self.wavelet not in pywt.wavelist(kind="discrete"):
             raise FerBenchError(f"swe-bbo: wavelet={self.wavelet!r} is not a discrete wavelet known to PyWavelets")
+        if not isinstance(self.blocks, int) or self.blocks < 1:
+            raise FerBenchError(f"swe-bbo: blocks={self.blocks!r} must be a positive integer (grid cells per side)")
 
     def input_spec(self) -> ImageSpec:
         return ImageSpec(size=(self.image_size, self.image_size), color="gray")
@@ -132,5 +171,7 @@ class SWEBBO(OptimisedSLFNMethod):
                 if depth == 0 or self.all_approximations:
                     bands.append(approx)
                 bands.extend(details)
-            rows.append(np.stack([subband_entropy(b, self.entropy, self.bins) for b in bands], axis=1))
+            rows.append(
+                np.concatenate([block_entropy(b, self.blocks, self.entropy, self.bins) for b in bands], axis=1)
+            )
         return np.concatenate(rows, axis=0).astype(np.float32)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .files import write_atomic
+
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2em auto; max-width: 1100px;
        color: #222; line-height: 1.45; padding: 0 1em; }
@@ -175,5 +177,5 @@ def render_html(results, out: Path | None = None) -> str:
 def write_html(results, out: Path) -> list[Path]:
     """Write ``report.html`` into ``out`` (after the plots, whose PNGs it embeds)."""
     path = Path(out) / "report.html"
-    path.write_text(render_html(results, out), encoding="utf-8")
+    write_atomic(path, render_html(results, out))
     return [path]

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import write_atomic
+
 #: rcParams that make output independent of the machine's matplotlibrc and of the clock.
 _RC = {
     "svg.hashsalt": "fer-bench",
@@ -188,6 +190,6 @@ def write_plots(results, out: Path) -> list[Path]:
             fig = make()
             for fmt in ("png", "svg"):
                 path = Path(out) / f"{stem}.{fmt}"
-                path.write_bytes(figure_bytes(fig, fmt))
+                write_atomic(path, figure_bytes(fig, fmt))
                 written.append(path)
     return written

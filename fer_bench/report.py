@@ -31,6 +31,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .files import write_atomic
+
 #: Extra writers called after the tables, statistics, plots and HTML: f(results, out) -> paths.
 EXTRA_WRITERS: list[Callable] = []
 
@@ -62,9 +64,6 @@ def _heading(results, title: str) -> str:
     )
 
 
-def _write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def write_tables(results, out: Path) -> list[Path]:
@@ -74,30 +73,30 @@ def write_tables(results, out: Path) -> list[Path]:
             continue
         table = results.table1(method)
         stem = f"table1_{safe_name(method)}"
-        written.append(_write(out / f"{stem}.csv", table.to_csv(lineterminator="\n")))
+        written.append(write_atomic(out / f"{stem}.csv", table.to_csv(lineterminator="\n")))
         written.append(
-            _write(
+            write_atomic(
                 out / f"{stem}.md",
                 _heading(results, f"Table 1 — per-class sensitivity (%) of {method} per run")
                 + markdown_table(table.drop(columns="protocol")),
             )
         )
     table2 = results.table2()
-    written.append(_write(out / "table2.csv", table2.to_csv(lineterminator="\n")))
+    written.append(write_atomic(out / "table2.csv", table2.to_csv(lineterminator="\n")))
     written.append(
-        _write(out / "table2.md", _heading(results, "Table 2 — overall accuracy (%) per run") + markdown_table(table2.drop(columns="protocol")))
+        write_atomic(out / "table2.md", _heading(results, "Table 2 — overall accuracy (%) per run") + markdown_table(table2.drop(columns="protocol")))
     )
     table3 = _display_table3(results.table3())
-    written.append(_write(out / "table3.csv", table3.to_csv(index=False, lineterminator="\n", float_format="%.2f")))
+    written.append(write_atomic(out / "table3.csv", table3.to_csv(index=False, lineterminator="\n", float_format="%.2f")))
     written.append(
-        _write(
+        write_atomic(
             out / "table3.md",
             _heading(results, "Table 3 — comparison") + markdown_table(table3, index=False) + "\n" + _stats_note(),
         )
     )
-    written.append(_write(out / "fold_accuracy.csv", results.fold_accuracy().to_csv(index=False, lineterminator="\n", float_format="%.4f")))
-    written.append(_write(out / "leaderboard.md", leaderboard(results)))
-    written.append(_write(out / "run.json", json.dumps(run_record(results), indent=2, sort_keys=True, default=str) + "\n"))
+    written.append(write_atomic(out / "fold_accuracy.csv", results.fold_accuracy().to_csv(index=False, lineterminator="\n", float_format="%.4f")))
+    written.append(write_atomic(out / "leaderboard.md", leaderboard(results)))
+    written.append(write_atomic(out / "run.json", json.dumps(run_record(results), indent=2, sort_keys=True, default=str) + "\n"))
     return written
 
 
@@ -165,8 +164,10 @@ def run_record(results) -> dict:
     }
 
 
-def write_report(results, out: Path) -> list[Path]:
-    """Write every table, the statistics, the plots and report.html, then the extra writers."""
+def write_report(results, out: Path, figures: bool = True) -> list[Path]:
+    """Write every table and the statistics, then (``figures``) the plots, report.html
+    and the extra writers. The engine rewrites the tables after every method and draws
+    the figures once at the end, since plots cost seconds and tables milliseconds."""
     from .html_report import write_html
     from .plots import write_plots
     from .stats import write_statistics
@@ -174,6 +175,8 @@ def write_report(results, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = write_tables(results, out)
     written.extend(write_statistics(results, out))
+    if not figures:
+        return written
     written.extend(write_plots(results, out))
     written.extend(write_html(results, out))  # last: it embeds the plots' PNG files
     for writer in EXTRA_WRITERS:

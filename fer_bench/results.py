@@ -213,11 +213,12 @@ class Results:
         table["significance"] = table["significance"].fillna("").astype(str)
         return table[[*base, "ci95_low", "ci95_high", "p_vs_best", "significance"]]
 
-    def write_tables(self, out: str | Path | None = None) -> list[Path]:
-        """Write Tables 1-3, the leaderboard and run.json (see :mod:`fer_bench.report`)."""
+    def write_tables(self, out: str | Path | None = None, figures: bool = True) -> list[Path]:
+        """Write Tables 1-3, the leaderboard, run.json, statistics and (``figures``) the
+        plots and report.html (see :mod:`fer_bench.report`)."""
         from .report import write_report
 
-        return write_report(self, Path(out) if out else self.out)
+        return write_report(self, Path(out) if out else self.out, figures=figures)
 
 
 def _fmt(value: float) -> str:

@@ -201,10 +201,10 @@ def run(
                     log.exception("method %s failed", spec.label)
                     failed[spec.label] = f"{type(exc).__name__}: {exc}"
                     say(f"error: method {spec.label} failed: {failed[spec.label]}")
-                _write_tables(out_dir)
+                _write_tables(out_dir, figures=False)
         finally:
             executor.close()
-            _write_tables(out_dir)
+            _write_tables(out_dir, figures=True)
     if failed:
         raise MethodFailedError(
             "; ".join(f"{m}: {why}" for m, why in failed.items())
@@ -250,9 +250,9 @@ def _run_method(spec, method, ds, labels, pending, seed, cache, face_crop, store
         bar.close()
 
 
-def _write_tables(out_dir: Path) -> None:
+def _write_tables(out_dir: Path, figures: bool) -> None:
     try:
-        Results(out_dir).write_tables()
+        Results(out_dir).write_tables(figures=figures)
     except FerBenchError:
         pass
 

@@ -44,6 +44,7 @@ import pandas as pd
 from scipy import stats as _scipy_stats
 
 from .errors import FerBenchError
+from .files import write_atomic
 
 #: Significance level of the "*" mark in Table 3.
 ALPHA = 0.05
@@ -347,17 +348,17 @@ def write_statistics(results, out: Path) -> list[Path]:
 
     table = pairwise_tests(results)
     csv = out / "pairwise_tests.csv"
-    csv.write_text(table.to_csv(index=False, lineterminator="\n", float_format="%.6g"), encoding="utf-8")
+    write_atomic(csv, table.to_csv(index=False, lineterminator="\n", float_format="%.6g"))
     shown = table.copy()
     shown["p_value"] = shown["p_value"].map(format_p)
     shown["t"] = shown["t"].map(lambda v: f"{v:.3f}")
     shown["n_test_over_n_train"] = shown["n_test_over_n_train"].map(lambda v: f"{v:.4f}")
     md = out / "pairwise_tests.md"
-    md.write_text(
+    write_atomic(
+        md,
         _heading(results, "Pairwise comparison — corrected resampled t-test")
         + "mean_difference = OA(method_a) − OA(method_b) over the paired folds, percentage points.\n\n"
         + markdown_table(shown, index=False)
         + f"\n{CORRECTION_NOTE}\n",
-        encoding="utf-8",
     )
     return [csv, md]

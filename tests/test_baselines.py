@@ -9,7 +9,7 @@ import pytest
 from fer_bench_baselines.bwe_fsvm import fuzzy_membership
 from fer_bench_baselines.hos_svm import bispectrum, principal_domain
 from fer_bench_baselines.lbp_svm import lbp_grid_histograms
-from fer_bench_baselines.swe_bbo import subband_entropy
+from fer_bench_baselines.swe_bbo import block_entropy, subband_entropy
 
 import fer_bench
 from fer_bench.errors import FerBenchError, UnknownMethodError
@@ -27,10 +27,10 @@ SMALL = {
     "hog-svm": dict(image_size=32),
 }
 FEATURE_DIMS = {
-    "hos-svm": 12 * 8,  # 12 angles × 8 HOS descriptors
+    "hos-svm": 36 * 8,  # 36 angles × 8 HOS descriptors
     "dwt-pca-cso": None,  # the size of pywt's level-2 approximation, checked below
-    "swe-bbo": 1 + 3 * 3,  # deepest approximation + 3 details per level
-    "bwe-fsvm": 1 + 3 * 2,
+    "swe-bbo": (1 + 3 * 3) * 3 * 3,  # (deepest approximation + 3 details per level) × 3×3 blocks
+    "bwe-fsvm": (1 + 3 * 2) * 2 * 2,  # 7 sub-bands × 2×2 blocks
     "lbp-svm": 3 * 2 * 59,
     "hog-svm": 3 * 3 * 2 * 2 * 9,
 }
@@ -95,6 +95,12 @@ def test_parameters_are_overridable_and_validated():
         fer_bench.create_method("bwe-fsvm", wavelet="nope")
     with pytest.raises(FerBenchError, match="lbp_method"):
         fer_bench.create_method("lbp-svm", lbp_method="ror")
+    with pytest.raises(FerBenchError, match="blocks"):
+        fer_bench.create_method("bwe-fsvm", blocks=0)
+    with pytest.raises(FerBenchError, match="bound_scaling"):
+        fer_bench.create_method("dwt-pca-cso", bound_scaling="fan_out")
+    with pytest.raises(FerBenchError, match="init"):
+        fer_bench.create_method("swe-bbo", init="he")
 
 
 def test_bispectrum_of_quadratic_phase_coupling_peaks_at_the_coupled_pair():
@@ -110,6 +116,19 @@ def test_bispectrum_of_quadratic_phase_coupling_peaks_at_the_coupled_pair():
     assert (f1[peak], f2[peak]) == (fb, fa)
     f1, f2 = principal_domain(64)
     assert np.all((f2 >= 1) & (f2 <= f1) & (f1 + f2 <= 32))
+
+
+def test_block_entropy_is_per_cell_in_row_major_order():
+    rng = np.random.default_rng(0)
+    bands = rng.normal(size=(3, 8, 8))
+    bands[1, :4, 4:] = 0.0  # image 1: top-right cell all zeros → entropy 0
+    cells = block_entropy(bands, 2)
+    assert cells.shape == (3, 4)
+    assert cells[1, 1] == 0.0 and np.all(cells[1, [0, 2, 3]] > 0)
+    np.testing.assert_allclose(cells[:, 2], subband_entropy(bands[:, 4:, :4]))
+    np.testing.assert_allclose(block_entropy(bands, 1)[:, 0], subband_entropy(bands))
+    with pytest.raises(FerBenchError, match="blocks"):
+        block_entropy(bands, 9)
 
 
 def test_subband_entropy_kinds():

@@ -176,3 +176,38 @@ def test_network_trained_by_optimiser_separates_blobs(kind, params):
     )
     assert np.mean(net.predict(weights, X[test]) == y[test]) > 0.9
     assert info["val_accuracy"] > 90
+
+
+def test_fan_in_bounds_and_glorot_start_are_per_layer():
+    net = SLFN(11, 5, 3)
+    low, high = net.bounds(3.0, "fan_in")
+    first = 11 * 5 + 5
+    np.testing.assert_allclose(high[:first], 3.0 * np.sqrt(3 / 12))  # fan-in 11 inputs + bias
+    np.testing.assert_allclose(high[first:], 3.0 * np.sqrt(3 / 6))  # 5 hidden + bias
+    np.testing.assert_array_equal(low, -high)
+    np.testing.assert_array_equal(net.bounds(2.0, "none")[1], np.full(net.n_weights, 2.0))
+    start = net.initial_population(np.random.default_rng(0), 400, low, high, "glorot")
+    assert start.shape == (400, net.n_weights) and np.all((start >= low) & (start <= high))
+    assert start[:, :first].std() == pytest.approx(np.sqrt(2 / 16), rel=0.1)
+    assert net.initial_population(np.random.default_rng(0), 4, low, high, "uniform") is None
+    with pytest.raises(ValueError, match="bound_scaling"):
+        net.bounds(1.0, "fan_out")
+    with pytest.raises(ValueError, match="init"):
+        net.initial_population(np.random.default_rng(0), 4, low, high, "he")
+
+
+@pytest.mark.parametrize("kind, params", [
+    ("cso", dict(n_cats=30, iterations=100)),
+    ("bbo", dict(population=50, generations=100)),
+])
+def test_fan_in_bounded_glorot_started_network_separates_blobs(kind, params):
+    X, y = blobs(1)
+    train, val, test = slice(0, 100), slice(100, 140), slice(140, None)
+    net, weights, info = train_slfn(
+        X[train], y[train], 3, hidden=5, optimiser=kind, optimiser_params=params, weight_bound=3.0,
+        bound_scaling="fan_in", init="glorot", output="softmax", X_val=X[val], y_val=y[val], random_state=0,
+    )
+    low, high = net.bounds(3.0, "fan_in")
+    assert np.all((weights >= low) & (weights <= high))
+    assert np.mean(net.predict(weights, X[test]) == y[test]) > 0.9
+    assert info["train_accuracy"] > 90
