@@ -155,3 +155,18 @@ def test_jaffe_image_level_far_above_subject_independent(jaffe_path, tmp_path):
         oa[protocol] = pd.read_csv(out / "table3.csv").loc[0, "oa_mean"]
     # Leakage: the same people in training and test inflate image-level accuracy.
     assert oa["paper"] > 75 and oa["subject"] < 55 and oa["paper"] - oa["subject"] > 25, oa
+
+
+@pytest.mark.slow
+def test_methods_all_runs_what_it_can_and_lists_what_it_skipped(tmp_path):
+    out = tmp_path / "all"
+    # An empty torchvision cache: no ImageNet weights here, so the transfer methods are skipped.
+    proc = cli("run", "--methods", "all", "--dataset", "synthetic?subjects=4&per_expression=2&size=64", "--runs", "1",
+               "--folds", "3", "--device", "cpu", "--out", str(out), "-q", env={"TORCH_HOME": str(tmp_path / "torch")})
+    table3 = pd.read_csv(out / "table3.csv")
+    classical = {"pca-svm", "hos-svm", "dwt-pca-cso", "swe-bbo", "bwe-fsvm", "lbp-svm", "hog-svm"}
+    assert classical <= set(table3["method"])
+    board = (out / "leaderboard.md").read_text()
+    for skipped in ("resnet101", "resnet101-probe", "mobilenetv2", "mobilenetv2-probe"):
+        assert f"`{skipped}`" in board and f"skipped {skipped}" in proc.stderr
+    assert "fer-bench weights install" in board

@@ -39,6 +39,17 @@ def _images_under(root: Path, recursive: bool = True) -> list[Path]:
     return sorted(p for p in pattern if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+def _class_folders(root: Path) -> list[tuple[Path, str]]:
+    """(relative path, canonical label) of every image in a ``<class>/<image>`` layout."""
+    found = []
+    for file in _images_under(root):
+        rel = file.relative_to(root)
+        if len(rel.parts) < 2:
+            raise DatasetError(f"image {file} is not inside a class sub-folder of {root}")
+        found.append((rel, canonical_label(rel.parts[0], where=f"folder name {root / rel.parts[0]}")))
+    return found
+
+
 def _file_dataset(name: str, spec: str, root: Path, rows, notes=None) -> Dataset:
     samples = _table(rows)
     return Dataset(
@@ -86,12 +97,7 @@ def folder(path: str | None, options: dict) -> Dataset:
     """``PATH/<class>/<image>``: the class is the sub-folder's name; no subject ids."""
     root = _require_path("folder", path)
     _check_options("folder", options, {})
-    rows = []
-    for file in _images_under(root):
-        rel = file.relative_to(root)
-        if len(rel.parts) < 2:
-            raise DatasetError(f"image {file} is not inside a class sub-folder of {root}")
-        rows.append((rel.as_posix(), canonical_label(rel.parts[0], where=f"folder name {root / rel.parts[0]}"), None))
+    rows = [(rel.as_posix(), label, None) for rel, label in _class_folders(root)]
     return _file_dataset("folder-" + root.name, f"folder:{path}", root, rows)
 
 
@@ -148,14 +154,10 @@ def ckplus(path: str | None, options: dict) -> Dataset:
     root = _require_path("ckplus", path)
     _check_options("ckplus", options, {})
     rows = []
-    for file in _images_under(root):
-        rel = file.relative_to(root)
-        if len(rel.parts) < 2:
-            raise DatasetError(f"image {file} is not inside a class sub-folder of {root}")
-        match = _CKPLUS.match(file.name)
+    for rel, label in _class_folders(root):
+        match = _CKPLUS.match(rel.name)
         if not match:
-            raise DatasetError(f"file name {file} is not a CK+ name such as S005_001_00000011.png")
-        label = canonical_label(rel.parts[0], where=f"folder name {root / rel.parts[0]}")
+            raise DatasetError(f"file name {root / rel} is not a CK+ name such as S005_001_00000011.png")
         rows.append((rel.as_posix(), label, match["person"].upper()))
     return _file_dataset("ckplus", f"ckplus:{path}", root, rows)
 

@@ -76,6 +76,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from ..labels import CANONICAL_LABELS
+
 __all__ = [
     "EXPRESSIONS",
     "PersonGeometry",
@@ -87,15 +89,7 @@ __all__ = [
 ]
 
 #: The seven classes, in the seed paper's order.
-EXPRESSIONS: tuple[str, ...] = (
-    "anger",
-    "disgust",
-    "fear",
-    "happiness",
-    "neutral",
-    "sadness",
-    "surprise",
-)
+EXPRESSIONS: tuple[str, ...] = CANONICAL_LABELS[:7]
 
 #: Range of the expression intensity drawn per image.
 INTENSITY_RANGE: tuple[float, float] = (0.4, 1.0)

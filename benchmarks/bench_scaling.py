@@ -1,0 +1,117 @@
+"""Wall time and peak memory of ``fer-bench run`` as the dataset grows and with --jobs.
+
+Runs the real command line in a subprocess (fresh feature cache each time, so feature
+extraction is included) and samples the resident memory of the whole process tree
+(main process plus joblib workers) every 0.2 s with psutil.
+
+    python benchmarks/bench_scaling.py                      # the defaults below
+    python benchmarks/bench_scaling.py --methods pca-svm --runs 1 --folds 10
+
+Cases: 700 images (the default synthetic set) with --jobs 1 and --jobs 2, and 7,000
+images (``synthetic?subjects=200``) with --jobs 1. Results go to
+``benchmarks/results/scaling.json`` and ``.md`` with the command that made them.
+Targets (issue 6): the default run on 700 images within 10 minutes on 2 cores; cost no
+worse than linear in images; --jobs 2 at least 1.7× faster on 2 cores; peak memory
+under 3 GB at 700 images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def tree_rss(proc) -> int:
+    import psutil
+
+    try:
+        parent = psutil.Process(proc.pid)
+        members = [parent, *parent.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for member in members:
+        try:
+            total += member.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def measure(args: list[str]) -> dict:
+    exe = Path(sys.executable).with_name("fer-bench")
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "FER_BENCH_CACHE": str(Path(tmp) / "cache")}
+        cmd = [str(exe), "run", *args, "--out", str(Path(tmp) / "out"), "-q"]
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, tree_rss(proc))
+            time.sleep(0.2)
+        out, err = proc.communicate()
+        wall = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise SystemExit(f"{shlex.join(cmd)} failed:\n{err}")
+        table3 = (Path(tmp) / "out" / "table3.csv").read_text()
+    return {"command": "fer-bench run " + shlex.join(args), "wall_seconds": round(wall, 1),
+            "peak_rss_mb": round(peak / 2**20), "table3": table3}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--methods", default="all")
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--folds", type=int, default=10)
+    parser.add_argument("--large-runs", type=int, default=1, help="runs for the 7,000-image case (cost)")
+    parser.add_argument("--skip-large", action="store_true")
+    opts = parser.parse_args()
+    base = ["--methods", opts.methods, "--folds", str(opts.folds)]
+    cases = {
+        "700 images, --jobs 1": measure([*base, "--runs", str(opts.runs), "--jobs", "1"]),
+        "700 images, --jobs 2": measure([*base, "--runs", str(opts.runs), "--jobs", "2"]),
+    }
+    small_1run = measure([*base, "--runs", str(opts.large_runs), "--jobs", "1"])
+    cases[f"700 images, {opts.large_runs} run(s), --jobs 1"] = small_1run
+    if not opts.skip_large:
+        cases[f"7000 images, {opts.large_runs} run(s), --jobs 1"] = measure(
+            [*base, "--dataset", "synthetic?subjects=200", "--runs", str(opts.large_runs), "--jobs", "1"]
+        )
+    one, two = cases["700 images, --jobs 1"], cases["700 images, --jobs 2"]
+    summary = {
+        "speedup_jobs2": round(one["wall_seconds"] / two["wall_seconds"], 2),
+        "meets_10_minutes_700": one["wall_seconds"] <= 600,
+        "meets_3GB_700": max(one["peak_rss_mb"], two["peak_rss_mb"]) < 3 * 1024,
+    }
+    if not opts.skip_large:
+        large = cases[f"7000 images, {opts.large_runs} run(s), --jobs 1"]
+        summary["time_ratio_10x_images"] = round(large["wall_seconds"] / small_1run["wall_seconds"], 2)
+        summary["memory_ratio_10x_images"] = round(large["peak_rss_mb"] / small_1run["peak_rss_mb"], 2)
+    record = {
+        "command": "python benchmarks/bench_scaling.py " + shlex.join(sys.argv[1:]),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "cases": cases,
+        "summary": summary,
+    }
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "scaling.json").write_text(json.dumps(record, indent=2) + "\n")
+    lines = [f"# Scaling of `fer-bench run`\n\nProduced by `{record['command']}` on {os.cpu_count()} CPUs.\n",
+             "| case | command | wall (s) | peak RSS (MB) |", "|---|---|---|---|"]
+    lines += [f"| {k} | `{v['command']}` | {v['wall_seconds']} | {v['peak_rss_mb']} |" for k, v in cases.items()]
+    lines += ["", "| summary | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in summary.items()]
+    (HERE / "results" / "scaling.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
