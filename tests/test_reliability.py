@@ -1,6 +1,7 @@
 """Plugins, interruption, locking, cache integrity, duplicates, parallel backends."""
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -156,3 +157,21 @@ def test_dask_scheduler_address(plugin_env, tmp_path, monkeypatch):
                                   dashboard_address=None) as cluster:
         cli(*args(tmp_path / "dask", "--backend", "dask", "--scheduler", cluster.scheduler_address), env=plugin_env)
     same_tables(tmp_path / "dask", tmp_path / "serial")
+
+
+@pytest.mark.slow
+def test_classical_and_probe_tables_are_byte_identical_across_runs(tmp_path):
+    """The same command twice: identical tables, statistics and figures (every method kind)."""
+    methods = "pca-svm,hos-svm,dwt-pca-cso,swe-bbo,bwe-fsvm,lbp-svm,hog-svm,mobilenetv2-probe:weights=none,image_size=32"
+    outputs = []
+    for attempt in ("a", "b"):
+        out = tmp_path / "out"
+        # an emptied feature cache each time, so the features are recomputed too
+        shutil.rmtree(tmp_path / "cache", ignore_errors=True)
+        cli("run", "--methods", methods, "--dataset", SMALL, "--runs", "2", "--folds", "3", "--device", "cpu",
+            "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "-q")
+        outputs.append({p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.suffix in (".csv", ".md", ".json", ".png", ".svg", ".html")})
+        shutil.rmtree(out)
+    assert outputs[0].keys() == outputs[1].keys() and len(outputs[0]) > 20
+    for name in outputs[0]:
+        assert outputs[0][name] == outputs[1][name], name
