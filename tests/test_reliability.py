@@ -164,7 +164,7 @@ def test_classical_and_probe_tables_are_byte_identical_across_runs(tmp_path):
     """The same command twice: identical tables, statistics and figures (every method kind)."""
     methods = "pca-svm,hos-svm,dwt-pca-cso,swe-bbo,bwe-fsvm,lbp-svm,hog-svm,mobilenetv2-probe:weights=none,image_size=32"
     outputs = []
-    for attempt in ("a", "b"):
+    for _ in range(2):
         out = tmp_path / "out"
         # an emptied feature cache each time, so the features are recomputed too
         shutil.rmtree(tmp_path / "cache", ignore_errors=True)
