@@ -107,18 +107,47 @@ class ArrayCache:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        meta = {
-            "hash": self.key_hash(key),
-            "key": key,
-            "shape": list(array.shape),
-            "dtype": str(array.dtype),
-            "sha256": sha,
-        }
+        self._write_meta(key, data_path, meta_path, array.shape, array.dtype, sha)
+        return np.load(data_path, mmap_mode="r", allow_pickle=False)
+
+    def get_or_fill(
+        self, key: dict[str, Any], shape: tuple[int, ...], dtype, fill: Callable[[np.ndarray], None]
+    ) -> np.ndarray:
+        """Like :meth:`get_or_compute`, for arrays built row by row: ``fill(out)`` writes
+        into a memory-mapped file in the cache, so a dataset larger than memory never has
+        to be held in RAM (e.g. 35,887 images at 224×224×3 float32 is 21 GB)."""
+        cached = self.load(key)
+        if cached is not None:
+            self.hits += 1
+            return cached
+        self.misses += 1
+        if self.root is None:
+            out = np.empty(shape, dtype=dtype)
+            fill(out)
+            return out
+        data_path, meta_path = self.paths(key)
+        data_path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=data_path.parent, suffix=".npy.tmp")
+        os.close(fd)
+        try:
+            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
+            fill(out)
+            out.flush()
+            del out
+            sha = _file_sha256(Path(tmp))
+            os.replace(tmp, data_path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self._write_meta(key, data_path, meta_path, shape, np.dtype(dtype), sha)
+        return np.load(data_path, mmap_mode="r", allow_pickle=False)
+
+    def _write_meta(self, key, data_path: Path, meta_path: Path, shape, dtype, sha: str) -> None:
+        meta = {"hash": self.key_hash(key), "key": key, "shape": list(shape), "dtype": str(dtype), "sha256": sha}
         fd, tmp_meta = tempfile.mkstemp(dir=data_path.parent, suffix=".json.tmp")
         with os.fdopen(fd, "w") as handle:
             json.dump(meta, handle, sort_keys=True, default=str)
         os.replace(tmp_meta, meta_path)
-        return np.load(data_path, mmap_mode="r", allow_pickle=False)
 
     def get_or_compute(self, key: dict[str, Any], compute: Callable[[], np.ndarray]) -> np.ndarray:
         cached = self.load(key)

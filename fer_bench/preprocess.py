@@ -98,9 +98,7 @@ def load_images(
         "version": PREPROCESS_VERSION,
     }
 
-    def compute() -> np.ndarray:
-        shape = (len(dataset), *spec.size) + ((3,) if spec.color == "rgb" else ())
-        out = np.empty(shape, dtype=np.float32)
+    def fill(out: np.ndarray) -> None:
         missed = 0
         for i in range(len(dataset)):
             out[i], found = prepare_image(dataset.read_image(i), spec, face_crop)
@@ -110,6 +108,7 @@ def load_images(
         if face_crop and missed:
             log.warning("no face detected in %d of %d images: kept their full frame", missed, len(dataset))
             dataset.notes["face_not_found"] = missed
-        return out
 
-    return cache.get_or_compute(key, compute)
+    shape = (len(dataset), *spec.size) + ((3,) if spec.color == "rgb" else ())
+    # Written straight into the cache file: large datasets need not fit in memory.
+    return cache.get_or_fill(key, shape, np.float32, fill)
