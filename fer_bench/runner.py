@@ -234,9 +234,14 @@ def _run_method(spec, method, ds, labels, pending, seed, cache, face_crop, store
     from tqdm.auto import tqdm
 
     start = time.perf_counter()
+    misses = cache.misses
     features = method_features(method, ds, cache, face_crop)
     features_seconds = time.perf_counter() - start
-    bar = tqdm(total=len(pending), desc=spec.label, unit="fold", disable=not progress, leave=True, file=sys.stderr)
+    if cache.misses > misses:
+        say(f"{spec.label}: features of {len(ds)} images computed in {features_seconds:.1f} s (cached for later runs)")
+    # disable=None: a bar on a terminal, nothing in a log file or CI.
+    bar = tqdm(total=len(pending), desc=spec.label, unit="fold", disable=None if progress else True, leave=True,
+               file=sys.stderr)
     try:
         for outcome in executor.map_folds(method, features, labels, pending, seed):
             timings = dict(outcome.timings)

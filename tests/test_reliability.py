@@ -54,8 +54,11 @@ def test_killed_run_resumes_to_the_uninterrupted_tables(plugin_env, tmp_path, si
     out = tmp_path / "interrupted"
     exe = Path(sys.executable).with_name("fer-bench")
     env = {**os.environ, **plugin_env}
+    # A shell running this suite in the background ignores SIGINT and children inherit
+    # that; restore the default so the child gets Python's KeyboardInterrupt as a user would.
     proc = subprocess.Popen([str(exe), *args(out, methods="centroid:delay=0.3")], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     db = out / "results.sqlite"
     deadline = time.time() + 120
     done = 0
