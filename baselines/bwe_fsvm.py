@@ -64,6 +64,7 @@ def fuzzy_membership(X: np.ndarray, y: np.ndarray, delta: float = 0.1) -> np.nda
 
 
 class BWEFuzzySVM(SklearnMethod):
+    parallel_features = True  # one image at a time: chunks may run in parallel
     name = "bwe-fsvm"
     description = "Biorthogonal wavelet entropy (bior4.4) → fuzzy (membership-weighted) RBF SVM"
     citation = (

@@ -55,6 +55,7 @@ from .slfn import OptimisedSLFNMethod
 
 
 class DWTPCACSO(OptimisedSLFNMethod):
+    parallel_features = True  # one image at a time: chunks may run in parallel
     name = "dwt-pca-cso"
     description = "2-D DWT approximation (db4, level 3) → PCA → SLFN trained by cat swarm optimisation"
     citation = (

@@ -29,6 +29,7 @@ from fer_bench.sklearn_method import SklearnMethod
 
 
 class HOGSVM(SklearnMethod):
+    parallel_features = True  # one image at a time: chunks may run in parallel
     name = "hog-svm"
     description = "HOG descriptor (9 bins, 8×8 cells, 2×2 blocks, L2-Hys) → linear SVM"
     citation = "Dalal & Triggs, Histograms of oriented gradients for human detection, CVPR 2005 (descriptor)"

@@ -113,6 +113,7 @@ def hos_descriptors(B: np.ndarray, f1: np.ndarray, f2: np.ndarray, nfft: int) ->
 
 
 class HOSSVM(SklearnMethod):
+    parallel_features = True  # one image at a time: chunks may run in parallel
     name = "hos-svm"
     description = "Radon projections → bispectrum HOS descriptors → standardise, PCA → RBF SVM"
     citation = (

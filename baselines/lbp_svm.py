@@ -52,6 +52,7 @@ def lbp_grid_histograms(codes: np.ndarray, n_bins: int, rows: int, cols: int) ->
 
 
 class LBPSVM(SklearnMethod):
+    parallel_features = True  # one image at a time: chunks may run in parallel
     name = "lbp-svm"
     description = "Uniform LBP (8,2) histograms on a 7×6 grid of face cells → RBF SVM"
     citation = (

@@ -106,6 +106,7 @@ def block_entropy(subband: np.ndarray, grid: int = 1, kind: str = "energy", bins
 
 
 class SWEBBO(OptimisedSLFNMethod):
+    parallel_features = True  # one image at a time: chunks may run in parallel
     name = "swe-bbo"
     description = "Stationary wavelet entropy (db4, 4 levels) → SLFN trained by biogeography-based optimisation"
     citation = (

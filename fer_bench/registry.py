@@ -87,6 +87,10 @@ class Method:
     #: problems run several times faster single-threaded, and parallel folds then use
     #: the cores instead of fighting over them.
     max_threads: ClassVar[int | None] = None
+    #: True when ``extract_features`` treats every image on its own (no statistics over
+    #: the dataset), so the engine may split the images into chunks and extract them in
+    #: parallel with ``--jobs``. Off by default: a dataset-level transform would change.
+    parallel_features: ClassVar[bool] = False
     #: Bump when the feature extraction code changes, so old cache entries are rebuilt.
     feature_version: ClassVar[str] = "1"
 

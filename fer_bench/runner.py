@@ -194,7 +194,8 @@ def run(
                     say(f"{spec.label}: all {runs * folds} folds already in the store")
                     continue
                 try:
-                    _run_method(spec, method, ds, labels, pending, seed, cache, face_crop, store, executor, progress, say)
+                    _run_method(spec, method, ds, labels, pending, seed, cache, face_crop, store, executor, progress,
+                                say, jobs)
                 except FerBenchError:
                     raise
                 except Exception as exc:  # a method's own bug must not cost the others' results
@@ -213,13 +214,34 @@ def run(
     return Results(out_dir)
 
 
-def method_features(method: Method, ds: Dataset, cache: ArrayCache, face_crop: bool = False, progress=None) -> np.ndarray:
-    """The fold-independent features of ``method`` on ``ds``, computed once and cached."""
+def extract_in_parallel(method: Method, images: np.ndarray, jobs: int) -> np.ndarray:
+    """``method.extract_features`` over contiguous chunks of the images in ``jobs``
+    processes (for per-image features only: the result equals one call on all images)."""
+    from joblib import Parallel, delayed
+
+    bounds = np.linspace(0, len(images), jobs + 1).astype(int)
+    parts = Parallel(n_jobs=jobs, max_nbytes="1M")(
+        delayed(method.extract_features)(images[a:b]) for a, b in zip(bounds[:-1], bounds[1:]) if b > a
+    )
+    return np.concatenate([np.asarray(p) for p in parts])
+
+
+def method_features(
+    method: Method, ds: Dataset, cache: ArrayCache, face_crop: bool = False, progress=None, jobs: int = 1
+) -> np.ndarray:
+    """The fold-independent features of ``method`` on ``ds``, computed once and cached.
+
+    With ``jobs`` > 1 and a method whose features are per image
+    (``parallel_features``), the images are split across ``jobs`` processes: feature
+    extraction is otherwise the serial part that limits ``--jobs`` speed-ups."""
     key = {"kind": "features", "dataset": ds.fingerprint, "face_crop": bool(face_crop), **method.feature_key()}
 
     def compute() -> np.ndarray:
         images = load_images(ds, method.input_spec(), cache, face_crop=face_crop, progress=progress)
-        features = np.asarray(method.extract_features(images))
+        if jobs > 1 and method.parallel_features and len(images) >= 2 * jobs:
+            features = extract_in_parallel(method, images, jobs)
+        else:
+            features = np.asarray(method.extract_features(images))
         if features.shape[0] != len(ds):
             raise FerBenchError(f"method {method.name!r} returned features for {features.shape[0]} of {len(ds)} images")
         return features
@@ -230,12 +252,12 @@ def method_features(method: Method, ds: Dataset, cache: ArrayCache, face_crop: b
     return cache.get_or_compute(key, compute)
 
 
-def _run_method(spec, method, ds, labels, pending, seed, cache, face_crop, store, executor, progress, say):
+def _run_method(spec, method, ds, labels, pending, seed, cache, face_crop, store, executor, progress, say, jobs=1):
     from tqdm.auto import tqdm
 
     start = time.perf_counter()
     misses = cache.misses
-    features = method_features(method, ds, cache, face_crop)
+    features = method_features(method, ds, cache, face_crop, jobs=jobs)
     features_seconds = time.perf_counter() - start
     if cache.misses > misses:
         say(f"{spec.label}: features of {len(ds)} images computed in {features_seconds:.1f} s (cached for later runs)")

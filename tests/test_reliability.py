@@ -178,3 +178,22 @@ def test_classical_and_probe_tables_are_byte_identical_across_runs(tmp_path):
     assert outputs[0].keys() == outputs[1].keys() and len(outputs[0]) > 20
     for name in outputs[0]:
         assert outputs[0][name] == outputs[1][name], name
+
+
+def test_parallel_feature_extraction_equals_one_call():
+    """Methods that declare per-image features give the same array when chunked across processes."""
+    from fer_bench import create_method, list_methods
+    from fer_bench.runner import extract_in_parallel
+
+    rng = np.random.default_rng(0)
+    checked = 0
+    for name in list_methods():
+        method = create_method(name)
+        if not method.parallel_features:
+            continue
+        h, w = method.input_spec().size
+        shape = (6, h, w) + ((3,) if method.input_spec().color == "rgb" else ())
+        images = rng.random(shape, dtype=np.float32)
+        np.testing.assert_array_equal(extract_in_parallel(method, images, 2), method.extract_features(images))
+        checked += 1
+    assert checked >= 6
