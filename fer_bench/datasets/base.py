@@ -34,6 +34,7 @@ class Dataset:
     root: Path | None = None
     notes: dict = field(default_factory=dict)
     _fingerprint: str | None = field(default=None, repr=False)
+    _image_hashes: list[str] | None = field(default=None, repr=False)
 
     def __post_init__(self):
         if len(self.samples) == 0:
@@ -95,6 +96,14 @@ class Dataset:
         return array
 
     @property
+    def image_hashes(self) -> list[str]:
+        """SHA-256 of every image's bytes, read once and shared by the fingerprint and
+        the duplicate check (reading a large dataset twice would double the I/O)."""
+        if self._image_hashes is None:
+            self._image_hashes = [hashlib.sha256(self.read_bytes(i)).hexdigest() for i in range(len(self))]
+        return self._image_hashes
+
+    @property
     def fingerprint(self) -> str:
         """SHA-256 of the labels, subjects and image bytes, in sample order.
 
@@ -103,8 +112,7 @@ class Dataset:
         """
         if self._fingerprint is None:
             digest = hashlib.sha256()
-            for i, row in enumerate(self.samples.itertuples(index=False)):
-                image_hash = hashlib.sha256(self.read_bytes(i)).hexdigest()
+            for image_hash, row in zip(self.image_hashes, self.samples.itertuples(index=False)):
                 subject = "" if row.subject is None or pd.isna(row.subject) else str(row.subject)
                 digest.update(f"{row.label}\t{subject}\t{image_hash}\n".encode())
             self._fingerprint = digest.hexdigest()
@@ -113,8 +121,7 @@ class Dataset:
     def duplicate_groups(self) -> list[list[str]]:
         """Groups of samples whose image bytes are identical (they leak across folds)."""
         seen: dict[str, list[str]] = {}
-        for i in range(len(self)):
-            key = hashlib.sha256(self.read_bytes(i)).hexdigest()
+        for i, key in enumerate(self.image_hashes):
             seen.setdefault(key, []).append(str(self.samples.at[i, "sample_id"]))
         return [ids for ids in seen.values() if len(ids) > 1]
 
