@@ -30,7 +30,7 @@ def _cmd_run(args) -> int:
         seed=args.seed,
         out=args.out,
         device=args.device,
-        face_crop=args.face_crop,
+        face=args.face,
         jobs=args.jobs,
         backend=args.backend,
         scheduler=args.scheduler,
@@ -102,7 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.add_argument("--seed", type=int, default=0, help="seed of the splits and fits (default 0)")
     run_p.add_argument("--out", default=None, help="results directory (default results/<dataset>-<protocol>)")
     run_p.add_argument("--device", default="auto", help="auto, cpu or cuda for methods that use PyTorch")
-    run_p.add_argument("--face-crop", action="store_true", help="detect and crop the face before resizing")
+    run_p.add_argument("--face", default=None,
+                       help="face preprocessing for every method: none, crop or align (default: each method's own, "
+                            "see `fer-bench methods`)")
     run_p.add_argument("--jobs", type=int, default=1, help="folds fitted in parallel (default 1)")
     run_p.add_argument("--backend", default="auto", choices=["auto", "serial", "joblib", "dask"], help="parallel backend")
     run_p.add_argument("--scheduler", default=None, help="Dask scheduler address (with --backend dask)")

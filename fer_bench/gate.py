@@ -5,7 +5,7 @@ and SD, and the commands that made it::
 
     {"format": "fer-bench-reference/1",
      "config": {"methods": ["pca-svm"], "dataset_spec": "synthetic", "dataset_fingerprint": "…",
-                "protocol": "paper", "runs": 2, "folds": 5, "seed": 0, "face_crop": false},
+                "protocol": "paper", "runs": 2, "folds": 5, "seed": 0, "face": null},
      "methods": {"pca-svm": {"oa_mean": 18.71, "oa_sd": 1.41, "runs": 2}},
      "tolerance": 1.0,
      "run_command": "fer-bench run …", "command": "fer-bench check --write-reference …",
@@ -47,7 +47,7 @@ REFERENCE_FORMAT = "fer-bench-reference/1"
 #: Default allowed drop (percentage points of OA) when the reference names none.
 DEFAULT_TOLERANCE = 1.0
 #: Configuration keys a checked benchmark must share with its reference.
-CHECKED_KEYS = ("dataset_fingerprint", "protocol", "runs", "folds", "seed", "face_crop")
+CHECKED_KEYS = ("dataset_fingerprint", "protocol", "runs", "folds", "seed", "face")
 
 
 class ReferenceError(FerBenchError):
@@ -78,7 +78,7 @@ def make_reference(results, tolerance: float | None = None, command: str | None 
         "runs": results.n_runs,
         "folds": results.n_folds,
         "seed": results.config.get("seed"),
-        "face_crop": bool(results.config.get("face_crop", False)),
+        "face": results.config.get("face"),
     }
     env = results.environment or {}
     return {
@@ -161,7 +161,7 @@ def check_config(results, reference: dict) -> None:
     diffs = [
         f"{key}: reference {ref.get(key)!r}, results {results.config.get(key)!r}"
         for key in CHECKED_KEYS
-        if key in ref and ref.get(key) != results.config.get(key, False if key == "face_crop" else None)
+        if key in ref and ref.get(key) != results.config.get(key)
     ]
     if diffs:
         raise ReferenceError(f"{results.out} is not comparable with the reference ({'; '.join(diffs)})")
@@ -260,7 +260,7 @@ def run_reference(
             seed=int(cfg.get("seed", 0)),
             out=out,
             device=device,
-            face_crop=bool(cfg.get("face_crop", False)),
+            face=cfg.get("face"),
             jobs=jobs,
             cache_dir=cache_dir,
             progress=progress,

@@ -1,114 +1,109 @@
-"""Shared preprocessing: decode, optional face detection and crop, resize, colour.
+"""Shared preprocessing: decode, face preprocessing, colour, resize, and its cache.
 
-Every method asks for an :class:`~fer_bench.registry.ImageSpec` (size and colour); the
-result is cached per (dataset fingerprint, spec, face crop), so methods that want the
-same input share one decoded stack.
+Every method asks for an :class:`~fer_bench.registry.ImageSpec` (size, colour and face
+preprocessing: ``none``, ``crop`` or ``align``, see :mod:`fer_bench.faces`); the result
+is cached per (dataset fingerprint, spec, face model and template), so methods that want
+the same input share one stack. A run may override every method's face preprocessing at
+once (:func:`effective_spec`, ``--face``).
 
-Face detection uses scikit-image's LBP frontal-face cascade (it ships with the
-package). It is off by default: most FER datasets (JAFFE, CK+48, KDEF) are already
-face-centred, and a detector that misses a face would silently change what a method
-sees. With ``face_crop=True`` an image without a detection keeps its full frame, and the
-count of such images is reported.
+Order of operations per image: face crop or alignment on the decoded uint8 image (face
+detection and landmarks come from the per-dataset cache of :func:`fer_bench.faces.face_geometry`),
+then colour conversion (ITU-R 601 luma for ``gray``, gray replicated for ``rgb``), then
+PIL's antialiased bicubic resize to ``size``, then float32 in [0, 1].
+
+(An earlier version offered a ``face_crop`` flag backed by scikit-image's LBP cascade;
+it is replaced by ``ImageSpec.face``: dlib's HOG detector finds every JAFFE face at its
+native scale, comes with landmarks for alignment, and one detector keeps "crop" a single,
+recorded meaning.)
 """
 
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 
 import numpy as np
 
 from .cache import ArrayCache
 from .datasets.base import Dataset
-from .registry import ImageSpec
+from .registry import ImageSpec, with_face
 
 log = logging.getLogger(__name__)
-PREPROCESS_VERSION = "1"
+PREPROCESS_VERSION = "2"
 
 
-@lru_cache(maxsize=1)
-def _face_detector():
-    from skimage import data
-    from skimage.feature import Cascade
-
-    return Cascade(data.lbp_frontal_face_cascade_filename())
+def effective_spec(method, face: str | None = None) -> ImageSpec:
+    """The spec a run gives ``method``: its own :meth:`~fer_bench.registry.Method.input_spec`,
+    with the face preprocessing replaced by ``face`` when the run overrides it."""
+    return with_face(method.input_spec(), face)
 
 
-def detect_face(gray: np.ndarray) -> tuple[int, int, int, int] | None:
-    """(row, col, height, width) of the largest frontal face in a uint8 image, or None."""
-    side = min(gray.shape)
-    detections = _face_detector().detect_multi_scale(
-        img=gray.astype(np.float64) / 255.0,
-        scale_factor=1.2,
-        step_ratio=1,
-        min_size=(max(24, side // 5), max(24, side // 5)),
-        max_size=(side, side),
-    )
-    if not detections:
-        return None
-    best = max(detections, key=lambda d: d["width"] * d["height"])
-    return best["r"], best["c"], best["height"], best["width"]
+def prepare_image(
+    image: np.ndarray, spec: ImageSpec, box: np.ndarray | None = None, points: np.ndarray | None = None
+) -> np.ndarray:
+    """One decoded uint8 image (H×W or H×W×3) to ``spec``: float32 in [0, 1].
 
-
-def crop_face(image: np.ndarray, margin: float = 0.15) -> tuple[np.ndarray, bool]:
-    """Crop to the detected face plus a margin; returns (image, found)."""
-    gray = image if image.ndim == 2 else image.mean(axis=2).astype(np.uint8)
-    box = detect_face(gray)
-    if box is None:
-        return image, False
-    r, c, h, w = box
-    dr, dc = int(h * margin), int(w * margin)
-    r0, c0 = max(0, r - dr), max(0, c - dc)
-    r1, c1 = min(image.shape[0], r + h + dr), min(image.shape[1], c + w + dc)
-    return image[r0:r1, c0:c1], True
-
-
-def prepare_image(image: np.ndarray, spec: ImageSpec, face_crop: bool = False) -> tuple[np.ndarray, bool]:
-    """One decoded uint8 image to the spec: float32 in [0, 1]. Returns (array, face_found)."""
+    ``box`` (left, top, right, bottom) is the face box ``crop`` needs and ``points`` the
+    3×2 alignment points ``align`` needs (from :func:`fer_bench.faces.face_geometry`).
+    """
     from PIL import Image
 
-    found = True
-    if face_crop:
-        image, found = crop_face(image)
+    from .faces import apply_face
+
+    height, width = spec.size
+    if spec.face != "none":
+        if (spec.face == "crop" and box is None) or (spec.face == "align" and points is None):
+            raise ValueError(f"face={spec.face} needs the face {'box' if spec.face == 'crop' else 'landmarks'}")
+        image = apply_face(image, spec.face, box, points, height, width)
     if spec.color == "gray" and image.ndim == 3:
-        image = np.asarray(Image.fromarray(image).convert("L"))
+        image = np.asarray(Image.fromarray(np.ascontiguousarray(image[..., :3])).convert("L"))
     elif spec.color == "rgb" and image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)
-    height, width = spec.size
     if image.shape[:2] != (height, width):
         # PIL's antialiased bicubic resize: as good as skimage's and ~10x faster.
-        image = np.asarray(Image.fromarray(image).resize((width, height), Image.Resampling.BICUBIC))
-    return image.astype(np.float32) / 255.0, found
+        image = np.asarray(Image.fromarray(np.ascontiguousarray(image)).resize((width, height), Image.Resampling.BICUBIC))
+    return image.astype(np.float32) / 255.0
 
 
-def load_images(
-    dataset: Dataset,
-    spec: ImageSpec,
-    cache: ArrayCache,
-    face_crop: bool = False,
-    progress=None,
-) -> np.ndarray:
-    """The whole dataset preprocessed to ``spec``, from the cache when possible."""
-    key = {
+def image_key(dataset: Dataset, spec: ImageSpec) -> dict:
+    """The cache key of a dataset's image stack under ``spec``."""
+    from .faces import face_key
+
+    return {
         "kind": "images",
         "dataset": dataset.fingerprint,
         "size": list(spec.size),
         "color": spec.color,
-        "face_crop": bool(face_crop),
+        **face_key(spec.face, spec.landmarks),
         "version": PREPROCESS_VERSION,
     }
 
+
+def load_images(dataset: Dataset, spec: ImageSpec, cache: ArrayCache, progress=None) -> np.ndarray:
+    """The whole dataset preprocessed to ``spec``, from the cache when possible.
+
+    Returns a (read-only, memory-mapped when cached) float32 array N×H×W (gray) or
+    N×H×W×3 (rgb). Face detection and landmarks are computed once per dataset and cached
+    as well; :func:`fer_bench.faces.face_report` then names the images without a face.
+    """
+    from .faces import face_geometry
+
     def fill(out: np.ndarray) -> None:
-        missed = 0
+        geometry = None
+        if spec.face != "none":
+            geometry = face_geometry(dataset, cache, spec.landmarks if spec.face == "align" else None)
+            if geometry.not_found:
+                log.warning(
+                    "no face detected in %d of %d images (%s%s): fallback used",
+                    len(geometry.not_found), len(dataset), ", ".join(geometry.not_found[:5]),
+                    ", …" if len(geometry.not_found) > 5 else "",
+                )
         for i in range(len(dataset)):
-            out[i], found = prepare_image(dataset.read_image(i), spec, face_crop)
-            missed += not found
+            box = geometry.boxes[i] if geometry is not None else None
+            points = geometry.points[i] if geometry is not None else None
+            out[i] = prepare_image(dataset.read_image(i), spec, box, points)
             if progress is not None:
                 progress(1)
-        if face_crop and missed:
-            log.warning("no face detected in %d of %d images: kept their full frame", missed, len(dataset))
-            dataset.notes["face_not_found"] = missed
 
     shape = (len(dataset), *spec.size) + ((3,) if spec.color == "rgb" else ())
     # Written straight into the cache file: large datasets need not fit in memory.
-    return cache.get_or_fill(key, shape, np.float32, fill)
+    return cache.get_or_fill(image_key(dataset, spec), shape, np.float32, fill)

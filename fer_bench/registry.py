@@ -23,7 +23,7 @@ import fnmatch
 import importlib
 import importlib.metadata
 import importlib.util
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -33,21 +33,65 @@ from .errors import UnknownMethodError
 ENTRY_POINT_GROUP = "fer_bench.methods"
 
 
+#: The face preprocessings (see :mod:`fer_bench.faces`).
+FACE_MODES = ("none", "crop", "align")
+
+
 @dataclass(frozen=True)
 class ImageSpec:
     """How a method wants its images: the shared, cached preprocessing step.
 
     ``size`` is (height, width) after resizing; ``color`` is ``"gray"`` (2-D float32 in
-    [0, 1]) or ``"rgb"`` (H×W×3, grayscale replicated to three channels).
+    [0, 1]) or ``"rgb"`` (H×W×3, grayscale replicated to three channels). ``face`` is the
+    face preprocessing (:mod:`fer_bench.faces`): ``"none"`` (the whole frame),
+    ``"crop"`` (dlib's detector box, squared, with a margin) or ``"align"`` (eye centres
+    and nose base mapped onto a canonical template by a similarity transform);
+    ``landmarks`` the landmark model ``align`` uses (``shape_predictor_5``, or the
+    non-commercial ``shape_predictor_68``). The default, ``face="none"``, keeps a
+    third-party method's input unchanged; fer-bench's own methods declare theirs.
     """
 
     size: tuple[int, int] = (64, 64)
     color: str = "gray"
+    face: str = "none"
+    landmarks: str = "shape_predictor_5"
 
     def __post_init__(self):
         if self.color not in ("gray", "rgb"):
             raise ValueError(f"ImageSpec.color must be 'gray' or 'rgb', not {self.color!r}")
+        if self.face not in FACE_MODES:
+            raise UnknownMethodError(f"face preprocessing {self.face!r} is unknown; use one of {', '.join(FACE_MODES)}")
+        if self.landmarks not in ("shape_predictor_5", "shape_predictor_68"):
+            raise UnknownMethodError(
+                f"landmark model {self.landmarks!r} is unknown; use shape_predictor_5 or shape_predictor_68"
+            )
         object.__setattr__(self, "size", (int(self.size[0]), int(self.size[1])))
+
+    def key(self) -> list:
+        """What identifies this preprocessing in a feature cache key (the landmark model
+        only matters to ``align``)."""
+        return [list(self.size), self.color, self.face] + ([self.landmarks] if self.face == "align" else [])
+
+    def describe(self) -> str:
+        """``"crop"``, ``"align (shape_predictor_5)"``, ``"none"``: for tables and logs."""
+        return f"align ({self.landmarks})" if self.face == "align" else self.face
+
+
+def with_face(spec: ImageSpec, face: str | None) -> ImageSpec:
+    """``spec`` with its face preprocessing replaced by ``face`` (``None`` keeps the
+    method's own): what a run-wide override (``--face``) does to every method.
+
+    ``face`` is ``none``, ``crop``, ``align`` or ``align:shape_predictor_68``; raises
+    :class:`~fer_bench.errors.UnknownMethodError` for anything else.
+    """
+    if face is None:
+        return spec
+    mode, _, landmarks = str(face).strip().partition(":")
+    if mode not in FACE_MODES or (landmarks and mode != "align"):
+        raise UnknownMethodError(
+            f"--face {face!r}: use none, crop, align or align:shape_predictor_68 (the face preprocessing for every method)"
+        )
+    return replace(spec, face=mode, landmarks=(landmarks or spec.landmarks) if mode == "align" else spec.landmarks)
 
 
 class Method:
@@ -93,6 +137,12 @@ class Method:
     parallel_features: ClassVar[bool] = False
     #: Bump when the feature extraction code changes, so old cache entries are rebuilt.
     feature_version: ClassVar[str] = "1"
+    #: The data the method's pretrained weights were trained on (``"ImageNet-1k"``,
+    #: ``"FER2013"``), or ``None`` for a method that learns only from the benchmark's
+    #: training groups. :meth:`pretraining` gives an instance's (``weights=none`` has
+    #: none); :func:`fer_bench.pretraining.overlap` says when results on a dataset are
+    #: not independent of it.
+    pretrained_on: ClassVar[str | None] = None
 
     def __init__(self, **params: Any):
         unknown = sorted(set(params) - set(self.parameters))
@@ -131,7 +181,7 @@ class Method:
 
     # -- the engine's calls ---------------------------------------------------------
     def input_spec(self) -> ImageSpec:
-        """The preprocessing this method wants (size and colour)."""
+        """The preprocessing this method wants (size, colour, face preprocessing)."""
         return ImageSpec()
 
     def feature_key(self) -> dict[str, Any]:
@@ -139,7 +189,7 @@ class Method:
         return {
             "class": f"{type(self).__module__}.{type(self).__qualname__}",
             "version": self.feature_version,
-            "spec": [list(self.input_spec().size), self.input_spec().color],
+            "spec": self.input_spec().key(),
             "params": {k: self.params[k] for k in self.feature_parameters},
         }
 
@@ -167,7 +217,13 @@ class Method:
         other needs (model weights, a GPU) extend it.
         """
         missing = [mod for mod in self.requirements if importlib.util.find_spec(mod) is None]
-        return [f"Python module {mod!r} is not installed" for mod in missing]
+        reasons = [f"Python module {mod!r} is not installed" for mod in missing]
+        spec = self.input_spec()
+        if spec.face != "none":
+            from .faces import unmet_requirements
+
+            reasons += unmet_requirements(spec.face, spec.landmarks)
+        return reasons
 
     def skip_reasons(self, device: str = "cpu") -> list[str]:
         """Why ``--methods all`` should leave this method out here (empty to run it).
@@ -176,6 +232,10 @@ class Method:
         backbone's fine-tuning on a CPU. Naming the method explicitly runs it anyway.
         """
         return self.unmet_requirements(device)
+
+    def pretraining(self) -> str | None:
+        """The pretraining data of this instance's initial weights (``None``: none)."""
+        return self.pretrained_on
 
     def fit_info(self) -> dict[str, Any]:
         """What the last :meth:`fit` chose (hyperparameters, epochs, …), stored per fold."""

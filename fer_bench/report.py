@@ -160,6 +160,7 @@ def run_record(results) -> dict:
         "methods": results.method_params,
         "skipped": results.skipped,
         "duplicates": results.duplicates,
+        "faces": results.faces,
         "command": results.command,
     }
 

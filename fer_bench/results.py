@@ -40,6 +40,8 @@ class Results:
             self.method_info = store.get_meta("method_info", {})
             self.skipped: dict[str, str] = store.skipped()
             self.duplicates: list[list[str]] = store.get_meta("duplicates", [])
+            #: Face preprocessing per mode: detector, model, template, images without a face.
+            self.faces: dict = store.get_meta("faces", {}) or {}
             self.predictions = pd.DataFrame(
                 store.query("SELECT method, run, fold, idx, y_true, y_pred FROM predictions ORDER BY method, run, idx"),
                 columns=["method", "run", "fold", "idx", "y_true", "y_pred"],

@@ -28,8 +28,8 @@ from .environment import collect_environment
 from .errors import FerBenchError, RequirementError
 from .metrics import accuracy
 from .model_selection import Fold, check_protocol, folds_of_run, make_groups
-from .preprocess import load_images
-from .registry import Method, MethodSpec, available_methods, parse_method_list
+from .preprocess import effective_spec, load_images
+from .registry import ImageSpec, Method, MethodSpec, available_methods, parse_method_list, with_face
 from .results import Results
 from .store import ResultsStore
 
@@ -108,7 +108,7 @@ def run(
     seed: int = 0,
     out: str | Path | None = None,
     device: str = "auto",
-    face_crop: bool = False,
+    face: str | None = None,
     jobs: int = 1,
     backend: str = "auto",
     scheduler: str | None = None,
@@ -122,11 +122,14 @@ def run(
     Parameters mirror ``fer-bench run``: ``methods`` is ``"all"`` or names with optional
     overrides (``["pca-svm", "swe-bbo:level=3"]``); ``dataset`` a spec (``"jaffe:PATH"``)
     or a :class:`Dataset`; ``protocol`` ``"paper"`` (image-level) or ``"subject"``;
-    ``out`` the results directory (default ``results/<dataset>-<protocol>``). Re-running
+    ``out`` the results directory (default ``results/<dataset>-<protocol>``); ``face``
+    overrides every method's face preprocessing (``none``, ``crop``, ``align``; ``None``:
+    each method's own, see :mod:`fer_bench.faces`). Re-running
     with the same arguments resumes: finished folds are not recomputed. ``jobs`` > 1
     fits folds in parallel (joblib), ``backend="dask"`` on a Dask cluster.
     """
     say = echo or (lambda text: print(text, file=sys.stderr))
+    with_face(ImageSpec(), face)  # a bad --face fails before any work
     ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
     parsed = parse_method_list(methods)
     run_all = parsed == "all"
@@ -145,7 +148,7 @@ def run(
         "folds": folds,
         "runs": runs,
         "seed": seed,
-        "face_crop": bool(face_crop),
+        "face": face,
         "classes": ds.classes,
     }
     cache = ArrayCache(default_cache_dir() if cache_dir is None else cache_dir)
@@ -183,9 +186,19 @@ def run(
                     store.record_skipped(spec.label, "; ".join(reasons))
                     say(f"skipped {spec.label}: {'; '.join(reasons)}")
                     continue
+                spec_used = effective_spec(method, face)
+                if face is not None and spec_used != method.input_spec():
+                    face_reasons = _face_unmet(spec_used)
+                    if face_reasons:
+                        if not run_all:
+                            raise RequirementError(f"method {spec.label!r} cannot run here: " + "; ".join(face_reasons))
+                        store.record_skipped(spec.label, "; ".join(face_reasons))
+                        say(f"skipped {spec.label}: {'; '.join(face_reasons)}")
+                        continue
                 identity = {
                     "class": f"{type(method).__module__}.{type(method).__qualname__}",
                     "params": {k: v for k, v in method.params.items() if k not in method.runtime_parameters},
+                    "input": spec_used.key(),
                 }
                 store.register_method(spec.label, spec.name, method.params, identity)
                 done = store.finished_folds(spec.label)
@@ -194,7 +207,7 @@ def run(
                     say(f"{spec.label}: all {runs * folds} folds already in the store")
                     continue
                 try:
-                    _run_method(spec, method, ds, labels, pending, seed, cache, face_crop, store, executor, progress,
+                    _run_method(spec, method, ds, labels, pending, seed, cache, face, store, executor, progress,
                                 say, jobs)
                 except FerBenchError:
                     raise
@@ -227,17 +240,19 @@ def extract_in_parallel(method: Method, images: np.ndarray, jobs: int) -> np.nda
 
 
 def method_features(
-    method: Method, ds: Dataset, cache: ArrayCache, face_crop: bool = False, progress=None, jobs: int = 1
+    method: Method, ds: Dataset, cache: ArrayCache, face: str | None = None, progress=None, jobs: int = 1
 ) -> np.ndarray:
     """The fold-independent features of ``method`` on ``ds``, computed once and cached.
 
     With ``jobs`` > 1 and a method whose features are per image
     (``parallel_features``), the images are split across ``jobs`` processes: feature
-    extraction is otherwise the serial part that limits ``--jobs`` speed-ups."""
-    key = {"kind": "features", "dataset": ds.fingerprint, "face_crop": bool(face_crop), **method.feature_key()}
+    extraction is otherwise the serial part that limits ``--jobs`` speed-ups. ``face``
+    overrides the method's face preprocessing (:func:`fer_bench.preprocess.effective_spec`)."""
+    spec = effective_spec(method, face)
+    key = {"kind": "features", "dataset": ds.fingerprint, **method.feature_key(), "spec": spec.key()}
 
     def compute() -> np.ndarray:
-        images = load_images(ds, method.input_spec(), cache, face_crop=face_crop, progress=progress)
+        images = load_images(ds, spec, cache, progress=progress)
         if jobs > 1 and method.parallel_features and len(images) >= 2 * jobs:
             features = extract_in_parallel(method, images, jobs)
         else:
@@ -248,16 +263,46 @@ def method_features(
 
     if not method.feature_parameters and type(method).extract_features is Method.extract_features:
         # Pixels only: the preprocessed image stack is the feature cache entry.
-        return load_images(ds, method.input_spec(), cache, face_crop=face_crop, progress=progress)
+        return load_images(ds, spec, cache, progress=progress)
     return cache.get_or_compute(key, compute)
 
 
-def _run_method(spec, method, ds, labels, pending, seed, cache, face_crop, store, executor, progress, say, jobs=1):
+def _face_unmet(spec: ImageSpec) -> list[str]:
+    from .faces import unmet_requirements
+
+    return unmet_requirements(spec.face, spec.landmarks)
+
+
+def _record_faces(store: ResultsStore, ds: Dataset, spec: ImageSpec, cache: ArrayCache, say) -> None:
+    """Store (once per face preprocessing) how many images had no detected face, which,
+    and the fallback they followed; say it."""
+    if spec.face == "none":
+        return
+    from .faces import face_report
+
+    faces = store.get_meta("faces", {}) or {}
+    name = spec.describe()
+    if name in faces:
+        return
+    report = face_report(ds, spec.face, cache, spec.landmarks)
+    faces[name] = report
+    store.set_meta("faces", faces)
+    missing = report["not_found"]
+    if missing:
+        shown = ", ".join(missing[:10]) + (f", … ({len(missing) - 10} more)" if len(missing) > 10 else "")
+        say(f"face {name}: no face detected in {len(missing)} of {report['images']} images ({shown}); "
+            f"fallback: {report['fallback']} (all listed in run.json)")
+    else:
+        say(f"face {name}: a face was detected in all {report['images']} images")
+
+
+def _run_method(spec, method, ds, labels, pending, seed, cache, face, store, executor, progress, say, jobs=1):
     from tqdm.auto import tqdm
 
     start = time.perf_counter()
     misses = cache.misses
-    features = method_features(method, ds, cache, face_crop, jobs=jobs)
+    features = method_features(method, ds, cache, face, jobs=jobs)
+    _record_faces(store, ds, effective_spec(method, face), cache, say)
     features_seconds = time.perf_counter() - start
     if cache.misses > misses:
         say(f"{spec.label}: features of {len(ds)} images computed in {features_seconds:.1f} s (cached for later runs)")

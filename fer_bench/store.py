@@ -49,7 +49,7 @@ CREATE TABLE IF NOT EXISTS skipped (method TEXT PRIMARY KEY, reason TEXT NOT NUL
 """
 
 #: Configuration keys that must match for a directory to be resumed.
-IDENTITY_KEYS = ("dataset_fingerprint", "protocol", "folds", "runs", "seed", "face_crop", "classes")
+IDENTITY_KEYS = ("dataset_fingerprint", "protocol", "folds", "runs", "seed", "face", "classes")
 
 
 def _now() -> str:

