@@ -103,7 +103,7 @@ class BWEFuzzySVM(SklearnMethod):
             raise FerBenchError(f"bwe-fsvm: membership_delta={self.membership_delta} must be positive")
 
     def input_spec(self) -> ImageSpec:
-        return ImageSpec(size=(self.image_size, self.image_size), color="gray")
+        return ImageSpec(size=(self.image_size, self.image_size), color="gray", face="align")  # see fer_bench.faces
 
     def extract_features(self, images: np.ndarray) -> np.ndarray:
         import pywt

@@ -105,7 +105,7 @@ class DWTPCACSO(OptimisedSLFNMethod):
             raise FerBenchError(f"dwt-pca-cso: level={self.level} must be at least 1")
 
     def input_spec(self) -> ImageSpec:
-        return ImageSpec(size=(self.image_size, self.image_size), color="gray")
+        return ImageSpec(size=(self.image_size, self.image_size), color="gray", face="align")  # see fer_bench.faces
 
     def extract_features(self, images: np.ndarray) -> np.ndarray:
         import pywt

@@ -10,8 +10,8 @@ blocks with L2-Hys normalisation, and a linear SVM.
 Our choices where the descriptor paper does not cover facial expressions (each a
 parameter):
 
-- ``image_size`` 64: the grayscale face image resized to 64×64 (a face crop when the
-  run uses ``--face-crop``); ``skimage.feature.hog`` with ``orientations`` 9,
+- ``image_size`` 64: the grayscale face, aligned on its eyes and nose (``face="align"``,
+  :mod:`fer_bench.faces`; ``--face`` overrides it), resized to 64×64; ``skimage.feature.hog`` with ``orientations`` 9,
   ``pixels_per_cell`` 8, ``cells_per_block`` 2, ``block_norm`` "L2-Hys" (1764 features);
 - ``kernel`` "linear" (Dalal & Triggs' choice; "rbf" also available) on the unscaled
   descriptor (it is block-normalised already); ``C`` from ``C_grid`` and ``gamma`` from
@@ -61,7 +61,7 @@ class HOGSVM(SklearnMethod):
             raise FerBenchError(f"hog-svm: kernel={self.kernel!r}; use linear or rbf")
 
     def input_spec(self) -> ImageSpec:
-        return ImageSpec(size=(self.image_size, self.image_size), color="gray")
+        return ImageSpec(size=(self.image_size, self.image_size), color="gray", face="align")  # see fer_bench.faces
 
     def extract_features(self, images: np.ndarray) -> np.ndarray:
         from skimage.feature import hog

@@ -146,7 +146,7 @@ class HOSSVM(SklearnMethod):
             raise FerBenchError(f"hos-svm: window={self.window!r}; use 'hann' or 'none'")
 
     def input_spec(self) -> ImageSpec:
-        return ImageSpec(size=(self.image_size, self.image_size), color="gray")
+        return ImageSpec(size=(self.image_size, self.image_size), color="gray", face="align")  # see fer_bench.faces
 
     def angles(self) -> np.ndarray:
         return np.arange(0.0, 180.0, self.angle_step)

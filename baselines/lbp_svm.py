@@ -89,7 +89,7 @@ class LBPSVM(SklearnMethod):
             raise FerBenchError(f"lbp-svm: kernel={self.kernel!r}; use linear, rbf or poly")
 
     def input_spec(self) -> ImageSpec:
-        return ImageSpec(size=(self.image_height, self.image_width), color="gray")
+        return ImageSpec(size=(self.image_height, self.image_width), color="gray", face="align")  # see fer_bench.faces
 
     def extract_features(self, images: np.ndarray) -> np.ndarray:
         from skimage.feature import local_binary_pattern

@@ -62,7 +62,7 @@ class PCASVM(SklearnMethod):
     feature_parameters = ("image_size",)
 
     def input_spec(self) -> ImageSpec:
-        return ImageSpec(size=(self.image_size, self.image_size), color="gray")
+        return ImageSpec(size=(self.image_size, self.image_size), color="gray", face="align")  # see fer_bench.faces
 
     def fit(self, X_train, y_train, X_val, y_val, *, random_state: int):
         X_train, X_val = self.flatten(X_train), self.flatten(X_val)

@@ -156,7 +156,7 @@ class SWEBBO(OptimisedSLFNMethod):
             raise FerBenchError(f"swe-bbo: blocks={self.blocks!r} must be a positive integer (grid cells per side)")
 
     def input_spec(self) -> ImageSpec:
-        return ImageSpec(size=(self.image_size, self.image_size), color="gray")
+        return ImageSpec(size=(self.image_size, self.image_size), color="gray", face="align")  # see fer_bench.faces
 
     def extract_features(self, images: np.ndarray) -> np.ndarray:
         import pywt

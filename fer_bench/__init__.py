@@ -18,30 +18,41 @@ Modules by concern: :mod:`~fer_bench.datasets` (sources, fingerprints),
 
 __version__ = "0.1.0"
 
-from .datasets import Dataset, load_dataset  # noqa: E402
-from .errors import FerBenchError  # noqa: E402
-from .registry import (  # noqa: E402
-    ImageSpec,
-    Method,
-    create_method,
-    get_method_class,
-    list_methods,
-    register_method,
-)
-from .results import Results, load_results  # noqa: E402
-from .runner import run  # noqa: E402
+# The public names are imported on first use (PEP 562), so that ``import fer_bench``
+# and the listing commands (``fer-bench methods``, ``datasets``, ``weights list``) do
+# not pay for pandas, scikit-learn or torch (issue 10: listing under 2 s / 150 MB).
+_EXPORTS = {
+    "Dataset": "datasets",
+    "load_dataset": "datasets",
+    "FerBenchError": "errors",
+    "ImageSpec": "registry",
+    "Method": "registry",
+    "create_method": "registry",
+    "get_method_class": "registry",
+    "list_methods": "registry",
+    "register_method": "registry",
+    "Results": "results",
+    "load_results": "results",
+    "run": "runner",
+}
 
-__all__ = [
-    "Dataset",
-    "FerBenchError",
-    "ImageSpec",
-    "Method",
-    "Results",
-    "create_method",
-    "get_method_class",
-    "list_methods",
-    "load_dataset",
-    "load_results",
-    "register_method",
-    "run",
-]
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    import importlib
+
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    try:
+        return importlib.import_module(f".{name}", __name__)
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__name__}.{name}":
+            raise
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

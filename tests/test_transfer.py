@@ -63,7 +63,7 @@ def test_four_methods_are_registered_with_their_backbones():
     assert create_method("resnet101").backbone == "resnet101"
     assert create_method("mobilenetv2-probe").backbone == "mobilenet_v2"
     assert fer_bench.get_method_class("resnet101").paper_oa == (96.29, 0.78)
-    assert create_method("resnet101-probe").input_spec() == fer_bench.ImageSpec((224, 224), "rgb", face="crop")
+    assert create_method("resnet101-probe").input_spec() == fer_bench.ImageSpec((224, 224), "rgb", face="align")
     assert "device" in create_method("resnet101").runtime_parameters
 
 
