@@ -23,6 +23,7 @@ import shlex
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -51,8 +52,9 @@ def run_once(args: list[str]) -> tuple[float, float, int]:
 
 
 def imported(args: list[str]) -> dict:
+    # From a neutral folder: the installed fer_bench is probed, not one found in the current directory.
     out = subprocess.run([sys.executable, "-c", PROBE, json.dumps(args), json.dumps(HEAVY)],
-                         capture_output=True, text=True, check=True)
+                         capture_output=True, text=True, check=True, cwd=tempfile.gettempdir())
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -729,8 +729,8 @@ class TorchvisionTransfer(TransferMethod):
     )
     requirements = ("torch", "torchvision")
     pretrained_on = "ImageNet-1k"
-    #: Chosen on validation groups (JAFFE, leave-one-subject-out, mobilenetv2-probe:
-    #: align 41.3 % > none 40.3 % > crop 39.7 %; benchmarks/bench_face_preprocessing.py):
+    #: Chosen on validation groups (JAFFE, leave-one-subject-out, 2 runs, mobilenetv2-probe:
+    #: align 40.3 % ≥ none 40.2 % > crop 38.8 %; benchmarks/results/face_preprocessing.md):
     #: a near tie, aligned like the classical methods.
     face = "align"
     parameters: dict[str, Any] = {"backbone": "resnet101", **TransferMethod.parameters}
@@ -845,8 +845,8 @@ class MiniXceptionTransfer(TransferMethod):
     pretrained_on = "FER2013"
     channels = 1
     #: Its source trained it on FER2013's unaligned face crops, and validation groups
-    #: agree (JAFFE, leave-one-subject-out, minixception-probe: crop 63.1 % > none 58.6 %
-    #: = align 58.6 %; benchmarks/bench_face_preprocessing.py).
+    #: agree (JAFFE, leave-one-subject-out, 2 runs, minixception-probe: crop 65.7 % >
+    #: align 60.4 % > none 58.6 %; benchmarks/results/face_preprocessing.md).
     face = "crop"
     parameters: dict[str, Any] = {**TransferMethod.parameters, "weights": "fer2013", "image_size": 64, "batch_size": 64}
 

@@ -249,8 +249,8 @@ def test_missing_landmark_model_is_a_requirement_with_the_install_command(tmp_pa
     reasons = create_method("hog-svm").unmet_requirements("cpu")
     assert len(reasons) == 1 and "fer-bench weights install shape_predictor_5" in reasons[0]
     assert create_method("minixception-probe", weights="none").unmet_requirements("cpu") == []  # crop: no model file
-    proc = cli("run", "--methods", "pca-svm", "--face", "align", "--dataset", "synthetic?subjects=2&per_expression=1",
-               "--runs", "1", "--folds", "2", "--out", str(tmp_path / "o"), check=False,
+    proc = cli("run", "--methods", "pca-svm", "--face", "align", "--dataset", "synthetic?subjects=3&per_expression=1",
+               "--runs", "1", "--folds", "3", "--out", str(tmp_path / "o"), check=False,
                env={"FER_BENCH_MODELS": str(tmp_path / "empty")})
     assert proc.returncode == 2 and "fer-bench weights install shape_predictor_5" in proc.stderr
 
@@ -292,3 +292,17 @@ def test_alignment_end_to_end_on_a_few_jaffe_people(jaffe_path, tmp_path, models
                 "--runs", "1", "--face", "crop", "--out", str(out), "-q", check=False,
                 env={"FER_BENCH_MODELS": str(models)})
     assert clash.returncode == 2 and "face" in clash.stderr
+
+
+def test_alignment_points_from_5_and_68_landmarks(tmp_path, monkeypatch):
+    five = np.array([[80, 40], [70, 40], [20, 42], [30, 42], [50, 70]], dtype=float)  # dlib's 5-point order
+    np.testing.assert_allclose(faces.alignment_points(five), [[25, 42], [75, 40], [50, 70]])
+    sixty_eight = np.zeros((68, 2))
+    sixty_eight[36:42], sixty_eight[42:48], sixty_eight[33] = (20, 40), (80, 40), (50, 75)
+    np.testing.assert_allclose(faces.alignment_points(sixty_eight), [[20, 40], [80, 40], [50, 75]])
+    with pytest.raises(faces.FaceModelError, match="7 points"):
+        faces.alignment_points(np.zeros((7, 2)))
+    # the 68-point model is only used when asked for, and says how to get it
+    monkeypatch.setenv("FER_BENCH_MODELS", str(tmp_path / "empty"))
+    reasons = faces.unmet_requirements("align", "shape_predictor_68")
+    assert len(reasons) == 1 and "fer-bench weights install shape_predictor_68" in reasons[0]

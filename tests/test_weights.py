@@ -174,7 +174,7 @@ def _classify(model, image: np.ndarray) -> list[int]:
     from fer_bench.registry import ImageSpec
     from fer_bench.transfer import normalisation
 
-    rgb, _ = prepare_image(image, ImageSpec((224, 224), "rgb"))
+    rgb = prepare_image(image, ImageSpec((224, 224), "rgb"))
     mean, std = normalisation("mobilenet_v2")
     x = (torch.from_numpy(rgb).permute(2, 0, 1)[None] - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
     with torch.inference_mode():
