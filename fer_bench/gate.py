@@ -1,4 +1,4 @@
-"""The CI accuracy gate, and ``fer-bench compare``.
+"""The CI accuracy gate (``fer-bench check``).
 
 A *reference file* (JSON) records a benchmark's configuration, every method's OA mean
 and SD, and the commands that made it::
@@ -17,12 +17,11 @@ missing (not run, skipped, incomplete). Methods that improved by more than the
 tolerance pass, and are flagged so that the reference can be refreshed.
 
 Command line (thin over :func:`make_reference`, :func:`run_reference`,
-:func:`check_results`, :func:`fer_bench.stats.compare_results`)::
+:func:`check_results`)::
 
     fer-bench check --write-reference REF.json --results DIR [--tolerance PTS]
     fer-bench check --reference REF.json [--tolerance PTS] --results DIR
     fer-bench check --reference REF.json [REF2.json …] [--tolerance PTS] [--out DIR] [--dataset SPEC] [--jobs N] …
-    fer-bench compare DIR [DIR …] [--out FILE.md|FILE.csv]
 
 ``check`` exits 0 when every method holds, 1 naming every method that fell or is
 missing (in any of the references given), 2 on bad input (unreadable reference, a results directory of another
@@ -41,17 +40,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import FerBenchError
+from .errors import ReferenceCheckError
 
 REFERENCE_FORMAT = "fer-bench-reference/1"
 #: Default allowed drop (percentage points of OA) when the reference names none.
 DEFAULT_TOLERANCE = 1.0
 #: Configuration keys a checked benchmark must share with its reference.
-CHECKED_KEYS = ("dataset_fingerprint", "protocol", "runs", "folds", "seed", "face_crop")
-
-
-class ReferenceError(FerBenchError):
-    """A reference file is missing, unreadable, or does not match the results."""
+CHECKED_KEYS = ("dataset_fingerprint", "protocol", "runs", "folds", "seed", "refit", "selection", "face_crop")
 
 
 # -- reference files ------------------------------------------------------------------------
@@ -69,7 +64,7 @@ def make_reference(results, tolerance: float | None = None, command: str | None 
                 "runs": n,
             }
     if not methods:
-        raise ReferenceError(f"{results.out} has no method with a complete run; nothing to record")
+        raise ReferenceCheckError(f"{results.out} has no method with a complete run; nothing to record")
     config = {
         "methods": list(methods),
         "dataset_spec": results.config.get("dataset_spec"),
@@ -78,6 +73,8 @@ def make_reference(results, tolerance: float | None = None, command: str | None 
         "runs": results.n_runs,
         "folds": results.n_folds,
         "seed": results.config.get("seed"),
+        "refit": bool(results.config.get("refit", False)),
+        "selection": results.config.get("selection", "validation"),
         "face_crop": bool(results.config.get("face_crop", False)),
     }
     env = results.environment or {}
@@ -110,17 +107,17 @@ def load_reference(path: str | Path) -> dict:
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ReferenceError(f"reference file {path} not found") from None
+        raise ReferenceCheckError(f"reference file {path} not found") from None
     except (OSError, ValueError) as exc:
-        raise ReferenceError(f"reference file {path} is not readable JSON: {exc}") from None
+        raise ReferenceCheckError(f"reference file {path} is not readable JSON: {exc}") from None
     if not isinstance(record, dict) or record.get("format") != REFERENCE_FORMAT:
-        raise ReferenceError(f"{path} is not a fer-bench reference file (format {REFERENCE_FORMAT!r} expected)")
+        raise ReferenceCheckError(f"{path} is not a fer-bench reference file (format {REFERENCE_FORMAT!r} expected)")
     for key in ("config", "methods"):
         if not isinstance(record.get(key), dict):
-            raise ReferenceError(f"reference file {path} has no {key!r} object")
+            raise ReferenceCheckError(f"reference file {path} has no {key!r} object")
     for method, entry in record["methods"].items():
         if not isinstance(entry, dict) or not isinstance(entry.get("oa_mean"), (int, float)):
-            raise ReferenceError(f"reference file {path}: method {method!r} has no numeric oa_mean")
+            raise ReferenceCheckError(f"reference file {path}: method {method!r} has no numeric oa_mean")
     return record
 
 
@@ -142,7 +139,7 @@ class CheckReport:
 
     def summary(self) -> str:
         """The table as Markdown, then one line naming every failure (or ``PASS``)."""
-        from .report import markdown_table
+        from .reporting.tables import markdown_table
 
         text = markdown_table(self.table, index=False)
         if self.passed:
@@ -164,14 +161,14 @@ def check_config(results, reference: dict) -> None:
         if key in ref and ref.get(key) != results.config.get(key, False if key == "face_crop" else None)
     ]
     if diffs:
-        raise ReferenceError(f"{results.out} is not comparable with the reference ({'; '.join(diffs)})")
+        raise ReferenceCheckError(f"{results.out} is not comparable with the reference ({'; '.join(diffs)})")
 
 
 def check_results(results, reference: dict, tolerance: float | None = None) -> CheckReport:
     """Compare every reference method's OA mean in ``results`` with the reference.
 
     ``tolerance`` (percentage points) defaults to the reference's own, else
-    :data:`DEFAULT_TOLERANCE`. Raises :class:`ReferenceError` when ``results`` was run
+    :data:`DEFAULT_TOLERANCE`. Raises :class:`ReferenceCheckError` when ``results`` was run
     with another configuration or on another dataset.
     """
     from .results import Results
@@ -186,7 +183,7 @@ def check_results(results, reference: dict, tolerance: float | None = None) -> C
     check_config(results, reference)
     tol = float(reference.get("tolerance", DEFAULT_TOLERANCE) if tolerance is None else tolerance)
     if tol < 0 or math.isnan(tol):
-        raise ReferenceError(f"tolerance {tol}: must be ≥ 0")
+        raise ReferenceCheckError(f"tolerance {tol}: must be ≥ 0")
     rows, failed, missing = [], [], []
     for method, entry in reference["methods"].items():
         ref_mean = float(entry["oa_mean"])
@@ -237,7 +234,7 @@ def run_reference(
     cfg = reference["config"]
     spec = dataset or cfg.get("dataset_spec")
     if not spec:
-        raise ReferenceError("the reference records no dataset spec; pass --dataset")
+        raise ReferenceCheckError("the reference records no dataset spec; pass --dataset")
     runnable = []
     for label in reference["methods"]:
         reason = _cannot_run(label, device)
@@ -258,6 +255,8 @@ def run_reference(
             runs=int(cfg["runs"]),
             folds=int(cfg["folds"]),
             seed=int(cfg.get("seed", 0)),
+            refit=bool(cfg.get("refit", False)),
+            selection=cfg.get("selection", "validation"),
             out=out,
             device=device,
             face_crop=bool(cfg.get("face_crop", False)),
@@ -273,8 +272,8 @@ def run_reference(
 
 def _cannot_run(label: str, device: str) -> str | None:
     """Why a reference method cannot run in this installation (None when it can)."""
+    from .devices import resolve_device
     from .registry import parse_method_list
-    from .runner import resolve_device
 
     try:
         (spec,) = parse_method_list([label])
@@ -319,18 +318,18 @@ def _command_line() -> str | None:
 def _cmd_check(args) -> int:
     if args.write_reference:
         if not args.results:
-            raise ReferenceError("--write-reference needs --results DIR (the benchmark to record)")
+            raise ReferenceCheckError("--write-reference needs --results DIR (the benchmark to record)")
         path = write_reference(args.results, args.write_reference, args.tolerance, _command_line())
         record = load_reference(path)
         print(f"reference written to {path}: " + ", ".join(
             f"{m} {e['oa_mean']:.2f}" for m, e in record["methods"].items()))
         return 0
     if not args.reference:
-        raise ReferenceError("give --reference FILE to check, or --write-reference FILE --results DIR to record")
+        raise ReferenceCheckError("give --reference FILE to check, or --write-reference FILE --results DIR to record")
     if args.results and len(args.reference) > 1:
-        raise ReferenceError("--results checks one directory: give a single --reference with it")
+        raise ReferenceCheckError("--results checks one directory: give a single --reference with it")
     if args.dataset and len(args.reference) > 1:
-        raise ReferenceError("--dataset replaces one reference's dataset: give a single --reference with it")
+        raise ReferenceCheckError("--dataset replaces one reference's dataset: give a single --reference with it")
     status = 0
     for ref_path in args.reference:
         record = load_reference(ref_path)
@@ -360,31 +359,8 @@ def _cmd_check(args) -> int:
     return status
 
 
-def _cmd_compare(args) -> int:
-    from .stats import compare_results
-
-    comparison = compare_results(args.dirs)
-    text = comparison.to_markdown()
-    print(text, end="")
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if out.suffix.lower() == ".csv":
-            table = comparison.table
-            for name, leak in comparison.leakage.items():
-                gap = leak.set_index("method")["gap"].rename(f"gap {name}")
-                table = table.join(gap, on="method")
-            out.write_text(table.to_csv(index=False, lineterminator="\n", float_format="%.2f"), encoding="utf-8")
-        elif out.suffix.lower() == ".md":
-            out.write_text(text, encoding="utf-8")
-        else:
-            raise FerBenchError(f"--out {out}: use a .md or .csv file name")
-        print(f"\nwritten to {out}")
-    return 0
-
-
 def add_cli(subparsers) -> None:
-    """Add ``fer-bench check`` and ``fer-bench compare``."""
+    """Add ``fer-bench check``."""
     check_p = subparsers.add_parser(
         "check",
         help="CI accuracy gate: compare a benchmark's OA with a reference file",
@@ -410,15 +386,3 @@ def add_cli(subparsers) -> None:
     check_p.add_argument("--cache-dir", default=None, help="feature cache directory")
     check_p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     check_p.set_defaults(func=_cmd_check)
-
-    compare_p = subparsers.add_parser(
-        "compare",
-        help="several results directories side by side (with the leakage view)",
-        description=(
-            "Print the OA of several results directories side by side as Markdown; when one dataset was "
-            "run under both protocols, add the image-level vs subject-independent gap per method."
-        ),
-    )
-    compare_p.add_argument("dirs", nargs="+", help="results directories")
-    compare_p.add_argument("--out", default=None, help="also write the comparison to FILE.md or FILE.csv")
-    compare_p.set_defaults(func=_cmd_compare)

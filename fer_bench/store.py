@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigMismatchError, StoreLockedError
+from .errors import ConfigMismatchError, FerBenchError, StoreLockedError
 
 STORE_NAME = "results.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS splits (
     run INTEGER NOT NULL, idx INTEGER NOT NULL, grp INTEGER NOT NULL, PRIMARY KEY (run, idx));
 CREATE TABLE IF NOT EXISTS methods (
     method TEXT PRIMARY KEY, name TEXT NOT NULL, params TEXT NOT NULL, identity TEXT NOT NULL,
-    position INTEGER NOT NULL);
+    position INTEGER NOT NULL, record TEXT);
 CREATE TABLE IF NOT EXISTS folds (
     method TEXT NOT NULL, run INTEGER NOT NULL, fold INTEGER NOT NULL,
     accuracy REAL NOT NULL, n_train INTEGER, n_val INTEGER, n_test INTEGER,
@@ -49,7 +49,9 @@ CREATE TABLE IF NOT EXISTS skipped (method TEXT PRIMARY KEY, reason TEXT NOT NUL
 """
 
 #: Configuration keys that must match for a directory to be resumed.
-IDENTITY_KEYS = ("dataset_fingerprint", "protocol", "folds", "runs", "seed", "face_crop", "classes")
+IDENTITY_KEYS = (
+    "dataset_fingerprint", "protocol", "folds", "runs", "seed", "refit", "selection", "face_crop", "classes",
+)
 
 
 def _now() -> str:
@@ -75,10 +77,11 @@ class ResultsStore:
             self.conn.execute("PRAGMA journal_mode=DELETE")
             self.conn.execute("PRAGMA synchronous=FULL")
             self.conn.executescript(_SCHEMA)
+            columns = {row[1] for row in self.conn.execute("PRAGMA table_info(methods)")}
+            if "record" not in columns:  # a store written by schema 1
+                self.conn.execute("ALTER TABLE methods ADD COLUMN record TEXT")
         else:
             if not self.path.exists():
-                from .errors import FerBenchError
-
                 raise FerBenchError(f"no results in {self.out}: {STORE_NAME} is missing")
             self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
 
@@ -177,8 +180,12 @@ class ResultsStore:
         return True
 
     # -- methods ------------------------------------------------------------------------
-    def register_method(self, label: str, name: str, params: dict, identity: dict) -> None:
-        """Add a method, or check its parameters match the ones stored under ``label``."""
+    def register_method(self, label: str, name: str, params: dict, identity: dict, record: dict | None = None) -> None:
+        """Add a method, or check its parameters match the ones stored under ``label``.
+
+        ``record`` is what reports show about the method (citation, published OA, …),
+        stored so that reports never need to import the plugin; it is refreshed on resume.
+        """
         row = self.conn.execute("SELECT identity FROM methods WHERE method = ?", (label,)).fetchone()
         identity_json = json.dumps(identity, sort_keys=True, default=str)
         if row is not None:
@@ -190,13 +197,18 @@ class ResultsStore:
                     f"({', '.join(diffs)} differ); use another --out or name the change "
                     f"explicitly (e.g. {name}:{diffs[0]}=...)"
                 )
+            if record is not None:
+                with self.conn:
+                    self.conn.execute("UPDATE methods SET record = ? WHERE method = ?",
+                                      (json.dumps(record, sort_keys=True, default=str), label))
             return
         position = self.conn.execute("SELECT COALESCE(MAX(position), -1) + 1 FROM methods").fetchone()[0]
         with self.conn:
             self.conn.execute("BEGIN IMMEDIATE")
             self.conn.execute(
-                "INSERT INTO methods (method, name, params, identity, position) VALUES (?, ?, ?, ?, ?)",
-                (label, name, json.dumps(params, sort_keys=True, default=str), identity_json, position),
+                "INSERT INTO methods (method, name, params, identity, position, record) VALUES (?, ?, ?, ?, ?, ?)",
+                (label, name, json.dumps(params, sort_keys=True, default=str), identity_json, position,
+                 None if record is None else json.dumps(record, sort_keys=True, default=str)),
             )
             self.conn.execute("DELETE FROM skipped WHERE method = ?", (label,))
             self.conn.execute("COMMIT")
@@ -211,6 +223,19 @@ class ResultsStore:
     def method_params(self, label: str) -> dict:
         row = self.conn.execute("SELECT params FROM methods WHERE method = ?", (label,)).fetchone()
         return json.loads(row[0]) if row else {}
+
+    def method_record(self, label: str) -> dict:
+        """What was recorded about a method at run time (name, citation, published OA, …)."""
+        columns = {r[1] for r in self.conn.execute("PRAGMA table_info(methods)")}
+        if "record" not in columns:  # schema 1: nothing recorded
+            row = self.conn.execute("SELECT name FROM methods WHERE method = ?", (label,)).fetchone()
+            return {"name": row[0]} if row else {}
+        row = self.conn.execute("SELECT name, record FROM methods WHERE method = ?", (label,)).fetchone()
+        if not row:
+            return {}
+        record = json.loads(row[1]) if row[1] else {}
+        record.setdefault("name", row[0])
+        return record
 
     def skipped(self) -> dict[str, str]:
         return dict(self.conn.execute("SELECT method, reason FROM skipped ORDER BY method"))

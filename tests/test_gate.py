@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import fer_bench
-from fer_bench.gate import REFERENCE_FORMAT, ReferenceError, check, check_results, load_reference, make_reference
+from fer_bench.gate import REFERENCE_FORMAT, ReferenceCheckError, check, check_results, load_reference, make_reference
 from tests.conftest import cli
 
 
@@ -42,7 +42,7 @@ def test_reference_file_records_configuration_values_and_commands(recorded, tiny
     assert record["config"] == {
         "methods": ["pca-svm"], "dataset_spec": f"manifest:{tiny_manifest}",
         "dataset_fingerprint": res.config["dataset_fingerprint"], "protocol": "paper", "runs": 2, "folds": 3,
-        "seed": 0, "face_crop": False,
+        "seed": 0, "refit": True, "selection": "validation", "face_crop": False,
     }
     mean, sd, n = res.oa_summary("pca-svm")
     assert record["methods"]["pca-svm"] == {"oa_mean": round(mean, 4), "oa_sd": round(sd, 4), "runs": 2}
@@ -150,7 +150,7 @@ def test_gate_catches_a_regressed_method(tmp_path, tiny_manifest):
     row = report.table.set_index("method").loc["test-gate-flaky"]
     assert row.status == "FAIL" and row.delta < -1.0
     assert "FAIL" in report.summary() and "test-gate-flaky" in report.summary()
-    with pytest.raises(ReferenceError, match="not a fer-bench reference"):
+    with pytest.raises(ReferenceCheckError, match="not a fer-bench reference"):
         load_reference(_write(tmp_path, {"a": 1}))
 
 

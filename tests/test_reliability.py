@@ -37,7 +37,8 @@ def plugin_env(tmp_path):
 
 
 def args(out, *extra, methods="centroid"):
-    return ("run", "--methods", methods, "--dataset", SMALL, "--runs", "3", "--folds", "4", "--out", str(out), "-q", *extra)
+    return ("run", "--methods", methods, "--dataset", SMALL, "--runs", "3", "--folds", "4", "--out", str(out), "-q",
+            "--jobs", "1", *extra)
 
 
 def test_third_party_plugin_is_found_through_entry_points(plugin_env, tmp_path):

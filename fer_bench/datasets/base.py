@@ -66,6 +66,14 @@ class Dataset:
         return col.to_numpy(dtype=object)
 
     @property
+    def splits(self) -> np.ndarray | None:
+        """The dataset's own split of every sample (``"train"``, ``"val"``, ``"test"``;
+        object array), or ``None`` when the source gives none."""
+        if "split" not in self.samples.columns or self.samples["split"].isna().all():
+            return None
+        return self.samples["split"].to_numpy(dtype=object)
+
+    @property
     def has_subjects(self) -> bool:
         return self.subjects is not None and not self.samples["subject"].isna().any()
 
