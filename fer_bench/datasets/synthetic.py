@@ -49,8 +49,8 @@ upper/lower curves around an optional dark opening with teeth) is painted from a
 signed-distance field evaluated on a coordinate grid restricted to the part's
 bounding box, with one-pixel anti-aliasing. The pose is then applied by one
 bilinear affine warp, followed by lighting, blur and noise. Everything is
-vectorised numpy/scipy; there are no per-pixel Python loops (about 5 ms per
-256 x 256 image).
+vectorised numpy/scipy; there are no per-pixel Python loops (a few milliseconds
+per 256 x 256 image; ``benchmarks/calibrate_synthetic.py`` prints the time).
 
 Determinism
 -----------
@@ -58,6 +58,21 @@ Person ``i`` is drawn from ``default_rng([seed, i, 0])`` and image (i, expressio
 e, repeat r) from ``default_rng([seed, i, e + 1, r])``, so the same seed always
 gives the same images, and enlarging ``n_subjects`` or ``images_per_expression``
 leaves the images already generated unchanged.
+
+The bytes are the same on every machine with the same numpy and scipy versions,
+whatever the CPU. numpy's exp, log, power, sin, cos, ... run SIMD kernels chosen at
+run time from the CPU's features (baseline, AVX2/FMA3, AVX-512), which differ in the
+last bits, and its matrix products run OpenBLAS kernels chosen the same way; such a
+last-bit difference flips a few rounded pixels in a 700-image set and so changes the
+dataset's fingerprint. The generator therefore uses only operations that IEEE 754
+rounds the same everywhere (+, -, *, /, sqrt, comparisons, and the exact frexp,
+ldexp, rint), computes its few transcendental values with its own polynomials
+(:func:`_exp`, :func:`_log`, :func:`_pow`, :func:`_cos_sin`), builds the blur kernel
+itself (:func:`_gaussian_blur`; scipy's uses ``numpy.exp``) and writes its 2 x 2
+products out. scipy.ndimage's compiled filters and warps have no run-time dispatch,
+and numpy's random generators are specified bit for bit. ``tests/test_synthetic.py``
+checks stored image hashes, and the same bytes under ``NPY_DISABLE_CPU_FEATURES`` and
+``OPENBLAS_CORETYPE`` settings that make numpy and OpenBLAS use other kernels.
 
 Difficulty
 ----------
