@@ -69,8 +69,11 @@ rounds the same everywhere (+, -, *, /, sqrt, comparisons, and the exact frexp,
 ldexp, rint), computes its few transcendental values with its own polynomials
 (:func:`_exp`, :func:`_log`, :func:`_pow`, :func:`_cos_sin`), builds the blur kernel
 itself (:func:`_gaussian_blur`; scipy's uses ``numpy.exp``) and writes its 2 x 2
-products out. scipy.ndimage's compiled filters and warps have no run-time dispatch,
-and numpy's random generators are specified bit for bit. ``tests/test_synthetic.py``
+products out. scipy.ndimage's compiled filters and warps have no run-time dispatch.
+numpy's random streams are the same on every platform (its compatibility policy); the
+one libm call left on the path is in the normal sampler's rare rejection and tail
+steps (the C library's exp and log1p), where a last-bit difference would matter only
+on an exact tie or a tail draw of the noise. ``tests/test_synthetic.py``
 checks stored image hashes, and the same bytes under ``NPY_DISABLE_CPU_FEATURES`` and
 ``OPENBLAS_CORETYPE`` settings that make numpy and OpenBLAS use other kernels.
 
