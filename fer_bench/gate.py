@@ -274,7 +274,6 @@ class DatasetChoice:
 
     spec: str
     origin: str  #: "the reference file X", "--dataset", "--data-root jaffe=…" or "$FER_BENCH_DATA_JAFFE"
-    overridable: bool = True  #: whether --data-root / the environment variable could change it
 
 
 def resolve_dataset(
@@ -282,22 +281,23 @@ def resolve_dataset(
     dataset: str | None = None,
     data_roots: dict[str, str] | None = None,
     environ=None,
-    name: str = "the reference file",
+    name: str | None = None,
 ) -> DatasetChoice:
     """Which dataset spec to check ``reference`` on, by precedence.
 
     ``dataset`` (``--dataset``) replaces the whole spec; else ``data_roots[source]``
     (``--data-root SOURCE=PATH``), else the environment variable
     ``FER_BENCH_DATA_<SOURCE>`` (:func:`data_env_var`) replaces the recorded path and keeps
-    its options; else the spec recorded in the reference (``name`` says which file).
+    its options; else the spec recorded in the reference (``name``: its file, for messages).
     Raises :class:`ReferenceError` when nothing names a dataset, or an override names a
     path for a source that takes none (``synthetic``).
     """
     if dataset:
         return DatasetChoice(dataset, "--dataset")
+    recorded_in = "the reference" if name is None else f"the reference file {name}"
     recorded = reference["config"].get("dataset_spec")
     if not recorded:
-        raise ReferenceError(f"{name} records no dataset spec; give --dataset SPEC")
+        raise ReferenceError(f"{recorded_in} records no dataset spec; give --dataset SPEC")
     source, path, query = split_spec(recorded)
     environ = os.environ if environ is None else environ
     var = data_env_var(source)
@@ -306,9 +306,9 @@ def resolve_dataset(
     elif environ.get(var):
         new_path, origin = environ[var], f"${var}"
     else:
-        return DatasetChoice(recorded, f"the reference file {name}", overridable=bool(path))
+        return DatasetChoice(recorded, recorded_in)
     if not path:
-        raise ReferenceError(f"{origin}: the {source} dataset of {name} takes no path ({recorded!r})")
+        raise ReferenceError(f"{origin}: the {source} dataset of {recorded_in} takes no path ({recorded!r})")
     return DatasetChoice(f"{source}:{new_path}" + (f"?{query}" if query else ""), origin)
 
 
@@ -328,7 +328,7 @@ def open_reference_dataset(reference: dict, choice: DatasetChoice, name: str = "
         how = (f"point it at your copy with --data-root {source}=PATH or {data_env_var(source)}=PATH "
                f"(or --dataset {source}:PATH), or skip this reference with --skip-missing-data")
         where = (f"the path comes from {choice.origin}; relative paths are read from {Path.cwd()}"
-                 if choice.origin.startswith("the reference file") else f"the path comes from {choice.origin}")
+                 if choice.origin.startswith("the reference") else f"the path comes from {choice.origin}")
         raise DataMissingError(f"{name}: dataset {choice.spec} not found ({where}): {how}")
     try:
         ds = load_dataset(choice.spec)
@@ -355,7 +355,7 @@ def run_reference(
     progress: bool = False,
     command: str | None = None,
     data_roots: dict[str, str] | None = None,
-    name: str = "the reference",
+    name: str | None = None,
 ):
     """Run the benchmark a reference describes (its methods, dataset, protocol, runs, folds, seed).
 
@@ -373,7 +373,7 @@ def run_reference(
     cfg = reference["config"]
     if not isinstance(dataset, Dataset):
         choice = resolve_dataset(reference, dataset, data_roots, name=name)
-        dataset = open_reference_dataset(reference, choice, name)
+        dataset = open_reference_dataset(reference, choice, name or "the reference")
     runnable = []
     for label in reference["methods"]:
         reason = _cannot_run(label, device)

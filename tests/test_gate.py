@@ -305,3 +305,22 @@ def test_skip_missing_data(recorded, tmp_path, tiny_manifest):
     assert (f"fer-bench check: 1 reference(s) passed, 0 failed, 1 skipped because their data are absent ({ref})"
             in proc.stdout)
     assert (runs / "syn" / "results.sqlite").is_file() and not (runs / "ref").exists()
+
+
+def test_resolve_dataset_precedence():
+    from fer_bench.gate import data_env_var, parse_data_roots, resolve_dataset
+
+    ref = {"config": {"dataset_spec": "kdef:../data/kdef?poses=all"}}
+    env = {"FER_BENCH_DATA_KDEF": "/env/kdef"}
+    assert data_env_var("kdef") == "FER_BENCH_DATA_KDEF" and data_env_var("my-src") == "FER_BENCH_DATA_MY_SRC"
+    recorded = resolve_dataset(ref, environ={}, name="r.json")
+    assert (recorded.spec, recorded.origin) == ("kdef:../data/kdef?poses=all", "the reference file r.json")
+    assert resolve_dataset(ref, environ=env).spec == "kdef:/env/kdef?poses=all"  # options kept
+    roots = parse_data_roots(["kdef=/root/kdef"])
+    choice = resolve_dataset(ref, data_roots=roots, environ=env)
+    assert (choice.spec, choice.origin) == ("kdef:/root/kdef?poses=all", "--data-root kdef=/root/kdef")
+    assert resolve_dataset(ref, "kdef:/x", roots, environ=env).spec == "kdef:/x"
+    with pytest.raises(ReferenceError, match="takes no path"):
+        resolve_dataset({"config": {"dataset_spec": "synthetic"}}, environ={"FER_BENCH_DATA_SYNTHETIC": "/x"})
+    with pytest.raises(ReferenceError, match="given twice"):
+        parse_data_roots(["kdef=/a", "kdef=/b"])
