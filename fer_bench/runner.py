@@ -128,18 +128,23 @@ def run(config: RunConfig | None = None, *, echo: Callable[[str], None] | None =
     """Run a benchmark and return its :class:`~fer_bench.results.Results`.
 
     Give a :class:`~fer_bench.config.RunConfig`, or its options as keywords
-    (``fer_bench.run(methods=["pca-svm"], dataset="jaffe:PATH", protocol="subject")``).
+    (``fer_bench.run(methods=["pca-svm"], dataset="jaffe:PATH", protocol="subject")``);
+    ``dataset`` may also be a loaded :class:`~fer_bench.datasets.Dataset`.
     Re-running the same configuration into the same ``out`` resumes: finished folds are
     not recomputed. Raises :class:`MethodFailedError` (after keeping every other method's
     results) when a method fails, and other :class:`~fer_bench.errors.FerBenchError`
     subclasses on bad input.
     """
+    dataset = options.get("dataset")
+    loaded = dataset if isinstance(dataset, Dataset) else None
+    if loaded is not None:  # an already loaded (and fingerprinted) dataset: keep it
+        options["dataset"] = loaded.spec
     if config is None:
         config = RunConfig(**options)
     elif options:
         config = config.replace(**options)
     say = echo or (lambda text: print(text, file=sys.stderr, flush=True))
-    the_plan = plan(config)
+    the_plan = plan(config, loaded)
     return execute(the_plan, say)
 
 
