@@ -24,6 +24,7 @@ import numpy as np
 
 from .cache import ArrayCache, default_cache_dir
 from .datasets import Dataset, load_dataset
+from .datasets.leakage import duplicate_warning
 from .environment import collect_environment
 from .errors import FerBenchError, RequirementError
 from .metrics import accuracy
@@ -157,15 +158,14 @@ def run(
 
     with ResultsStore(out_dir, write=True) as store:
         store.initialise(config, ds.samples, groups)
-        store.set_meta("dataset", {k: v for k, v in ds.summary().items() if k != "notes"})
+        store.set_meta("dataset", ds.summary())
         store.set_meta("environment", collect_environment())
         store.set_meta("command", command or _api_call(methods, ds.spec, protocol, runs, folds, seed, out))
+        for line in ds.report_lines():  # files skipped, subject ids merged, decoding applied
+            say(line)
         duplicates = ds.duplicate_groups()
         if duplicates:
-            say(
-                f"warning: {len(duplicates)} groups of byte-identical images (they leak across folds), e.g. "
-                + ", ".join(duplicates[0][:3])
-            )
+            say(duplicate_warning(duplicates, groups[0], ds.sample_ids))
             store.set_meta("duplicates", duplicates)
         fold_lists = {r: folds_of_run(groups[r], r) for r in range(runs)}
         failed: dict[str, str] = {}

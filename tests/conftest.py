@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-JAFFE = (REPO / ".." / "shared" / "datasets" / "jaffe").resolve()
+JAFFE = Path(os.environ.get("FER_BENCH_JAFFE") or (REPO / ".." / "shared" / "datasets" / "jaffe")).resolve()
 
 
 @pytest.fixture(autouse=True)
