@@ -544,3 +544,27 @@ def test_results_dir_without_finished_fold_takes_a_corrected_dataset(tmp_path, t
 def test_datasets_listing_is_plain_text():
     out = cli("datasets").stdout
     assert "``" not in out and "KA.AN1.39.tiff" in out
+
+
+# -- labels ------------------------------------------------------------------------------
+def test_label_spellings_from_other_labs(tmp_path):
+    from fer_bench.labels import canonical_label
+
+    assert canonical_label("Ｈａｐｐｙ") == "happiness"  # full-width, as some CJK keyboards type
+    assert canonical_label("Sur-prised ") == "surprise"
+    with pytest.raises(DatasetError, match=r"'suprise'.*did you mean 'surprise' \(surprise\)"):
+        canonical_label("suprise")
+    with pytest.raises(DatasetError, match="numeric codes differ between datasets"):
+        canonical_label("3")
+    for name in ("neutral", "calm", "happy"):
+        save(face(), tmp_path / "f" / name / "0.png")
+    notes = load_dataset(f"folder:{tmp_path / 'f'}").report_lines()
+    assert "note: class folders 'calm' and 'neutral' are all read as class 'neutral'" in notes
+
+
+def test_kdef_person_folders_given_as_folder_suggest_kdef(tmp_path):
+    for name in ("AF01ANS.JPG", "AF01HAS.JPG", "AM02SAS.JPG"):
+        save(face(), tmp_path / "KDEF" / name[:4] / name, format="JPEG")
+    with pytest.raises(DatasetError, match=rf"unknown expression label 'AM02'.*use kdef:{tmp_path / 'KDEF'}"):
+        load_dataset(f"folder:{tmp_path / 'KDEF'}")
+    assert len(load_dataset(f"kdef:{tmp_path / 'KDEF'}")) == 3

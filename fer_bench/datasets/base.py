@@ -86,14 +86,15 @@ def max_image_pixels() -> int | None:
     return None if value <= 0 else value
 
 
-def decode_image(data: bytes, name: str) -> tuple[np.ndarray, tuple[str, ...]]:
+def decode_image(data: bytes, name: str | Callable[[], str]) -> tuple[np.ndarray, tuple[str, ...]]:
     """Decode one image file's bytes the way every source does (see the module text).
 
     Returns ``(array, notes)``: a uint8 array (H×W grey or H×W×3 RGB) and the decoding
     notes that applied (keys of :data:`NOTE_TEXT`, ``exif-orientation`` written
     ``exif-orientation-<tag value>``; empty for a plain 8-bit opaque upright image).
-    Raises :class:`DatasetError` naming ``name`` (the file) for any decoder error,
-    including an image above :func:`max_image_pixels`.
+    Raises :class:`DatasetError` naming ``name`` (the file; or a function that returns
+    it, called only for a message) for any decoder error, including an image above
+    :func:`max_image_pixels`.
     """
     from PIL import Image
 
@@ -107,28 +108,29 @@ def decode_image(data: bytes, name: str) -> tuple[np.ndarray, tuple[str, ...]]:
                 img = Image.open(io.BytesIO(data))
                 width, height = img.size
                 if limit is not None and width * height > limit:
-                    raise DatasetError(
-                        f"cannot decode image {name}: image is too large ({width}×{height} = "
-                        f"{width * height / 1e6:.1f} Mpx; the limit is {limit / 1e6:.1f} Mpx); shrink it, or allow it "
-                        f"with {MAX_PIXELS_ENV}={width * height} (0 for no limit; decoding needs about "
-                        f"{width * height * 3 / 2**30:.1f} GiB)"
+                    raise _Undecodable(
+                        f"image is too large ({width}×{height} = {width * height / 1e6:.1f} Mpx; the limit is "
+                        f"{limit / 1e6:.1f} Mpx); shrink it, or allow it with {MAX_PIXELS_ENV}={width * height} "
+                        f"(0 for no limit; decoding needs about {width * height * 3 / 2**30:.1f} GiB)"
                     )
                 # Frames and tiles larger than declared are still caught by Pillow's guard.
                 Image.MAX_IMAGE_PIXELS = None if limit is None else limit // 2
                 img.load()
-                return _to_array(img, name)
+                return _to_array(img)
             finally:
                 Image.MAX_IMAGE_PIXELS = saved
-    except DatasetError:
-        raise
     except Exception as exc:  # any decoder failure (truncated, bomb, unsupported mode, memory) names the file
         detail = str(exc) or type(exc).__name__
         if isinstance(exc, Image.DecompressionBombError):
             detail += f" (allow larger images with {MAX_PIXELS_ENV}=PIXELS, 0 for no limit)"
-        raise DatasetError(f"cannot decode image {name}: {detail}") from None
+        raise DatasetError(f"cannot decode image {name() if callable(name) else name}: {detail}") from None
 
 
-def _to_array(img, name: str) -> tuple[np.ndarray, tuple[str, ...]]:
+class _Undecodable(Exception):
+    """A decoding refusal of ours (the message says why, without the file name)."""
+
+
+def _to_array(img) -> tuple[np.ndarray, tuple[str, ...]]:
     from PIL import ImageOps
 
     notes: list[str] = []
@@ -146,8 +148,8 @@ def _to_array(img, name: str) -> tuple[np.ndarray, tuple[str, ...]]:
     if mode.startswith("I;16") or mode == "I":
         values = np.asarray(img).astype(np.int64)
         if values.size and (values.min() < 0 or values.max() > 65535):
-            raise DatasetError(
-                f"cannot decode image {name}: 32-bit integer values {values.min()}..{values.max()} outside the 16-bit "
+            raise _Undecodable(
+                f"32-bit integer values {values.min()}..{values.max()} outside the 16-bit "
                 "range 0..65535, so their scale is unknown; save it as an 8- or 16-bit image"
             )
         notes.append("16-bit/257")
@@ -155,8 +157,8 @@ def _to_array(img, name: str) -> tuple[np.ndarray, tuple[str, ...]]:
     if mode == "F":
         values = np.asarray(img, dtype=np.float64)
         if values.size and not (np.isfinite(values).all() and values.min() >= 0 and values.max() <= 1):
-            raise DatasetError(
-                f"cannot decode image {name}: floating-point values {np.nanmin(values):g}..{np.nanmax(values):g} "
+            raise _Undecodable(
+                f"floating-point values {np.nanmin(values):g}..{np.nanmax(values):g} "
                 "outside [0, 1], so their scale is unknown; save it as an 8- or 16-bit image"
             )
         notes.append("float*255")
@@ -271,7 +273,7 @@ class Dataset:
         return self.decode(self.read_bytes(i), i)
 
     def _decode_file(self, data: bytes, i: int) -> np.ndarray:
-        return decode_image(data, self.path_of(i))[0]
+        return decode_image(data, lambda: self.path_of(i))[0]
 
     # -- one pass over the images: fingerprint, duplicates, decoding notes ----------------
     def _scanned(self) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -286,7 +288,7 @@ class Dataset:
             for i in range(len(self)):
                 data = self.read_bytes(i)
                 if self._decodes_files:
-                    array, notes = decode_image(data, self.path_of(i))
+                    array, notes = decode_image(data, lambda i=i: self.path_of(i))
                 else:
                     array, notes = np.asarray(self.decode(data, i)), ()
                 pixels = hashlib.sha256(f"{array.dtype.str}{array.shape}".encode())

@@ -33,15 +33,13 @@ def duplicates_spanning_groups(
     return spanning
 
 
-def duplicate_warning(duplicates: Sequence[Sequence[str]], groups: np.ndarray, sample_ids: Sequence[str],
-                      protocol: str | None = None) -> str:
+def duplicate_warning(duplicates: Sequence[Sequence[str]], groups: np.ndarray, sample_ids: Sequence[str]) -> str:
     """The one-line warning the run prints about identical images (same bytes, or
     different files with the same decoded pixels), with how many groups one run's split
     puts on both sides."""
     spanning = duplicates_spanning_groups(duplicates, groups, sample_ids)
-    where = f" of the {protocol} split" if protocol else ""
     return (
         f"warning: {len(duplicates)} groups of identical images (same bytes or same decoded pixels) leak across "
-        f"folds: {len(spanning)} of them span more than one CV group in run 1{where}, e.g. "
+        f"folds: {len(spanning)} of them span more than one CV group in run 1, e.g. "
         + ", ".join(str(s) for s in (spanning or duplicates)[0][:3])
     )

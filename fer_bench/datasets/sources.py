@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DatasetError
-from ..labels import canonical_label
+from ..labels import canonical_label, merged_spellings
 from .base import Dataset, file_reader, normalise_subject, skipped_line, subject_variants
 
 #: Extensions read as images (any case). Pillow reads each of them.
@@ -148,7 +148,7 @@ def _class_folders(root: Path, source: str) -> tuple[list[tuple[str, str]], list
             f"(expected {root}/<class>/<image>, e.g. {root}/happy/001.png){hint}"
         )
     skipped.extend((display_name(f), NOT_IN_CLASS_FOLDER) for f in at_root)
-    notices = []
+    notices = _merged_label_notices(labels, "class folders")
     used = set(labels)
     for entry in sorted(os.listdir(root)):
         if entry not in used and not _is_system(entry) and (root / entry).is_dir():
@@ -156,6 +156,13 @@ def _class_folders(root: Path, source: str) -> tuple[list[tuple[str, str]], list
             if label is not None:
                 notices.append(f"note: class folder {display_name(entry)}/ holds no images, so class {label!r} is absent")
     return found, skipped, notices
+
+
+def _merged_label_notices(raw_labels, where: str) -> list[str]:
+    return [
+        f"note: {where} {' and '.join(repr(s) for s in spellings)} are all read as class {label!r}"
+        for label, spellings in merged_spellings(raw_labels).items()
+    ]
 
 
 def canonical_label_or_none(raw: str) -> str | None:
@@ -176,6 +183,9 @@ def _folder_label(root: Path, folder: str) -> str:
                 f"{exc}; {inner} holds class folders itself ({', '.join(nested[:3])}, …): "
                 f"give that folder, e.g. folder:{inner}"
             ) from None
+        hint = _layout_hint(root, _sample_names(root), "folder")  # KDEF ships one folder per person
+        if hint:
+            raise DatasetError(f"{exc}{hint}") from None
         raise
 
 
@@ -474,7 +484,7 @@ def _manifest_rows(csv_path: Path, text: str, encoding: str):
                 f"note: manifest {csv_path.name} has no 'subject' column; column {others[0]!r} is not used "
                 "(rename it 'subject' to use it as person ids)"
             )
-    rows, skipped, missing = [], [], []
+    rows, skipped, missing, raw_labels = [], [], [], set()
     first_line_of: dict[str, tuple[int, str, str | None]] = {}
     while True:
         try:
@@ -491,6 +501,7 @@ def _manifest_rows(csv_path: Path, text: str, encoding: str):
         if not cell["path"]:
             raise DatasetError(f"empty path in {where}")
         label = canonical_label(cell["label"], where=where)
+        raw_labels.add(cell["label"])
         raw_subject = cells[col["subject"]] if "subject" in col and col["subject"] < len(cells) else None
         if raw_subject is not None and not raw_subject.strip():
             raw_subject = None
@@ -512,6 +523,7 @@ def _manifest_rows(csv_path: Path, text: str, encoding: str):
         rows.append((sample_id, label, raw_subject, file))
     if missing:
         raise DatasetError(_missing_message(csv_path, missing, encoding))
+    notices += _merged_label_notices(raw_labels, f"manifest {csv_path.name} labels")
     return rows, skipped, notices
 
 
