@@ -568,3 +568,28 @@ def test_kdef_person_folders_given_as_folder_suggest_kdef(tmp_path):
     with pytest.raises(DatasetError, match=rf"unknown expression label 'AM02'.*use kdef:{tmp_path / 'KDEF'}"):
         load_dataset(f"folder:{tmp_path / 'KDEF'}")
     assert len(load_dataset(f"kdef:{tmp_path / 'KDEF'}")) == 3
+
+
+def test_manifest_written_on_windows_finds_files_ignoring_case_and_flags_missing_subjects(tmp_path):
+    save(face(1), tmp_path / "img" / "a.png")
+    save(face(2), tmp_path / "img" / "B.png")
+    csv = tmp_path / "m.csv"
+    csv.write_text("path,label,subject\nIMG\\A.PNG,happy,P1\nimg/b.png,sad,\n")
+    ds = load_dataset(f"manifest:{csv}")
+    assert list(ds.samples["sample_id"]) == ["img/B.png", "img/a.png"]
+    lines = ds.report_lines()
+    assert any("2 paths in manifest m.csv match a file only when case is ignored" in n for n in lines)
+    assert any("1 rows of manifest m.csv have no subject id (e.g. line 3)" in n for n in lines)
+    save(face(3), tmp_path / "img" / "b.png")  # now two files match 'img/b.png' ignoring case: exact one wins
+    assert "img/b.png" in set(load_dataset(f"manifest:{csv}").samples["sample_id"])
+
+
+def test_identical_images_with_different_labels_are_flagged(tiny_folder):
+    import shutil
+
+    shutil.copy(tiny_folder / "happy" / "004.png", tiny_folder / "sad" / "same_face.png")
+    ds = load_dataset(f"folder:{tiny_folder}")
+    assert ("warning: 1 groups of identical images carry different labels (one of them is mislabelled), "
+            "e.g. happy/004.png (happiness), sad/same_face.png (sadness)") in ds.report_lines()
+    assert ds.summary()["identical_images_with_different_labels"] == [
+        [["happy/004.png", "happiness"], ["sad/same_face.png", "sadness"]]]

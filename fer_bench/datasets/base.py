@@ -371,6 +371,9 @@ class Dataset:
             out["decoding"] = {
                 key: {"meaning": NOTE_TEXT[key], "images": len(ids), "examples": ids[:20]} for key, ids in notes.items()
             }
+        conflicts = self.conflicting_duplicates()
+        if conflicts:
+            out["identical_images_with_different_labels"] = [[list(p) for p in g] for g in conflicts[:100]]
         if self.notices:
             out["notices"] = list(self.notices)
         return out
@@ -396,8 +399,24 @@ class Dataset:
             )
         for key, ids in self.decoding_notes().items():
             lines.append(f"note: {len(ids)} images {NOTE_TEXT[key]}, e.g. {ids[0]}")
+        conflicts = self.conflicting_duplicates()
+        if conflicts:
+            example = ", ".join(f"{sid} ({label})" for sid, label in conflicts[0][:3])
+            lines.append(
+                f"warning: {len(conflicts)} groups of identical images carry different labels "
+                f"(one of them is mislabelled), e.g. {example}"
+            )
         lines.extend(self.notices)
         return lines
+
+    def conflicting_duplicates(self) -> list[list[tuple[str, str]]]:
+        """Groups of identical images whose labels differ, as (sample id, label) lists."""
+        ids, labels = self.sample_ids, list(self.samples["label"])
+        return [
+            [(ids[i], labels[i]) for i in group]
+            for group in self.duplicate_index_groups()
+            if len({labels[i] for i in group}) > 1
+        ]
 
 
 #: How many skipped files the run record lists (all are counted).

@@ -485,6 +485,9 @@ def _manifest_rows(csv_path: Path, text: str, encoding: str):
                 "(rename it 'subject' to use it as person ids)"
             )
     rows, skipped, missing, raw_labels = [], [], [], set()
+    case_matched: list[tuple[int, str, str]] = []
+    no_subject: list[int] = []
+    listings: dict[str, dict[str, list[str]]] = {}
     first_line_of: dict[str, tuple[int, str, str | None]] = {}
     while True:
         try:
@@ -505,10 +508,14 @@ def _manifest_rows(csv_path: Path, text: str, encoding: str):
         raw_subject = cells[col["subject"]] if "subject" in col and col["subject"] < len(cells) else None
         if raw_subject is not None and not raw_subject.strip():
             raw_subject = None
-        sample_id, file = _manifest_file(root, cell["path"], encoding)
+        sample_id, file, by_case = _manifest_file(root, cell["path"], encoding, listings)
         if file is None:
             missing.append((line, cell["path"]))
             continue
+        if by_case:
+            case_matched.append((line, cell["path"], sample_id))
+        if raw_subject is None and "subject" in col:
+            no_subject.append(line)
         key = os.path.normcase(os.path.normpath(os.path.join(root, file)))
         if key in first_line_of:
             first, first_label, first_subject = first_line_of[key]
@@ -524,6 +531,17 @@ def _manifest_rows(csv_path: Path, text: str, encoding: str):
     if missing:
         raise DatasetError(_missing_message(csv_path, missing, encoding))
     notices += _merged_label_notices(raw_labels, f"manifest {csv_path.name} labels")
+    if case_matched:
+        line, written, found = case_matched[0]
+        notices.append(
+            f"note: {len(case_matched)} paths in manifest {csv_path.name} match a file only when case is ignored "
+            f"(as on Windows), e.g. line {line}: {written} is {found}"
+        )
+    if no_subject and len(no_subject) < len(rows):
+        notices.append(
+            f"warning: {len(no_subject)} rows of manifest {csv_path.name} have no subject id (e.g. line "
+            f"{no_subject[0]}); --protocol subject needs one on every row"
+        )
     return rows, skipped, notices
 
 
@@ -554,27 +572,59 @@ def _manifest_header(csv_path: Path, first_line: str) -> tuple[str, list[str]]:
     )
 
 
-def _manifest_file(root: Path, raw: str, encoding: str) -> tuple[str, str | None]:
-    """(sample id, file to read) of a manifest path cell, or (id, None) if no such file.
+def _manifest_file(root: Path, raw: str, encoding: str, listings: dict) -> tuple[str, str | None, bool]:
+    """(sample id, file to read, matched only without regard to case) of a manifest
+    path cell; the file is ``None`` if there is no such file.
 
     Accepts ``/`` and Windows ``\\`` separators, ``./`` prefixes, absolute paths and
     paths outside the manifest's folder; a name that exists on disk only as the
-    manifest's own bytes (files unpacked from a Windows archive) is found too."""
+    manifest's own bytes (files unpacked from a Windows archive) is found too, and so is
+    a path whose case differs from the file's (written on Windows), if exactly one file
+    matches."""
     candidates = [raw]
     if "\\" in raw:
         candidates.append(raw.replace("\\", "/"))
     for candidate in candidates:
         normal = posixpath.normpath(candidate)
         if (root / normal).is_file():
-            return normal, normal
+            return normal, normal, False
         if encoding.lower().replace("-", "") not in ("utf8", "utf8sig"):
             try:
                 native = os.fsdecode(normal.encode(encoding))
             except (UnicodeEncodeError, LookupError):
-                continue
-            if (root / native).is_file():
-                return normal, native
-    return posixpath.normpath(candidates[-1]), None
+                native = None
+            if native is not None and (root / native).is_file():
+                return normal, native, False
+    normal = posixpath.normpath(candidates[-1])
+    found = _ignoring_case(root, normal, listings)
+    if found is not None:
+        return display_name(found), found, True
+    return normal, None, False
+
+
+def _ignoring_case(root: Path, rel: str, listings: dict) -> str | None:
+    """The one existing path equal to ``rel`` when case is ignored, or None."""
+    parts = rel.split("/")
+    current = "/" if rel.startswith("/") else ""
+    for i, part in enumerate(p for p in parts if p):
+        if part in (".", ".."):
+            current += part + "/"
+            continue
+        directory = os.path.join(root, current) if current else str(root)
+        if directory not in listings:
+            try:
+                names = os.listdir(directory)
+            except OSError:
+                return None
+            index: dict[str, list[str]] = {}
+            for name in names:
+                index.setdefault(display_name(name).casefold(), []).append(name)
+            listings[directory] = index
+        matches = listings[directory].get(part.casefold(), [])
+        if len(matches) != 1:
+            return None
+        current += matches[0] + ("/" if i < len([p for p in parts if p]) - 1 else "")
+    return current if (root / current).is_file() else None
 
 
 def _missing_message(csv_path: Path, missing: list[tuple[int, str]], encoding: str) -> str:
