@@ -593,3 +593,11 @@ def test_identical_images_with_different_labels_are_flagged(tiny_folder):
             "e.g. happy/004.png (happiness), sad/same_face.png (sadness)") in ds.report_lines()
     assert ds.summary()["identical_images_with_different_labels"] == [
         [["happy/004.png", "happiness"], ["sad/same_face.png", "sadness"]]]
+
+
+def test_unreadable_file_message_names_the_file_not_a_buffer(tmp_path):
+    path = tmp_path / "x.png"
+    path.write_bytes(b"<html>404 Not Found</html>")  # a download that went wrong
+    with pytest.raises(DatasetError, match=r"cannot decode image .*x.png: not an image Pillow can read") as info:
+        decode(path)
+    assert "BytesIO" not in str(info.value)

@@ -96,7 +96,7 @@ def decode_image(data: bytes, name: str | Callable[[], str]) -> tuple[np.ndarray
     it, called only for a message) for any decoder error, including an image above
     :func:`max_image_pixels`.
     """
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
     limit = max_image_pixels()
     try:
@@ -121,7 +121,9 @@ def decode_image(data: bytes, name: str | Callable[[], str]) -> tuple[np.ndarray
                 Image.MAX_IMAGE_PIXELS = saved
     except Exception as exc:  # any decoder failure (truncated, bomb, unsupported mode, memory) names the file
         detail = str(exc) or type(exc).__name__
-        if isinstance(exc, Image.DecompressionBombError):
+        if isinstance(exc, UnidentifiedImageError):  # Pillow's text names an in-memory buffer, not the file
+            detail = f"not an image Pillow can read (unknown format or damaged header; {len(data)} bytes)"
+        elif isinstance(exc, Image.DecompressionBombError):
             detail += f" (allow larger images with {MAX_PIXELS_ENV}=PIXELS, 0 for no limit)"
         raise DatasetError(f"cannot decode image {name() if callable(name) else name}: {detail}") from None
 
