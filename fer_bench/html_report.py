@@ -161,7 +161,8 @@ def render_html(results, out: Path | None = None) -> str:
     if results.duplicates:
         parts.append(
             f"<h2 id=\"duplicates\">Duplicate images</h2>\n<p><strong>Warning:</strong> {len(results.duplicates)} "
-            "groups of identical images (same bytes or same decoded pixels); copies can fall in training and test groups and inflate accuracy.</p>\n<ul>"
+            "groups of identical images (same bytes or same decoded pixels); copies can fall in training and "
+            "test groups and inflate accuracy.</p>\n<ul>"
         )
         parts.extend(f"<li>{_esc(', '.join(group))}</li>" for group in results.duplicates[:50])
         parts.append("</ul>\n")

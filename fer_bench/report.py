@@ -135,8 +135,8 @@ def leaderboard(results) -> str:
     text += "\n" + _stats_note()
     if results.duplicates:
         text += (
-            f"\n**Warning:** {len(results.duplicates)} groups of identical images (same bytes or same decoded pixels); copies can fall in "
-            "training and test groups and inflate accuracy:\n\n"
+            f"\n**Warning:** {len(results.duplicates)} groups of identical images (same bytes or same decoded "
+            "pixels); copies can fall in training and test groups and inflate accuracy:\n\n"
         )
         text += "".join(f"- {', '.join(f'`{s}`' for s in group)}\n" for group in results.duplicates[:20])
         if len(results.duplicates) > 20:
