@@ -84,6 +84,7 @@ class Results:
             self.method_records = {m: store.method_record(m) for m in self.methods}
             self.skipped: dict[str, str] = store.skipped()
             self.duplicates: list[list[str]] = store.get_meta("duplicates", [])
+            self.duplicates_spanning: list[int] = store.get_meta("duplicates_spanning", [])
             self.predictions = pd.DataFrame(
                 store.query("SELECT method, run, fold, idx, y_true, y_pred FROM predictions ORDER BY method, run, idx"),
                 columns=["method", "run", "fold", "idx", "y_true", "y_pred"],
@@ -114,6 +115,7 @@ class Results:
         self.methods = list(record.get("method_order", self.method_params))
         self.skipped = record.get("skipped", {})
         self.duplicates = record.get("duplicates", [])
+        self.duplicates_spanning = record.get("duplicates_spanning", [])
         with gzip.open(self.out / PREDICTIONS_FILE, "rt", encoding="utf-8") as handle:
             self.predictions = pd.read_csv(handle, dtype={"method": str})
         self.predictions[["run", "fold"]] -= 1

@@ -25,6 +25,7 @@ import numpy as np
 from .cache import ArrayCache, default_cache_dir
 from .config import DEFAULT_RESULTS_ROOT, RunConfig
 from .datasets import Dataset, load_dataset
+from .datasets.leakage import duplicate_warning, duplicates_spanning_groups
 from .devices import resolve_device
 from .environment import collect_environment
 from .errors import FerBenchError, RequirementError
@@ -155,22 +156,23 @@ def execute(the_plan: Plan, say: Callable[[str], None]) -> Results:
     executor = make_executor(jobs=config.jobs, backend=config.backend, scheduler=config.scheduler)
     failed: dict[str, str] = {}
     with ResultsStore(the_plan.out, write=True) as store:
-        taken_over = store.initialise(the_plan.record, ds.samples, the_plan.groups)
-        if taken_over == "replaced":
-            say(f"note: {the_plan.out} held no finished fold; its old configuration was replaced by this run's")
+        store.initialise(the_plan.record, ds.samples, the_plan.groups)
         store.set_meta("dataset", ds.summary())
         store.set_meta("environment", collect_environment())
         store.set_meta("command", config.command or config.as_command())
         store.set_meta("split_warnings", list(the_plan.split_report.warnings))
+        for line in ds.report_lines():  # files skipped, subject ids merged, decoding applied
+            say(line)
         for warning in the_plan.split_report.warnings:
             say(f"warning: {warning}")
         duplicates = ds.duplicate_groups()
         if duplicates:
-            say(
-                f"warning: {len(duplicates)} groups of byte-identical images (they leak across folds), e.g. "
-                + ", ".join(duplicates[0][:3])
-            )
+            say(duplicate_warning(duplicates, the_plan.groups[0], ds.sample_ids))
             store.set_meta("duplicates", duplicates)
+            store.set_meta("duplicates_spanning", [
+                len(duplicates_spanning_groups(duplicates, the_plan.groups[r], ds.sample_ids))
+                for r in sorted(the_plan.groups)
+            ])
         say(
             f"fer-bench: {ds.spec} ({len(ds)} images, {len(ds.classes)} classes), protocol {config.protocol}, "
             f"{config.runs} runs × {config.folds} folds, {'refit on train+val' if config.refit else 'no refit'}"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as _dt
 import fcntl
 import json
+import logging
 import os
 import sqlite3
 from collections.abc import Iterable
@@ -24,6 +25,8 @@ from typing import Any
 import numpy as np
 
 from .errors import ConfigMismatchError, FerBenchError, StoreLockedError
+
+log = logging.getLogger(__name__)
 
 STORE_NAME = "results.sqlite"
 SCHEMA_VERSION = 2
@@ -133,26 +136,39 @@ class ResultsStore:
 
         Returns True when the store was new. A mismatch raises
         :class:`ConfigMismatchError` naming every differing key; nothing is changed.
+        A store that holds no finished fold yet (a run that stopped on bad input before
+        its first fold) is not results: another configuration takes it over, with a
+        logged warning, so a corrected dataset re-runs in the same ``--out``.
         """
         stored = self.get_meta("config")
         if stored is not None:
-            diffs = [
-                f"{key}: stored {stored.get(key)!r}, requested {config.get(key)!r}"
-                for key in IDENTITY_KEYS
-                if stored.get(key) != config.get(key)
+            changed = [key for key in IDENTITY_KEYS if stored.get(key) != config.get(key)]
+            changed_splits = [
+                run
+                for run, groups in groups_by_run.items()
+                if [r[0] for r in self.conn.execute("SELECT grp FROM splits WHERE run = ? ORDER BY idx", (run,))]
+                != [int(g) for g in groups]
             ]
-            if diffs:
+            if (changed or changed_splits) and not self._has_finished_folds():
+                log.warning(
+                    "output directory %s held no finished fold of its earlier configuration (%s differed): "
+                    "taking it over for this one",
+                    self.out,
+                    ", ".join(changed) or "splits",
+                )
+                self._clear()
+                return self.initialise(config, dataset_samples, groups_by_run)
+            if changed:
+                diffs = [f"{key}: stored {stored.get(key)!r}, requested {config.get(key)!r}" for key in changed]
                 raise ConfigMismatchError(
                     f"output directory {self.out} holds results of another configuration "
                     f"({'; '.join(diffs)}); use another --out, or delete that directory to start over"
                 )
-            for run, groups in groups_by_run.items():
-                rows = self.conn.execute("SELECT grp FROM splits WHERE run = ? ORDER BY idx", (run,)).fetchall()
-                if [r[0] for r in rows] != [int(g) for g in groups]:
-                    raise ConfigMismatchError(
-                        f"the stored splits of run {run + 1} in {self.out} differ from the ones computed "
-                        "now (another fer-bench version?); use another --out"
-                    )
+            if changed_splits:
+                raise ConfigMismatchError(
+                    f"the stored splits of run {changed_splits[0] + 1} in {self.out} differ from the ones computed "
+                    "now (another fer-bench version?); use another --out"
+                )
             return False
         with self.conn:
             self.conn.execute("BEGIN")
@@ -178,6 +194,17 @@ class ResultsStore:
             )
             self.conn.execute("COMMIT")
         return True
+
+    def _has_finished_folds(self) -> bool:
+        return self.conn.execute("SELECT 1 FROM folds LIMIT 1").fetchone() is not None
+
+    def _clear(self) -> None:
+        """Empty every table (used only when no fold result is stored)."""
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            for table in ("meta", "samples", "splits", "methods", "folds", "predictions", "skipped"):
+                self.conn.execute(f"DELETE FROM {table}")
+            self.conn.execute("COMMIT")
 
     # -- methods ------------------------------------------------------------------------
     def register_method(self, label: str, name: str, params: dict, identity: dict, record: dict | None = None) -> None:

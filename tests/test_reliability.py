@@ -130,7 +130,7 @@ def test_duplicate_images_are_reported(tmp_path, tiny_folder):
     out = tmp_path / "o"
     proc = cli("run", "--methods", "pca-svm", "--dataset", f"folder:{tiny_folder}", "--runs", "1", "--folds", "3",
                "--out", str(out), "-q")
-    assert "byte-identical" in proc.stderr and "sad/001.png" in proc.stderr
+    assert "groups of identical images" in proc.stderr and "sad/001.png" in proc.stderr
     assert "sad/dup.png" in (out / "leaderboard.md").read_text()
 
 

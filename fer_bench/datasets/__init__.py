@@ -12,10 +12,17 @@
 ============  ====================================================================
 
 Options follow a ``?``: ``synthetic?subjects=40&per_expression=5&size=128&seed=1``,
-``kdef:/data/KDEF?poses=S,HL``. See :data:`SOURCES` and ``fer-bench datasets``.
+``kdef:/data/KDEF?poses=S,HL``, ``manifest:labels.csv?encoding=cp1250``. See
+:data:`SOURCES` and ``fer-bench datasets``.
+
+Every file-based source decodes with :func:`~fer_bench.datasets.base.decode_image`
+(EXIF orientation, 16-bit ÷ 257, transparency on black, a size limit), records the files
+it skips, and normalises subject ids (:mod:`fer_bench.datasets.sources`).
+:mod:`fer_bench.datasets.leakage` counts duplicate images that a split puts on both sides.
 """
 
-from .base import Dataset
+from .base import Dataset, decode_image
+from .leakage import duplicates_spanning_groups
 from .sources import SOURCES, describe_sources, load_dataset
 
-__all__ = ["Dataset", "SOURCES", "describe_sources", "load_dataset"]
+__all__ = ["Dataset", "SOURCES", "decode_image", "describe_sources", "duplicates_spanning_groups", "load_dataset"]

@@ -95,7 +95,7 @@ def render_html(results, out: Path | None = None) -> str:
     """The report page of ``results`` as a string (figures read from ``out`` when present)."""
     from .markdown import PAPER_OA_NOTE, describe, safe_name
     from .stats import format_p, pairwise_tests, stats_note
-    from .tables import fold_table, selection_table, table1, table2, table3
+    from .tables import duplicate_span_text, fold_table, selection_table, table1, table2, table3
 
     out = Path(out) if out is not None else results.out
     ds = results.dataset
@@ -169,7 +169,10 @@ def render_html(results, out: Path | None = None) -> str:
     if results.duplicates:
         parts.append(
             f"<h2 id=\"duplicates\">Duplicate images</h2>\n<p><strong>Warning:</strong> {len(results.duplicates)} "
-            "groups of identical images; copies can fall in training and test groups and inflate accuracy.</p>\n<ul>"
+            "groups of identical images (same bytes or same decoded pixels); copies can fall in training and "
+            "test groups and inflate accuracy"
+            + (f" ({_esc(duplicate_span_text(results))})" if results.duplicates_spanning else "")
+            + ".</p>\n<ul>"
         )
         parts.extend(f"<li>{_esc(', '.join(group))}</li>" for group in results.duplicates[:50])
         parts.append("</ul>\n")

@@ -242,8 +242,10 @@ def leaderboard(results: Results) -> str:
         text += f"\n**Split warning:** {warning}\n"
     if results.duplicates:
         text += (
-            f"\n**Warning:** {len(results.duplicates)} groups of identical images; copies can fall in "
-            "training and test groups and inflate accuracy:\n\n"
+            f"\n**Warning:** {len(results.duplicates)} groups of identical images (same bytes or same decoded "
+            "pixels); copies can fall in training and test groups and inflate accuracy"
+            + (f" ({duplicate_span_text(results)})" if results.duplicates_spanning else "")
+            + ":\n\n"
         )
         text += "".join(f"- {', '.join(f'`{s}`' for s in group)}\n" for group in results.duplicates[:20])
         if len(results.duplicates) > 20:
@@ -254,6 +256,14 @@ def leaderboard(results: Results) -> str:
     if results.command:
         text += f"\nProduced by: `{results.command}`\n"
     return text
+
+
+def duplicate_span_text(results: Results) -> str:
+    """How many duplicate groups span more than one group of the split, per run."""
+    spans = results.duplicates_spanning
+    if len(set(spans)) == 1:
+        return f"{spans[0]} of them span more than one group of the split in every run"
+    return f"{min(spans)} to {max(spans)} of them span more than one group of the split, depending on the run"
 
 
 def run_record(results: Results) -> dict:
@@ -267,6 +277,7 @@ def run_record(results: Results) -> dict:
         "method_records": results.method_records,
         "skipped": results.skipped,
         "duplicates": results.duplicates,
+        "duplicates_spanning": results.duplicates_spanning,
         "split_warnings": results.split_warnings,
         "command": results.command,
     }
