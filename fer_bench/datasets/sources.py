@@ -193,6 +193,9 @@ def kdef(path: str | None, options: dict) -> Dataset:
     return _file_dataset("kdef", f"kdef:{path}" + (f"?poses={poses}" if poses != "S" else ""), root, rows, notes)
 
 
+from .fer2013 import fer2013  # noqa: E402  (split-aware sources live in their own modules)
+from .rafdb import rafdb  # noqa: E402
+
 SOURCES: dict[str, Callable[[str | None, dict], Dataset]] = {
     "synthetic": synthetic,
     "folder": folder,
@@ -200,6 +203,8 @@ SOURCES: dict[str, Callable[[str | None, dict], Dataset]] = {
     "jaffe": jaffe,
     "ckplus": ckplus,
     "kdef": kdef,
+    "fer2013": fer2013,
+    "rafdb": rafdb,
 }
 
 
