@@ -298,8 +298,8 @@ def _rank_group(key: str, title: str, loaded, entries, missing: str, alpha: floa
     fr = ranking.friedman
     if fr is not None and not (fr.iman_davenport_p < alpha):
         ranking.notes.append(
-            f"the Friedman test does not reject equivalence at α = {alpha:g} (Iman-Davenport p = "
-            f"{_p(fr.iman_davenport_p)}): the post-hoc differences below are not findings"
+            f"the Friedman test does not reject equivalence at α = {alpha:g} (Iman-Davenport "
+            f"{_p_is(fr.iman_davenport_p)}): the post-hoc differences below are not findings"
         )
     return ranking
 
@@ -456,6 +456,12 @@ def _p(p: float | None) -> str:
     return format_p(p) or "–"
 
 
+def _p_is(p: float | None) -> str:
+    """``p = 0.0312``, ``p < 0.0001`` or ``p = –``."""
+    text = _p(p)
+    return f"p < {text[1:]}" if text.startswith("<") else f"p = {text}"
+
+
 def cd_diagram(ranking: Ranking):
     """The critical-difference diagram of ``ranking`` as a matplotlib Figure (needs tests)."""
     import scikit_posthocs as sp
@@ -474,7 +480,7 @@ def cd_diagram(ranking: Ranking):
     # Demšar's layout: the rank axis spans 1..k, the CD bar sits above it, from the best rank.
     best = float(ranking.mean_rank.iloc[0])
     low, high = min(1.0, best), max(float(k), best + ranking.cd)
-    pad = 0.03 * (high - low)
+    pad = 0.08 * (high - low)
     ax.set_xlim(low - pad, high + pad)
     bottom, _ = ax.get_ylim()
     ax.set_ylim(bottom, 2.4)
@@ -483,13 +489,28 @@ def cd_diagram(ranking: Ranking):
         ax.plot([x, x], [1.55, 1.85], color="k", linewidth=1)
     ax.text(best + ranking.cd / 2, 2.0, f"CD = {ranking.cd:.2f}", ha="center", va="bottom")
     fr = ranking.friedman
-    test = f"; Friedman p = {_p(fr.p_value)}, Iman-Davenport p = {_p(fr.iman_davenport_p)}" if fr else ""
+    test = f"; Friedman {_p_is(fr.p_value)}, Iman-Davenport {_p_is(fr.iman_davenport_p)}" if fr else ""
     fig.suptitle(
         f"Mean rank (1 = best) — {ranking.title}\nN = {len(ranking.used_datasets)} datasets{test}\n"
         f"Nemenyi test, α = {ranking.alpha:g}: a bar joins methods not significantly different",
         fontsize=9,
     )
     return fig
+
+
+def _diagram_bytes(fig, fmt: str) -> bytes:
+    """``fig`` as reproducible png/svg bytes (fer_bench.plots' settings), cropped to its
+    content: the method labels stand outside the axes, where the layout engine does not look."""
+    import io
+
+    import matplotlib
+
+    from .plots import _METADATA, _RC
+
+    buffer = io.BytesIO()
+    with matplotlib.rc_context(_RC):
+        fig.savefig(buffer, format=fmt, metadata=_METADATA[fmt], bbox_inches="tight", pad_inches=0.1)
+    return buffer.getvalue()
 
 
 def ranking_markdown(rankings: list[Ranking], pairwise: dict[str, pd.DataFrame] | None = None,
@@ -525,8 +546,8 @@ def ranking_markdown(rankings: list[Ranking], pairwise: dict[str, pd.DataFrame] 
             fr = r.friedman
             text += (
                 f"**Friedman test** (N = {fr.n_datasets} datasets, k = {fr.n_methods} methods): χ²_F = {fr.statistic:.3f}, "
-                f"p = {_p(fr.p_value)}; Iman-Davenport F_F = {fr.iman_davenport_f:.3f} with "
-                f"({fr.n_methods - 1}, {(fr.n_methods - 1) * (fr.n_datasets - 1)}) df, p = {_p(fr.iman_davenport_p)}.\n\n"
+                f"{_p_is(fr.p_value)}; Iman-Davenport F_F = {fr.iman_davenport_f:.3f} with "
+                f"({fr.n_methods - 1}, {(fr.n_methods - 1) * (fr.n_datasets - 1)}) df, {_p_is(fr.iman_davenport_p)}.\n\n"
             )
         if r.nemenyi is not None:
             shown = r.nemenyi.map(_p)
@@ -572,7 +593,6 @@ def write_ranking(results: Sequence, out: str | Path, *, mix_protocols: bool = F
     were computed; ``pairwise_bayesian.csv`` (every dataset's pairs of methods).
     """
     from .files import write_atomic
-    from .plots import figure_bytes
 
     loaded = [_load(r) for r in results]
     rankings = build_rankings(loaded, mix_protocols=mix_protocols, missing=missing, alpha=alpha)
@@ -599,7 +619,7 @@ def write_ranking(results: Sequence, out: str | Path, *, mix_protocols: bool = F
             put(sub / "nemenyi.csv", r.nemenyi.to_csv(lineterminator="\n", float_format="%.6g"))
             fig = cd_diagram(r)
             for fmt in ("png", "svg"):
-                put(sub / f"cd_diagram.{fmt}", figure_bytes(fig, fmt))
+                put(sub / f"cd_diagram.{fmt}", _diagram_bytes(fig, fmt))
             files[r.key] = f"{r.key}/cd_diagram"
     entries = _entries(loaded)
     pairwise = {e.label: pairwise_bayesian(res, rope) for res, e in zip(loaded, entries)}

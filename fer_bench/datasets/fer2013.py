@@ -116,28 +116,48 @@ def fer2013(path: str | None, options: dict) -> SplitDataset:
 # -- the CSV --------------------------------------------------------------------------------
 
 
-class _HashingLines:
-    """Iterate a binary file's lines as text while updating an MD5 of every byte read."""
+def _binary_lines(handle, md5, block: int = 1 << 20):
+    """The lines (bytes, without the newline) of a binary file read in 1 MB blocks,
+    updating ``md5`` with every byte: one pass over the file for both."""
+    carry = b""
+    while True:
+        data = handle.read(block)
+        if not data:
+            break
+        md5.update(data)
+        lines = (carry + data).split(b"\n")
+        carry = lines.pop()
+        yield from lines
+    if carry:
+        yield carry
 
-    def __init__(self, handle):
-        self.handle = handle
-        self.md5 = hashlib.md5(usedforsecurity=False)
 
-    def __iter__(self):
-        for raw in self.handle:
-            self.md5.update(raw)
-            yield raw.decode("utf-8")
+def _fields(line: bytes, where: str) -> list[str | bytes]:
+    """The fields of one CSV line: a plain split on commas, or the csv module for a quoted line."""
+    line = line.rstrip(b"\r")
+    if b'"' not in line:
+        return line.split(b",")
+    try:
+        return next(csv.reader([line.decode("utf-8")]))
+    except (csv.Error, StopIteration, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{where}: malformed CSV line ({exc})") from None
 
 
-def _parse_pixels(text: str, where: str) -> np.ndarray:
-    """Space-separated integers 0-255 → int32 array, with an error naming ``where``."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", DeprecationWarning)  # numpy warns, not fails, on a bad token
-        try:
-            values = np.fromstring(text, dtype=np.int32, sep=" ")
-        except (ValueError, DeprecationWarning):
-            bad = next((t for t in text.split() if not t.isdigit()), text[:20])
-            raise DatasetError(f"{where}: pixel value {bad!r} is not an integer 0-255") from None
+def _text(value: str | bytes) -> str:
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value
+
+
+def _parse_pixels(text: str | bytes, where: str) -> np.ndarray:
+    """Space-separated integers 0-255 → int32 array, with an error naming ``where``.
+
+    numpy only warns (DeprecationWarning) on a token that is not a number; the caller turns
+    that warning into an error (one ``catch_warnings`` around the whole file, not per row).
+    """
+    try:
+        values = np.fromstring(text, dtype=np.int32, sep=" ")
+    except (ValueError, DeprecationWarning):
+        bad = next((t for t in _text(text).split() if not t.isdigit()), _text(text)[:20])
+        raise DatasetError(f"{where}: pixel value {bad!r} is not an integer 0-255") from None
     if values.size and (values.min() < 0 or values.max() > 255):
         bad = int(values[(values < 0) | (values > 255)][0])
         raise DatasetError(f"{where}: pixel value {bad} is outside 0-255")
@@ -152,6 +172,7 @@ def read_fer2013_csv(csv_path: Path, spec: str | None = None) -> SplitDataset:
     ``<Usage>/<row>`` (row: 0-based data row of the file) or ``row/<row>`` without a
     Usage column. Raises :class:`DatasetError` naming the file and line of a bad row
     (missing column, label outside 0-6, unknown Usage, wrong pixel count or value).
+    The file is read once, in blocks, as bytes; rows are parsed one at a time.
     """
     spec = spec or f"fer2013:{csv_path}"
     ids: list[str] = []
@@ -161,18 +182,22 @@ def read_fer2013_csv(csv_path: Path, spec: str | None = None) -> SplitDataset:
     chunk = None
     filled = 0
     n_pixels = None
+    md5 = hashlib.md5(usedforsecurity=False)
+    usage_split = {k.encode(): v for k, v in USAGE_SPLIT.items()}
+    codes = {str(i).encode(): i for i in range(len(FER2013_LABELS))} | {str(i): i for i in range(len(FER2013_LABELS))}
     try:
         handle = csv_path.open("rb")
     except OSError as exc:
         raise DatasetError(f"cannot read {csv_path}: {exc.strerror or exc}") from None
-    with handle:
-        lines = _HashingLines(handle)
+    with handle, warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)  # numpy's "could not be read to its end"
+        lines = _binary_lines(handle, md5)
         try:
-            reader = csv.reader(iter(lines))
-            header = next(reader, None)
-            if header is None:
+            first = next(lines, None)
+            if first is None or not first.strip():
                 raise DatasetError(f"{csv_path} is empty; expected the header emotion,pixels,Usage")
-            columns = [h.strip().lstrip("\ufeff").lower() for h in header]
+            header = [_text(h) for h in _fields(first.decode("utf-8-sig").encode(), f"{csv_path} line 1")]
+            columns = [h.strip().lower() for h in header]
             if "pixels" not in columns:
                 raise DatasetError(
                     f"{csv_path} has no 'pixels' column (header: {','.join(header)}); expected emotion,pixels,Usage"
@@ -185,21 +210,25 @@ def read_fer2013_csv(csv_path: Path, spec: str | None = None) -> SplitDataset:
             col_e, col_p = columns.index("emotion"), columns.index("pixels")
             col_u = columns.index("usage") if "usage" in columns else None
             width = len(columns)
-            for row_no, row in enumerate(reader):
-                where = f"{csv_path} line {row_no + 2}"
-                if not row or (len(row) == 1 and not row[0].strip()):
+            for row_no, line in enumerate(lines):
+                if not line.strip():
                     continue
+                where = f"{csv_path} line {row_no + 2}"
+                row = _fields(line, where)
                 if len(row) != width:
                     raise DatasetError(f"{where}: {len(row)} fields, expected {width} ({','.join(header)})")
-                code = row[col_e].strip()
-                if not (code.isdigit() and int(code) < len(FER2013_LABELS)):
-                    raise DatasetError(f"{where}: emotion {code!r} is not a FER2013 code 0-6 (0 angry … 6 neutral)")
+                code = codes.get(row[col_e].strip())
+                if code is None:
+                    raise DatasetError(
+                        f"{where}: emotion {_text(row[col_e]).strip()!r} is not a FER2013 code 0-6 (0 angry … 6 neutral)"
+                    )
                 if col_u is not None:
                     usage = row[col_u].strip()
-                    split = USAGE_SPLIT.get(usage.lower())
+                    key = usage.lower() if isinstance(usage, bytes) else usage.lower().encode()
+                    split = usage_split.get(key)
                     if split is None:
-                        raise DatasetError(f"{where}: Usage {usage!r} is not Training, PublicTest or PrivateTest")
-                    ids.append(f"{usage}/{row_no:05d}")
+                        raise DatasetError(f"{where}: Usage {_text(usage)!r} is not Training, PublicTest or PrivateTest")
+                    ids.append(f"{_text(usage)}/{row_no:05d}")
                 else:
                     split = None
                     ids.append(f"row/{row_no:05d}")
@@ -217,15 +246,13 @@ def read_fer2013_csv(csv_path: Path, spec: str | None = None) -> SplitDataset:
                     chunk, filled = np.empty((_CHUNK, n_pixels), dtype=np.uint8), 0
                 chunk[filled] = values
                 filled += 1
-                labels.append(FER2013_LABELS[int(code)])
+                labels.append(FER2013_LABELS[code])
                 splits.append(split)
         except UnicodeDecodeError as exc:
             raise DatasetError(f"{csv_path} is not a text CSV ({exc.reason}); expected emotion,pixels,Usage") from None
-        except csv.Error as exc:
-            raise DatasetError(f"{csv_path}: malformed CSV ({exc})") from None
         except OSError as exc:
             raise DatasetError(f"cannot read {csv_path}: {exc.strerror or exc}") from None
-        md5 = lines.md5.hexdigest()
+    md5 = md5.hexdigest()
     if chunk is not None:
         chunks.append(chunk[:filled])
     if not chunks:
