@@ -643,6 +643,9 @@ def _missing_message(csv_path: Path, missing: list[tuple[int, str]], encoding: s
     return text
 
 
+from .fer2013 import fer2013  # noqa: E402  (split-aware sources live in their own modules)
+from .rafdb import rafdb  # noqa: E402
+
 SOURCES: dict[str, Callable[[str | None, dict], Dataset]] = {
     "synthetic": synthetic,
     "folder": folder,
@@ -650,6 +653,8 @@ SOURCES: dict[str, Callable[[str | None, dict], Dataset]] = {
     "jaffe": jaffe,
     "ckplus": ckplus,
     "kdef": kdef,
+    "fer2013": fer2013,
+    "rafdb": rafdb,
 }
 
 
