@@ -17,7 +17,7 @@ from .config import DEFAULT_RESULTS_ROOT, available_cores
 from .errors import FerBenchError
 from .folds import SELECTIONS
 from .model_selection import PROTOCOLS
-from .reporting import compare
+from .reporting import compare, ranking
 
 
 def _cmd_run(args) -> int:
@@ -29,7 +29,8 @@ def _cmd_run(args) -> int:
     config = RunConfig(
         methods=args.methods,
         dataset=args.dataset,
-        protocol=args.protocol,
+        test_dataset=args.test_dataset,
+        protocol=args.protocol or ("holdout" if args.test_dataset else "paper"),
         runs=args.runs,
         folds=args.folds,
         seed=args.seed,
@@ -112,8 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run_p.add_argument("--methods", default="all", help="'all' or a comma list, e.g. pca-svm,swe-bbo:level=3 (default all; see fer-bench methods -v)")
     run_p.add_argument("--dataset", default="synthetic", help="synthetic (default), jaffe:PATH, folder:PATH, manifest:CSV, ckplus:PATH, kdef:PATH (see fer-bench datasets)")
-    run_p.add_argument("--protocol", default="paper", choices=list(PROTOCOLS),
-                       help="; ".join(f"{name}: {cls.title}" for name, cls in PROTOCOLS.items()) + " (default paper)")
+    run_p.add_argument("--test-dataset", default=None, metavar="SPEC",
+                       help="cross-dataset: train and choose on --dataset, test on this dataset (shared classes only; "
+                            "implies --protocol holdout)")
+    run_p.add_argument("--protocol", default=None, choices=list(PROTOCOLS),
+                       help="; ".join(f"{name}: {cls.title}" for name, cls in PROTOCOLS.items())
+                       + " (default paper; holdout with --test-dataset)")
     run_p.add_argument("--runs", type=int, default=10, help="repetitions with reshuffled groups (default 10)")
     run_p.add_argument("--folds", type=int, default=10, help="groups K per run (default 10; with --protocol subject, the number of people is leave-one-subject-out)")
     run_p.add_argument("--seed", type=int, default=0, help="seed of the splits and fits (default 0)")
@@ -144,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     weights.add_cli(sub)
     compare.add_cli(sub)
+    ranking.add_cli(sub)
     gate.add_cli(sub)
     return parser
 

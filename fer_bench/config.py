@@ -36,7 +36,9 @@ class RunConfig:
     """Every option of a benchmark run (``fer-bench run --help`` describes each).
 
     ``methods``: ``"all"`` or method specs (``"pca-svm"``, ``"swe-bbo:level=3"``);
-    ``dataset``: a spec (``"jaffe:PATH"``); ``protocol``: a registered protocol name
+    ``dataset``: a spec (``"jaffe:PATH"``); ``test_dataset``: another dataset to test on
+    (cross-dataset: train and choose on ``dataset``, test on this one, on the classes both
+    have; needs ``protocol="holdout"``); ``protocol``: a registered protocol name
     (:data:`fer_bench.model_selection.PROTOCOLS`); ``runs``/``folds``/``seed``: the
     protocol's R, K and seed; ``refit``: retrain the chosen model on training +
     validation before testing (Li 2021, §3.6); ``selection``: ``"validation"`` (the
@@ -51,6 +53,7 @@ class RunConfig:
 
     methods: tuple[str, ...] | str = "all"
     dataset: str = "synthetic"
+    test_dataset: str | None = None
     protocol: str = "paper"
     runs: int = 10
     folds: int = 10
@@ -73,6 +76,10 @@ class RunConfig:
             object.__setattr__(self, "methods", tuple(str(m) for m in methods))
         if self.protocol not in PROTOCOLS:
             raise FerBenchError(f"--protocol {self.protocol!r}: use one of {', '.join(PROTOCOLS)}")
+        if self.test_dataset and self.protocol != "holdout":
+            raise FerBenchError(
+                f"--test-dataset evaluates once on another dataset: use --protocol holdout (not {self.protocol})"
+            )
         fixed = PROTOCOLS[self.protocol].fixed_folds
         if fixed is not None and self.folds != fixed:
             object.__setattr__(self, "folds", fixed)  # e.g. holdout: one test evaluation per run
@@ -100,7 +107,10 @@ class RunConfig:
     def as_command(self) -> str:
         """The ``fer-bench run`` command line that gives this configuration."""
         methods = self.methods if isinstance(self.methods, str) else ",".join(self.methods)
-        parts = ["fer-bench", "run", "--methods", methods, "--dataset", self.dataset, "--protocol", self.protocol,
+        parts = ["fer-bench", "run", "--methods", methods, "--dataset", self.dataset]
+        if self.test_dataset:
+            parts += ["--test-dataset", self.test_dataset]
+        parts += ["--protocol", self.protocol,
                  "--runs", str(self.runs), "--folds", str(self.folds), "--seed", str(self.seed)]
         if not self.refit:
             parts.append("--no-refit")

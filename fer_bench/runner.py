@@ -25,7 +25,9 @@ import numpy as np
 from .cache import ArrayCache, default_cache_dir
 from .config import DEFAULT_RESULTS_ROOT, RunConfig
 from .datasets import Dataset, load_dataset
+from .datasets.cross import cross_dataset
 from .datasets.leakage import duplicate_warning, duplicates_spanning_groups
+from .datasets.splits import duplicate_split_report
 from .devices import resolve_device
 from .environment import collect_environment
 from .errors import FerBenchError, RequirementError
@@ -99,6 +101,8 @@ def plan(config: RunConfig, dataset: Dataset | None = None) -> Plan:
     method or parameter, a protocol the data cannot support) before anything is written.
     """
     ds = dataset if dataset is not None else load_dataset(config.dataset)
+    if config.test_dataset:
+        ds = cross_dataset(ds, load_dataset(config.test_dataset))
     parsed = parse_method_list(config.methods)
     run_all = parsed == "all"
     specs = [MethodSpec(n) for n in available_methods()] if run_all else parsed
@@ -111,7 +115,8 @@ def plan(config: RunConfig, dataset: Dataset | None = None) -> Plan:
     device = resolve_device(config.device) if needs_device else "cpu"
     record = {
         "dataset_fingerprint": fingerprint,
-        "dataset_spec": ds.spec,
+        "dataset_spec": ds.parts[0].spec if config.test_dataset else ds.spec,
+        "test_dataset_spec": ds.parts[1].spec if config.test_dataset else None,
         "protocol": config.protocol,
         "folds": config.folds,
         "runs": config.runs,
@@ -173,6 +178,10 @@ def execute(the_plan: Plan, say: Callable[[str], None]) -> Results:
                 len(duplicates_spanning_groups(duplicates, the_plan.groups[r], ds.sample_ids))
                 for r in sorted(the_plan.groups)
             ])
+            if ds.splits is not None:  # the dataset's own split: copies across it, and conflicting labels
+                split_report = duplicate_split_report(ds.duplicate_index_groups(), ds.labels, ds.splits)
+                store.set_meta("duplicates_split", split_report.as_dict())
+                say("duplicates and the dataset's split: " + "; ".join(split_report.lines()))
         say(
             f"fer-bench: {ds.spec} ({len(ds)} images, {len(ds.classes)} classes), protocol {config.protocol}, "
             f"{config.runs} runs × {config.folds} folds, {'refit on train+val' if config.refit else 'no refit'}"

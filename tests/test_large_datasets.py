@@ -65,7 +65,7 @@ def test_fer2013_csv_labels_splits_pixels_and_no_subjects(tmp_path):
         assert image.dtype == np.uint8 and image.shape == (48, 48)
         np.testing.assert_array_equal(image, rows[i][1])
     assert ds.subjects is None and not ds.has_subjects
-    assert "no subject ids" in ds.notes["subjects"]
+    assert "no subject ids" in ds.about["subjects"]
     summary = ds.summary()
     assert summary["splits"] == {"train": 28, "val": 7, "test": 7} and summary["subjects"] is None
     assert ds.samples.at[0, "sample_id"] == "Training/00000"
@@ -103,7 +103,7 @@ def test_fer2013_train_csv_without_usage_has_no_split(tmp_path):
     (tmp_path / "train.csv").write_text("\n".join(lines) + "\n")
     ds = load_dataset(f"fer2013:{tmp_path}")
     assert ds.splits is None and ds.split_counts() == {}
-    assert ds.notes["split_source"].startswith("none")
+    assert ds.about["split_source"].startswith("none")
     assert ds.samples.at[0, "sample_id"] == "row/00000"
 
 
@@ -204,7 +204,7 @@ def test_fer2013_folder_export_restores_the_official_split(tmp_path):
     assert got["test/surprise/PrivateTest_21.png"] == ("surprise", "test")
     assert got["test/6/PrivateTest_22.png"] == ("neutral", "test")
     assert got["test/neutral/other.png"] == ("neutral", "test")
-    assert "PublicTest_" in ds.notes["split_source"]
+    assert "PublicTest_" in ds.about["split_source"]
     folders = load_dataset(f"fer2013:{root}?split=folders")
     assert set(folders.samples.loc[folders.samples["sample_id"].str.startswith("test/"), "split"]) == {"test"}
     assert folders.fingerprint != ds.fingerprint  # same pixels and labels, another split
@@ -255,7 +255,7 @@ def test_rafdb_official_list_layout(tmp_path):
         stem = name.rsplit(".", 1)[0]
         assert got[f"Image/aligned/{stem}_aligned.jpg"] == (RAF_NAMES[code - 1], name.split("_")[0])
     assert ds.split_counts() == {"train": 14, "test": 7}
-    assert ds.subjects is None and "no subject ids" in ds.notes["subjects"]
+    assert ds.subjects is None and "no subject ids" in ds.about["subjects"]
     assert ds.read_image(0).shape == (100, 100, 3)
     original = load_dataset(f"rafdb:{root}?images=original")
     assert original.samples["sample_id"].str.startswith("Image/original/").all()

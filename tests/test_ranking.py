@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from fer_bench.errors import FerBenchError
-from fer_bench.ranking import (
+from fer_bench.reporting.ranking import (
     add_cli,
     bayesian_correlated_ttest,
     build_rankings,
@@ -42,8 +42,12 @@ class FakeResults:
         for method, mean in oa.items():
             for run in range(runs):
                 for fold in range(folds):
-                    rows.append((method, run, fold, mean + rng.normal(0, 2), n_train, n_test))
-        self.folds = pd.DataFrame(rows, columns=["method", "run", "fold", "accuracy", "n_train", "n_test"])
+                    rows.append((method, run, fold, mean + rng.normal(0, 2), n_train, 0, n_test))
+        self.folds = pd.DataFrame(rows, columns=["method", "run", "fold", "accuracy", "n_train", "n_val", "n_test"])
+        self.refit = False  # n_train is what the final models were trained on
+
+    def is_complete(self, method):
+        return method in self._oa
 
     def complete_runs(self, method):
         return list(range(self.n_runs)) if method in self._oa else []

@@ -43,6 +43,9 @@ import pandas as pd
 from ..errors import DatasetError
 from ..labels import order_labels
 
+#: The parts of a dataset's own split (the ``split`` column of :attr:`Dataset.samples`).
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+
 #: Largest accepted image in pixels (width × height): 2 × Pillow's default
 #: ``MAX_IMAGE_PIXELS``, the size at which Pillow itself refuses to decode
 #: (``DecompressionBombError``), so every image Pillow decodes by default is accepted.
@@ -222,6 +225,9 @@ class Dataset:
     filtered: dict[str, int] = field(default_factory=dict)
     subject_id_variants: dict[str, list[str]] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
+    #: Facts about the data a reader of any result needs (e.g. ``subjects``: "none: …",
+    #: ``split_source``): stored in the run record and shown beside the numbers.
+    about: dict[str, str] = field(default_factory=dict)
     _scan: list[tuple[str, str, tuple[str, ...]]] | None = field(default=None, repr=False)
     _fingerprint: str | None = field(default=None, repr=False)
 
@@ -229,6 +235,12 @@ class Dataset:
         if len(self.samples) == 0:
             where = f" under {self.root}" if self.root else ""
             raise DatasetError(f"dataset {self.spec!r} is empty: no images found{where}")
+        if "split" in self.samples.columns:
+            bad = sorted({str(v) for v in self.samples["split"] if v is not None and not pd.isna(v) and v not in SPLITS})
+            if bad:
+                raise DatasetError(
+                    f"dataset {self.spec!r}: unknown split value(s) {', '.join(bad)} (use {', '.join(SPLITS)})"
+                )
         self._decodes_files = self.decode is None
         if self.decode is None:
             self.decode = self._decode_file
@@ -314,7 +326,8 @@ class Dataset:
 
     @property
     def fingerprint(self) -> str:
-        """SHA-256 of the labels, subjects and images, in sample order.
+        """SHA-256 of the labels, subjects and images, in sample order (then, when the
+        dataset has its own split, of that base fingerprint and every sample's split).
 
         An image counts by the SHA-256 of its bytes, followed by its decoding notes when
         the decoder did more than read 8-bit pixels (``<hash>:exif-orientation-6``), so a
@@ -330,7 +343,20 @@ class Dataset:
                 image = byte_hash + (":" + ",".join(notes) if notes else "")
                 digest.update(f"{row.label}\t{subject}\t{image}\n".encode())
             self._fingerprint = digest.hexdigest()
+            splits = self.splits
+            if splits is not None:  # the dataset's own split is part of what a benchmark on it means
+                digest = hashlib.sha256(f"fer-bench-splits\n{self._fingerprint}\n".encode())
+                digest.update("\n".join("" if s is None or pd.isna(s) else str(s) for s in splits).encode())
+                self._fingerprint = digest.hexdigest()
         return self._fingerprint
+
+    def split_counts(self) -> dict[str, int]:
+        """Number of images per part of the dataset's own split, in :data:`SPLITS` order
+        (empty when it has none)."""
+        if self.splits is None:
+            return {}
+        counts = self.samples["split"].value_counts()
+        return {s: int(counts[s]) for s in SPLITS if s in counts}
 
     def duplicate_index_groups(self) -> list[list[int]]:
         """Groups of sample indices whose decoded images are identical (same pixels,
@@ -367,6 +393,8 @@ class Dataset:
             "subjects": int(self.samples["subject"].nunique()) if self.has_subjects else None,
             "fingerprint": self.fingerprint,
         }
+        if self.splits is not None:
+            out["splits"] = self.split_counts()
         if self.skipped:
             out["skipped_count"] = len(self.skipped)
             out["skipped"] = [list(s) for s in self.skipped[:SKIPPED_LISTED]]
@@ -386,6 +414,8 @@ class Dataset:
             out["identical_images_with_different_labels"] = [[list(p) for p in g] for g in conflicts[:100]]
         if self.notices:
             out["notices"] = list(self.notices)
+        if self.about:
+            out["about"] = dict(self.about)
         return out
 
     def report_lines(self) -> list[str]:

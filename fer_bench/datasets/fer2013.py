@@ -280,7 +280,7 @@ def read_fer2013_csv(csv_path: Path, spec: str | None = None) -> SplitDataset:
         samples=samples,
         read_bytes=lambda i: images[i].tobytes(),
         decode=lambda data, i: images[i],
-        notes=notes,
+        about=notes,
     )
 
 
@@ -338,7 +338,7 @@ def read_fer2013_folders(root: Path, spec: str | None = None, split_mode: str = 
         samples=samples,
         read_bytes=file_reader(root, list(samples["sample_id"])),
         root=root,
-        notes={"subjects": _NO_SUBJECTS, "format": "image folders", "split_source": source},
+        about={"subjects": _NO_SUBJECTS, "format": "image folders", "split_source": source},
     )
 
 

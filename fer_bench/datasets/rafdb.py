@@ -163,7 +163,7 @@ def _dataset(root: Path, rows, spec: str, notes: dict) -> SplitDataset:
         samples=samples,
         read_bytes=file_reader(root, list(samples["sample_id"])),
         root=root,
-        notes={"subjects": _NO_SUBJECTS, **notes},
+        about={"subjects": _NO_SUBJECTS, **notes},
     )
 
 

@@ -399,16 +399,28 @@ _COLUMN_SYNONYMS = {
 
 
 def manifest(path: str | None, options: dict) -> Dataset:
-    """A CSV with columns path, label and optionally subject; paths relative to the CSV's folder."""
+    """A CSV with columns path, label and optionally subject and split; paths relative to the CSV's folder."""
     csv_path = _require_path("manifest", path, want_dir=False)
     _check_options("manifest", options, {"encoding": "auto"})
     wanted = options.get("encoding", "").strip()
     text, encoding, notices = _manifest_text(csv_path, None if wanted.lower() in ("", "auto") else wanted)
-    rows, skipped, more_notices = _manifest_rows(csv_path, text, encoding)
+    rows, skipped, more_notices, split_of = _manifest_rows(csv_path, text, encoding)
     spec = f"manifest:{path}" + (f"?encoding={wanted}" if wanted else "")
-    return _file_dataset(
+    dataset = _file_dataset(
         "manifest-" + csv_path.stem, spec, csv_path.parent, rows, skipped, notices=notices + more_notices
     )
+    if split_of:  # the manifest's own train / val / test split (--protocol holdout)
+        dataset.samples["split"] = dataset.samples["sample_id"].map(split_of).astype(object)
+    return dataset
+
+
+#: Spellings of the parts of a manifest's ``split`` column (FER2013's names included).
+_SPLIT_SPELLINGS = {
+    "train": ("train", "training", "trn"),
+    "val": ("val", "valid", "validation", "dev", "publictest", "public_test"),
+    "test": ("test", "testing", "tst", "privatetest", "private_test"),
+}
+_SPLIT_OF = {spelling: part for part, spellings in _SPLIT_SPELLINGS.items() for spelling in spellings}
 
 
 def _manifest_text(csv_path: Path, encoding: str | None) -> tuple[str, str, list[str]]:
@@ -469,13 +481,15 @@ def _position(data: bytes, offset: int) -> tuple[int, int]:
 
 
 def _manifest_rows(csv_path: Path, text: str, encoding: str):
-    """Rows (sample id, label, raw subject, file), skipped repeats and notices."""
+    """Rows (sample id, label, raw subject, file), skipped repeats, notices, and the split
+    of every sample id when the manifest has a ``split`` column (else an empty dict)."""
     root = csv_path.parent
     first_line = text.split("\n", 1)[0]
     delimiter, fields = _manifest_header(csv_path, first_line)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)  # csv keeps "NA" a string
     next(reader, None)
-    col = {name: fields.index(name) for name in ("path", "label", "subject") if name in fields}
+    col = {name: fields.index(name) for name in ("path", "label", "subject", "split") if name in fields}
+    split_of: dict[str, str] = {}
     notices = []
     if "subject" not in col:
         others = [f for f in fields if f in _COLUMN_SYNONYMS["subject"]]
@@ -528,6 +542,14 @@ def _manifest_rows(csv_path: Path, text: str, encoding: str):
             continue
         first_line_of[key] = (line, label, raw_subject)
         rows.append((sample_id, label, raw_subject, file))
+        if "split" in col:
+            raw_split = cell["split"].strip().lower().replace(" ", "")
+            if raw_split not in _SPLIT_OF:
+                raise DatasetError(
+                    f"{where}: split {cell['split']!r} is not one of train, val, test (or training, validation, "
+                    "testing, PublicTest, PrivateTest)"
+                )
+            split_of[sample_id] = _SPLIT_OF[raw_split]
     if missing:
         raise DatasetError(_missing_message(csv_path, missing, encoding))
     notices += _merged_label_notices(raw_labels, f"manifest {csv_path.name} labels")
@@ -542,7 +564,7 @@ def _manifest_rows(csv_path: Path, text: str, encoding: str):
             f"warning: {len(no_subject)} rows of manifest {csv_path.name} have no subject id (e.g. line "
             f"{no_subject[0]}); --protocol subject needs one on every row"
         )
-    return rows, skipped, notices
+    return rows, skipped, notices, split_of
 
 
 def _manifest_header(csv_path: Path, first_line: str) -> tuple[str, list[str]]:

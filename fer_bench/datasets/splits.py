@@ -22,74 +22,26 @@ pure functions of their inputs.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 
 from ..errors import DatasetError
-from .base import Dataset
-
-#: The values of the ``split`` column, in this order.
-SPLITS: tuple[str, ...] = ("train", "val", "test")
+from .base import SPLITS, Dataset  # noqa: F401  (SPLITS is re-exported for the sources)
 
 
 @dataclass
 class SplitDataset(Dataset):
-    """A :class:`Dataset` whose ``samples`` has a ``split`` column (see :data:`SPLITS`).
-
-    The fingerprint is the base fingerprint (labels, subjects, image contents, in sample
-    order) extended with the split of every sample, so it identifies pixels, labels and
-    splits. ``summary()`` adds the number of images per split.
-    """
-
-    _split_fingerprint: str | None = field(default=None, repr=False)
+    """A :class:`Dataset` from a source that always knows its split: ``samples`` must
+    have a ``split`` column (see :data:`SPLITS`). The base class validates the values,
+    puts the split into the fingerprint and counts it in ``summary()``."""
 
     def __post_init__(self):
-        super().__post_init__()
         if "split" not in self.samples.columns:
             raise DatasetError(f"dataset {self.spec!r}: a split-aware source must fill a 'split' column")
-        values = self.samples["split"]
-        bad = sorted({str(v) for v in values if v is not None and not pd.isna(v) and v not in SPLITS})
-        if bad:
-            raise DatasetError(f"dataset {self.spec!r}: unknown split value(s) {', '.join(bad)} (use {', '.join(SPLITS)})")
-
-    @property
-    def splits(self) -> np.ndarray | None:
-        """The split of every sample (object array of ``"train"``/``"val"``/``"test"``),
-        or ``None`` when the dataset has no split."""
-        col = self.samples["split"]
-        if col.isna().all():
-            return None
-        return col.to_numpy(dtype=object)
-
-    @property
-    def fingerprint(self) -> str:
-        """SHA-256 of the base fingerprint followed by every sample's split."""
-        if self._split_fingerprint is None:
-            base = Dataset.fingerprint.fget(self)
-            splits = self.splits
-            if splits is None:
-                self._split_fingerprint = base
-            else:
-                digest = hashlib.sha256(f"fer-bench-splits\n{base}\n".encode())
-                digest.update("\n".join("" if s is None or pd.isna(s) else str(s) for s in splits).encode())
-                self._split_fingerprint = digest.hexdigest()
-        return self._split_fingerprint
-
-    def split_counts(self) -> dict[str, int]:
-        """Number of images per split, in :data:`SPLITS` order (empty without a split)."""
-        if self.splits is None:
-            return {}
-        counts = self.samples["split"].value_counts()
-        return {s: int(counts[s]) for s in SPLITS if s in counts}
-
-    def summary(self) -> dict:
-        out = super().summary()
-        out["splits"] = self.split_counts() or None
-        return out
+        super().__post_init__()
 
 
 # -- duplicates and splits -----------------------------------------------------------------

@@ -17,6 +17,10 @@ PAPER_OA_NOTE = (
 )
 
 
+#: Facts from a dataset's ``about`` record shown beside every number (the rest is in run.json).
+SHOWN_ABOUT = ("subjects", "split_source", "classes")
+
+
 def safe_name(label: str) -> str:
     """A method label as a portable file-name part (``swe-bbo:level=3`` → ``swe-bbo_level-3``)."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", label.replace("=", "-")).strip("_")
@@ -49,10 +53,9 @@ def describe(results: Results) -> list[str]:
             "**Synthetic data**: fer-bench's generated faces, not photographs; these numbers say nothing about "
             "accuracy on real faces"
         )
-    lines.append(
-        f"Protocol: **{results.protocol_title}**, {results.n_folds} folds × {results.n_runs} runs, "
-        f"seed {results.config.get('seed')}"
-    )
+    shape = (f"{results.n_runs} runs" if results.protocol == "holdout"
+             else f"{results.n_folds} folds × {results.n_runs} runs")
+    lines.append(f"Protocol: **{results.protocol_title}**, {shape}, seed {results.config.get('seed')}")
     if "refit" in results.config:
         selection = results.config.get("selection", "validation")
         chooser = ("the validation group" if selection == "validation"
@@ -62,6 +65,17 @@ def describe(results: Results) -> list[str]:
             + ("final models retrained on training + validation before testing (Li 2021, §3.6)"
                if results.refit else "no refit: final models trained on the training groups only")
         )
+    about = ds.get("about") or {}
+    for key in SHOWN_ABOUT:
+        if about.get(key):
+            lines.append(f"About the data ({key.replace('_', ' ')}): {about[key]}")
+    if results.protocol == "holdout":
+        splits = ds.get("splits") or {}
+        if not splits.get("val"):
+            lines.append(
+                "Validation part: the dataset has none, so a class-stratified 10 % of its training part is drawn "
+                "per run (from the run's seed) to choose hyperparameters"
+            )
     chance = results.chance_levels()
     lines.append(
         f"Chance level: {chance['uniform']:.2f} % (uniform guess over {len(results.classes)} classes); "

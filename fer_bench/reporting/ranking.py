@@ -64,7 +64,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import FerBenchError
+from ..errors import FerBenchError
 
 #: Significance level of the Friedman and Nemenyi tests.
 ALPHA = 0.05
@@ -103,7 +103,7 @@ def _identity(results) -> str:
 
 
 def _load(item):
-    from .results import Results
+    from ..results import Results
 
     return item if isinstance(item, Results) or hasattr(item, "oa_summary") else Results(item)
 
@@ -519,7 +519,7 @@ def ranking_markdown(rankings: list[Ranking], pairwise: dict[str, pd.DataFrame] 
 
     ``files`` maps a ranking key to the relative path of its diagram (without suffix).
     """
-    from .report import markdown_table
+    from .markdown import markdown_table
 
     text = "# fer-bench ranking over datasets\n\n"
     keys = {r.key for r in rankings}
@@ -592,7 +592,7 @@ def write_ranking(results: Sequence, out: str | Path, *, mix_protocols: bool = F
     CD), ``<key>/nemenyi.csv`` and ``<key>/cd_diagram.png`` / ``.svg`` when the tests
     were computed; ``pairwise_bayesian.csv`` (every dataset's pairs of methods).
     """
-    from .files import write_atomic
+    from ..files import write_atomic
 
     loaded = [_load(r) for r in results]
     rankings = build_rankings(loaded, mix_protocols=mix_protocols, missing=missing, alpha=alpha)
