@@ -93,6 +93,7 @@ def _cmd_report(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``fer-bench`` argument parser with every sub-command."""
     parser = argparse.ArgumentParser(
         prog="fer-bench",
         description="Benchmark facial expression recognition methods under one protocol (Li 2021's 10×10 CV).",
@@ -155,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``fer-bench`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status (see the module docstring)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")

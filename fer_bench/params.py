@@ -89,6 +89,7 @@ class Param:
 
     # -- description ----------------------------------------------------------------------
     def type_name(self) -> str:
+        """The parameter's type as shown to users (``int``, ``tuple of float``, ``any``)."""
         if self.kind is None:
             return "any"
         if self.kind is tuple:

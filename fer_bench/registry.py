@@ -321,6 +321,7 @@ class MethodSpec:
         return self.name + ":" + ",".join(f"{k}={format_value(v)}" for k, v in self.overrides)
 
     def method_class(self) -> type[Method]:
+        """The registered class of this spec's method."""
         return get_method_class(self.name)
 
     def create(self, **runtime: Any) -> Method:

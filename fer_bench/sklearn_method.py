@@ -40,6 +40,7 @@ class SklearnMethod(Method):
 
     @staticmethod
     def flatten(X: np.ndarray) -> np.ndarray:
+        """``X`` as a 2-D float64 matrix, one row per sample (N × everything else)."""
         return np.asarray(X, dtype=np.float64).reshape(len(X), -1)
 
     def fit(self, X_train, y_train, X_val, y_val, *, random_state: int):

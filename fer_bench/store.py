@@ -123,10 +123,12 @@ class ResultsStore:
 
     # -- meta ---------------------------------------------------------------------------
     def get_meta(self, key: str, default: Any = None) -> Any:
+        """The JSON value stored under ``key`` in the ``meta`` table, or ``default``."""
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else default
 
     def set_meta(self, key: str, value: Any) -> None:
+        """Store ``value`` (JSON-serialisable) under ``key``, replacing any earlier value."""
         with self.conn:
             self.conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value, sort_keys=True))
@@ -242,13 +244,16 @@ class ResultsStore:
             self.conn.execute("COMMIT")
 
     def record_skipped(self, label: str, reason: str) -> None:
+        """Record that method ``label`` was skipped, and why (shown in every leaderboard)."""
         with self.conn:
             self.conn.execute("INSERT OR REPLACE INTO skipped (method, reason) VALUES (?, ?)", (label, reason))
 
     def methods(self) -> list[str]:
+        """Method labels in the order they were first run."""
         return [r[0] for r in self.conn.execute("SELECT method FROM methods ORDER BY position")]
 
     def method_params(self, label: str) -> dict:
+        """Every parameter value of method ``label`` as run (empty if unknown)."""
         row = self.conn.execute("SELECT params FROM methods WHERE method = ?", (label,)).fetchone()
         return json.loads(row[0]) if row else {}
 
@@ -266,10 +271,12 @@ class ResultsStore:
         return record
 
     def skipped(self) -> dict[str, str]:
+        """Skipped method label → reason."""
         return dict(self.conn.execute("SELECT method, reason FROM skipped ORDER BY method"))
 
     # -- folds --------------------------------------------------------------------------
     def finished_folds(self, label: str) -> set[tuple[int, int]]:
+        """(run, fold) pairs (0-based) of method ``label`` already committed."""
         return {(r, f) for r, f in self.conn.execute("SELECT run, fold FROM folds WHERE method = ?", (label,))}
 
     def record_fold(
@@ -312,6 +319,7 @@ class ResultsStore:
 
     # -- reading ------------------------------------------------------------------------
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """Rows of a read query (used by :class:`~fer_bench.results.Results`)."""
         return self.conn.execute(sql, params).fetchall()
 
 

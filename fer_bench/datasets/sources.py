@@ -166,6 +166,7 @@ def _merged_label_notices(raw_labels, where: str) -> list[str]:
 
 
 def canonical_label_or_none(raw: str) -> str | None:
+    """The canonical label of ``raw``, or ``None`` when it is not a known spelling."""
     try:
         return canonical_label(raw)
     except DatasetError:
