@@ -55,6 +55,7 @@ import pandas as pd
 from ..errors import DatasetError
 from ..labels import canonical_label
 from .base import file_reader
+from .specs import IMAGE_SUFFIXES, check_options, require_path
 from .splits import SplitDataset
 
 #: The CSV's ``emotion`` codes 0-6, as canonical labels.
@@ -90,9 +91,8 @@ _CHUNK = 4096
 
 def fer2013(path: str | None, options: dict) -> SplitDataset:
     """FER2013: the CSV (``emotion,pixels,Usage``) or a ``train|test/<class>/`` image export; official split."""
-    from .sources import _check_options, _require_path
 
-    _check_options("fer2013", options, {"split": "official"})
+    check_options("fer2013", options, {"split": "official"})
     split_mode = str(options.get("split", "official")).strip().lower() or "official"
     if split_mode not in ("official", "folders"):
         raise DatasetError(f"fer2013: option split={split_mode!r}; use split=official (default) or split=folders")
@@ -103,7 +103,7 @@ def fer2013(path: str | None, options: dict) -> SplitDataset:
         if split_mode != "official":
             raise DatasetError("fer2013: split=folders applies to the image-folder export, not to a CSV")
         return read_fer2013_csv(root.resolve(), spec=f"fer2013:{path}")
-    root = _require_path("fer2013", path)
+    root = require_path("fer2013", path)
     for name in _CSV_NAMES:
         if (root / name).is_file():
             if split_mode != "official":
@@ -298,7 +298,6 @@ def _fer_class(folder: str, where: Path) -> str:
 
 def read_fer2013_folders(root: Path, spec: str | None = None, split_mode: str = "official") -> SplitDataset:
     """Read the image-folder export ``root/{train,val,test}/<class>/<image>`` (see the module docstring)."""
-    from .sources import IMAGE_SUFFIXES
 
     spec = spec or f"fer2013:{root}"
     split_dirs = [(d, FOLDER_SPLIT[d.name.lower()]) for d in sorted(root.iterdir()) if d.is_dir() and d.name.lower() in FOLDER_SPLIT]

@@ -37,6 +37,7 @@ import pandas as pd
 from ..errors import DatasetError
 from ..labels import canonical_label
 from .base import file_reader
+from .specs import IMAGE_SUFFIXES, check_options, require_path
 from .splits import SplitDataset
 
 #: Official RAF-DB codes 1-7 (index 0 = code 1), as canonical labels.
@@ -48,10 +49,9 @@ _NO_SUBJECTS = "none: RAF-DB has no subject ids (subject-independent protocol no
 
 def rafdb(path: str | None, options: dict) -> SplitDataset:
     """RAF-DB basic: EmoLabel/list_patition_label.txt + Image/aligned/, or train|test/<1-7>/; official split."""
-    from .sources import _check_options, _require_path
 
-    root = _require_path("rafdb", path)
-    _check_options("rafdb", options, {"images": "aligned"})
+    root = require_path("rafdb", path)
+    check_options("rafdb", options, {"images": "aligned"})
     images = str(options.get("images", "aligned")).strip().lower() or "aligned"
     if images not in ("aligned", "original"):
         raise DatasetError(f"rafdb: option images={images!r}; use images=aligned (default) or images=original")
@@ -130,7 +130,6 @@ def read_rafdb_list(root: Path, images: str = "aligned", spec: str | None = None
 
 def read_rafdb_folders(root: Path, spec: str | None = None) -> SplitDataset:
     """The class-folder export: ``root/{train,test}/<1-7>/<image>``."""
-    from .sources import IMAGE_SUFFIXES
 
     spec = spec or f"rafdb:{root}"
     rows = []

@@ -38,12 +38,8 @@ import pandas as pd
 from ..errors import DatasetError
 from ..labels import canonical_label, merged_spellings
 from .base import Dataset, file_reader, normalise_subject, skipped_line, subject_variants
+from .specs import IMAGE_SUFFIXES, check_options, require_path
 
-#: Extensions read as images (any case). Pillow reads each of them.
-IMAGE_SUFFIXES = {
-    ".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".tif", ".tiff", ".bmp", ".dib",
-    ".pgm", ".ppm", ".pbm", ".pnm", ".gif", ".webp",
-}
 #: Image formats seen in the field that Pillow does not read: skipped with a reason.
 UNSUPPORTED_IMAGE_SUFFIXES = {
     ".heic", ".heif", ".avif", ".jxl", ".jp2", ".j2k", ".svg", ".psd", ".raw", ".cr2", ".cr3",
@@ -284,7 +280,7 @@ def synthetic(path: str | None, options: dict) -> Dataset:
     if path:
         raise DatasetError("the synthetic dataset takes options, not a path: synthetic?subjects=40")
     known = {"subjects": 20, "per_expression": 5, "size": 256, "seed": 0}
-    _check_options("synthetic", options, known)
+    check_options("synthetic", options, known)
     params = {}
     for key, default in known.items():
         try:
@@ -313,8 +309,8 @@ def synthetic(path: str | None, options: dict) -> Dataset:
 
 def folder(path: str | None, options: dict) -> Dataset:
     """PATH/<class>/<image>: the class is the sub-folder's name; no subject ids."""
-    root = _require_path("folder", path)
-    _check_options("folder", options, {})
+    root = require_path("folder", path)
+    check_options("folder", options, {})
     found, skipped, notices = _class_folders(root, "folder")
     rows = [(display_name(rel), label, None, rel) for rel, label in found]
     guess = guess_layout([Path(rel).name for rel, _ in found])
@@ -328,8 +324,8 @@ def folder(path: str | None, options: dict) -> Dataset:
 
 def jaffe(path: str | None, options: dict) -> Dataset:
     """Original JAFFE names: KA.AN1.39.tiff is person KA, anger, sample 1, image 39."""
-    root = _require_path("jaffe", path)
-    _check_options("jaffe", options, {})
+    root = require_path("jaffe", path)
+    check_options("jaffe", options, {})
     files, skipped = _walk(root)
     rows = []
     for rel in files:
@@ -345,8 +341,8 @@ def jaffe(path: str | None, options: dict) -> Dataset:
 
 def ckplus(path: str | None, options: dict) -> Dataset:
     """CK+48 layout: PATH/<class>/S005_001_00000011.png, person S005."""
-    root = _require_path("ckplus", path)
-    _check_options("ckplus", options, {})
+    root = require_path("ckplus", path)
+    check_options("ckplus", options, {})
     found, skipped, notices = _class_folders(root, "ckplus")
     rows = []
     for rel, label in found:
@@ -363,8 +359,8 @@ KDEF_POSES = ("S", "HL", "HR", "FL", "FR")
 
 def kdef(path: str | None, options: dict) -> Dataset:
     """KDEF names AF01ANS.JPG: session A/B, person F01, expression, pose (frontal S unless ?poses=)."""
-    root = _require_path("kdef", path)
-    _check_options("kdef", options, {"poses": "S"})
+    root = require_path("kdef", path)
+    check_options("kdef", options, {"poses": "S"})
     poses = str(options.get("poses", "S")).upper().replace(" ", "")
     wanted = set(KDEF_POSES) if poses == "ALL" else {p for p in poses.split(",") if p}
     unknown = sorted(wanted - set(KDEF_POSES))
@@ -401,8 +397,8 @@ _COLUMN_SYNONYMS = {
 
 def manifest(path: str | None, options: dict) -> Dataset:
     """A CSV with columns path, label and optionally subject and split; paths relative to the CSV's folder."""
-    csv_path = _require_path("manifest", path, want_dir=False)
-    _check_options("manifest", options, {"encoding": "auto"})
+    csv_path = require_path("manifest", path, want_dir=False)
+    check_options("manifest", options, {"encoding": "auto"})
     wanted = options.get("encoding", "").strip()
     text, encoding, notices = _manifest_text(csv_path, None if wanted.lower() in ("", "auto") else wanted)
     rows, skipped, more_notices, split_of = _manifest_rows(csv_path, text, encoding)
@@ -733,21 +729,3 @@ def _sample_names(root: Path, limit: int = 500) -> list[str]:
     return names[:limit]
 
 
-def _require_path(source: str, path: str | None, want_dir: bool = True) -> Path:
-    if not path:
-        raise DatasetError(f"the {source} source needs a path: {source}:PATH")
-    resolved = Path(path).expanduser()
-    if not resolved.exists():
-        raise DatasetError(f"{source}: {resolved} does not exist")
-    if want_dir and not resolved.is_dir():
-        raise DatasetError(f"{source}: {resolved} is not a directory")
-    if not want_dir and resolved.is_dir():
-        raise DatasetError(f"{source}: {resolved} is a directory; give the CSV file")
-    return resolved.resolve()
-
-
-def _check_options(source: str, options: dict, known: dict) -> None:
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        allowed = ", ".join(known) or "none"
-        raise DatasetError(f"unknown option {unknown[0]!r} for dataset source {source} (options: {allowed})")
