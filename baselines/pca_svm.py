@@ -36,7 +36,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.svm import SVC
 
-from fer_bench.model_selection import parameter_candidates
+from fer_bench.model_selection import best_candidate, candidate_key, parameter_candidates, validation_accuracy
+from fer_bench.params import Param
 from fer_bench.registry import ImageSpec
 from fer_bench.sklearn_method import SklearnMethod
 
@@ -53,13 +54,14 @@ class PCASVM(SklearnMethod):
     paper_oa = (89.14, 2.91)
     requirements = ("sklearn",)
     parameters = {
-        "image_size": 64,
-        "n_components_grid": (10, 20, 40, 80),
-        "whiten": True,
-        "C_grid": (1.0, 10.0, 100.0),
-        "gamma_grid": ("scale",),
+        "image_size": Param(64, role="features", low=8, doc="side of the square grayscale input, px"),
+        "n_components_grid": Param((10, 20, 40, 80), role="fit", low=1, aliases=("n_components",),
+                                   doc="numbers of whitened components tried (capped by the training size)"),
+        "whiten": Param(True, role="fit", doc="scale every component to unit variance"),
+        "C_grid": Param((1.0, 10.0, 100.0), role="fit", low=0, aliases=("C",), doc="SVM C candidates"),
+        "gamma_grid": Param(("scale",), role="fit", aliases=("gamma",),
+                            doc="RBF gamma candidates: numbers or 'scale' (1 / (n_features · Var X))"),
     }
-    feature_parameters = ("image_size",)
 
     def input_spec(self) -> ImageSpec:
         return ImageSpec(size=(self.image_size, self.image_size), color="gray", face="align")  # see fer_bench.faces
@@ -72,21 +74,30 @@ class PCASVM(SklearnMethod):
         pca = PCA(n_components=largest, whiten=self.whiten, svd_solver="randomized", random_state=random_state)
         Z_train = pca.fit_transform(scaler.transform(X_train))
         Z_val = pca.transform(scaler.transform(X_val))
-        best = (-1.0, None, None)
+        scores, models = [], {}
         for n in counts:
             for hyper in parameter_candidates({"C": list(self.C_grid), "gamma": list(self.gamma_grid)}):
                 svc = SVC(kernel="rbf", **hyper).fit(Z_train[:, :n], y_train)
-                score = float(np.mean(svc.predict(Z_val[:, :n]) == y_val)) if len(y_val) else 0.0
-                if score > best[0]:
-                    best = (score, {"n_components": n, **hyper}, svc)
-        score, chosen, svc = best
-        self.model_ = Pipeline(
-            [
-                ("scale", scaler),
-                ("pca", pca),
-                ("keep", FunctionTransformer(partial(first_columns, n=chosen["n_components"]))),
-                ("svm", svc),
-            ]
+                candidate = {"n_components": n, **hyper}
+                scores.append((candidate, validation_accuracy(svc, Z_val[:, :n], y_val)))
+                models[candidate_key(candidate)] = svc
+        chosen, _ = best_candidate(scores)
+        self.chosen_, self.validation_scores_ = chosen, scores
+        self.model_ = self._pipeline(scaler, pca, chosen["n_components"], models[candidate_key(chosen)])
+        return self
+
+    def _pipeline(self, scaler, pca, n: int, svc) -> Pipeline:
+        return Pipeline(
+            [("scale", scaler), ("pca", pca), ("keep", FunctionTransformer(partial(first_columns, n=n))), ("svm", svc)]
         )
-        self.fit_info_ = {"chosen": chosen, "val_accuracy": round(100 * score, 4)}
+
+    def refit(self, X, y, *, random_state: int):
+        """Scaler, PCA and SVM with the chosen components, C and gamma, fitted on ``X, y``."""
+        X = self.flatten(X)
+        n = int(min(self.chosen_["n_components"], len(X) - 1, X.shape[1]))
+        scaler = StandardScaler().fit(X)
+        pca = PCA(n_components=n, whiten=self.whiten, svd_solver="randomized", random_state=random_state)
+        Z = pca.fit_transform(scaler.transform(X))
+        hyper = {k: v for k, v in self.chosen_.items() if k != "n_components"}
+        self.model_ = self._pipeline(scaler, pca, n, SVC(kernel="rbf", **hyper).fit(Z, y))
         return self

@@ -5,7 +5,7 @@ seen the images, and their labels, of that dataset: numbers it reaches on that s
 dataset, or on one built from its images (FER+ relabels FER2013's images), are not an
 independent measurement of how it generalises. :func:`overlap` is the predicate that
 tables and reports use to say so; methods declare their pretraining data in
-``Method.pretrained_on`` / ``Method.pretraining()``.
+``Method.pretraining`` (the class's data; an instance trained from scratch has none).
 """
 
 from __future__ import annotations

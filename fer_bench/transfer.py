@@ -32,7 +32,7 @@ Everything else the available sources do not say; our choices, each a parameter:
   would cut into face crops), grayscale replicated to three channels, normalised by the
   weights' ImageNet mean and std. mini-Xception: the face crop (its training data were
   unaligned detector crops), 64×64 gray scaled to [-1, 1] as the ``fer`` package does.
-- Pretraining data (``Method.pretrained_on``, recorded per fold in ``fit_info``):
+- Pretraining data (``Method.pretraining``, recorded with the method and per fold in ``fit_info``):
   ImageNet-1k for torchvision's weights, FER2013 for mini-Xception; on FER2013 itself
   (or FER+) mini-Xception's numbers are not independent (:func:`fer_bench.pretraining.overlap`).
 - ``finetune`` (the paper's method; ``resnet101``, ``mobilenetv2``): the new layer has
@@ -291,12 +291,16 @@ class TransferMethod(Method):
 
     def __init__(self, **params: Any):
         super().__init__(**params)
-        if self.params["weights"] is None:  # `weights=none` on the command line parses to None
-            self.params["weights"] = "none"
-        self.params["weights"] = str(self.params["weights"])
+        self.weights = "none" if self.weights is None else str(self.weights)  # Python's None means none too
         for key in ("image_size", "batch_size"):
-            if not isinstance(self.params[key], int) or self.params[key] < 1:
-                raise FerBenchError(f"parameter {key}={self.params[key]!r} of method {self.name!r} must be a positive integer")
+            value = getattr(self, key)
+            if not isinstance(value, int) or value < 1:
+                raise FerBenchError(f"parameter {key}={value!r} of method {self.name!r} must be a positive integer")
+        # This instance's pretraining data: none when training from scratch, unknown for a user's file.
+        if self.weights.lower() == "none":
+            self.pretraining = ""
+        elif self.weights_is_file():
+            self.pretraining = f"unknown (weights file {Path(self.weights).name})"
 
     def input_spec(self) -> ImageSpec:
         return ImageSpec(size=(self.image_size, self.image_size), color="rgb" if self.channels == 3 else "gray",
@@ -330,17 +334,6 @@ class TransferMethod(Method):
     def weights_is_file(self) -> bool:
         """Whether the ``weights`` parameter names a user's file."""
         return weights_mod.is_file_spec(self.weights)
-
-    def pretraining(self) -> str | None:
-        """The pretraining data of the initial weights: ``pretrained_on`` for the
-        method's own weights, ``None`` when training from scratch, ``"unknown (file)"``
-        for a user's file."""
-        text = str(self.weights).lower()
-        if text == "none":
-            return None
-        if self.weights_is_file():
-            return f"unknown (weights file {Path(self.weights).name})"
-        return self.pretrained_on
 
     # -- shared -----------------------------------------------------------------------
     def unmet_requirements(self, device: str = "cpu") -> list[str]:
@@ -464,7 +457,7 @@ class TransferProbe(TransferMethod):
             "chosen": dict(self.chosen_),
             "val_accuracy": round(100 * scores[best], 4),
             "weights": self.weights_description(),
-            "pretraining": self.pretraining(),
+            "pretraining": self.pretraining,
             **self._describe_network(),
         }
         return self
@@ -516,7 +509,7 @@ class TransferFineTune(TransferMethod):
         "amp": True,
     }
     # The input is the cached preprocessed image stack itself (no feature step).
-    feature_parameters = ()
+    feature_parameters = ("image_size",)  # it sets the input spec (the cached preprocessing)
 
     def __init__(self, **params: Any):
         super().__init__(**params)
@@ -682,7 +675,7 @@ class TransferFineTune(TransferMethod):
         self.fit_info_ = {
             **self._describe_network(),
             "weights": run["resolved"].describe(),
-            "pretraining": self.pretraining(),
+            "pretraining": self.pretraining,
             "epochs_run": run["epochs_run"],
             "best_epoch": run["best_epoch"],
             "best_val_accuracy": round(100 * best_acc, 4),
@@ -728,7 +721,7 @@ class TorchvisionTransfer(TransferMethod):
         "doi:10.4108/eai.8-4-2021.169180"
     )
     requirements = ("torch", "torchvision")
-    pretrained_on = "ImageNet-1k"
+    pretraining = "ImageNet-1k"
     #: Chosen on validation groups (JAFFE, leave-one-subject-out, 2 runs, mobilenetv2-probe:
     #: align 40.3 % ≥ none 40.2 % > crop 38.8 %; benchmarks/results/face_preprocessing.md):
     #: a near tie, aligned like the classical methods.
@@ -842,7 +835,7 @@ class MiniXceptionTransfer(TransferMethod):
 
     citation = MINI_XCEPTION_CITATION
     requirements = ("torch", "h5py")
-    pretrained_on = "FER2013"
+    pretraining = "FER2013"
     channels = 1
     #: Its source trained it on FER2013's unaligned face crops, and validation groups
     #: agree (JAFFE, leave-one-subject-out, 2 runs, minixception-probe: crop 65.7 % >

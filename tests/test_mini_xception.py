@@ -148,8 +148,9 @@ def test_the_file_is_refused_when_it_is_not_the_network(tmp_path):
 def test_methods_are_registered_with_their_input_and_pretraining(models):
     probe = create_method("minixception-probe")
     assert probe.input_spec() == ImageSpec((64, 64), "gray", face="crop")
-    assert probe.pretraining() == "FER2013" and create_method("minixception", weights="none").pretraining() is None
-    assert create_method("mobilenetv2-probe").pretraining() == "ImageNet-1k"
+    assert probe.pretraining == "FER2013" and create_method("minixception", weights="none").pretraining == ""
+    assert create_method("mobilenetv2-probe").pretraining == "ImageNet-1k"
+    assert create_method("mobilenetv2-probe", weights="/x/my-weights.pth").pretraining.startswith("unknown")
     assert probe.unmet_requirements("cpu") == []
     # too slow for the main job's CPU budget (benchmarks/bench_minixception.py): skipped under `all` there
     assert create_method("minixception").skip_reasons("cpu") == [transfer.MINI_XCEPTION_CPU_SKIP]
