@@ -17,7 +17,10 @@ from .config import DEFAULT_RESULTS_ROOT, available_cores
 from .errors import FerBenchError
 from .folds import SELECTIONS
 from .model_selection import PROTOCOLS
-from .reporting import compare, ranking
+
+#: Sub-commands that only list things: their parser is built without the reporting
+#: stack (pandas, SciPy), so that they answer in well under 2 s (issue 10).
+LISTING_COMMANDS = ("methods", "datasets", "weights")
 
 
 def _cmd_run(args) -> int:
@@ -96,8 +99,9 @@ def _cmd_report(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``fer-bench`` argument parser with every sub-command."""
+def build_parser(listing_only: bool = False) -> argparse.ArgumentParser:
+    """The ``fer-bench`` argument parser with every sub-command (``listing_only``: without
+    ``compare`` and ``rank``, whose modules import pandas and SciPy; for the listing commands)."""
     parser = argparse.ArgumentParser(
         prog="fer-bench",
         description="Benchmark facial expression recognition methods under one protocol (Li 2021's 10×10 CV).",
@@ -155,15 +159,24 @@ def build_parser() -> argparse.ArgumentParser:
     report_p.set_defaults(func=_cmd_report)
 
     weights.add_cli(sub)
-    compare.add_cli(sub)
-    ranking.add_cli(sub)
+    if not listing_only:  # `compare` and `rank` live with the reporting stack
+        from .reporting import compare, ranking
+
+        compare.add_cli(sub)
+        ranking.add_cli(sub)
     gate.add_cli(sub)
     return parser
 
 
+def _command_of(argv: list[str]) -> str | None:
+    """The sub-command named in ``argv`` (the first word that is not an option)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``fer-bench`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status (see the module docstring)."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(listing_only=_command_of(argv) in LISTING_COMMANDS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
     try:

@@ -595,10 +595,10 @@ def models_dir() -> Path:
 def model_file(name: str) -> ModelFile:
     """The :class:`ModelFile` called ``name``; an unknown name suggests the closest."""
     if name not in MODEL_FILES:
-        from .registry import _suggest
+        from .params import suggestion
 
         raise UnknownBackboneError(
-            f"unknown model file {name!r}" + _suggest(name, MODEL_FILES)
+            f"unknown model file {name!r}" + suggestion(name, list(MODEL_FILES))
             + f"; known: {', '.join(MODEL_FILES)} (and torchvision backbones such as mobilenet_v2)"
         )
     return MODEL_FILES[name]

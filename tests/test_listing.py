@@ -16,7 +16,8 @@ out = io.StringIO()
 with contextlib.redirect_stdout(out):
     code = main(json.loads(sys.argv[1]))
 print(json.dumps({"exit": code, "lines": len(out.getvalue().splitlines()),
-                  "loaded": sorted(m for m in ("torch", "torchvision", "dlib", "h5py") if m in sys.modules)}))
+                  "loaded": sorted(m for m in ("torch", "torchvision", "dlib", "h5py") if m in sys.modules),
+                  "reporting": sorted(m for m in ("pandas", "scipy") if m in sys.modules)}))
 """
 
 
@@ -27,6 +28,8 @@ def test_listing_does_not_import_torch(args):
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["exit"] == 0 and report["lines"] > 3
     assert report["loaded"] == [], f"fer-bench {' '.join(args)} imported {report['loaded']}"
+    if args == ["weights", "list"]:  # nor the reporting stack (methods: scikit-learn, via the baselines, does)
+        assert report["reporting"] == [], report
 
 
 def test_the_probe_would_see_torch():
