@@ -38,14 +38,11 @@ Our choices where the source is silent (each a parameter):
 from __future__ import annotations
 
 import numpy as np
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-from sklearn.svm import SVC
 
 from fer_bench.errors import FerBenchError
 from fer_bench.registry import ImageSpec
-from fer_bench.sklearn_method import SklearnMethod
 
+from .selection import CLASSIFIER_PARAMETERS, FeatureClassifierMethod
 from .swe_bbo import block_entropy
 
 
@@ -63,7 +60,7 @@ def fuzzy_membership(X: np.ndarray, y: np.ndarray, delta: float = 0.1) -> np.nda
     return membership
 
 
-class BWEFuzzySVM(SklearnMethod):
+class BWEFuzzySVM(FeatureClassifierMethod):
     parallel_features = True  # one image at a time: chunks may run in parallel
     name = "bwe-fsvm"
     description = "Biorthogonal wavelet entropy (bior4.4) → fuzzy (membership-weighted) RBF SVM"
@@ -74,20 +71,23 @@ class BWEFuzzySVM(SklearnMethod):
     paper_oa = (96.77, 0.10)
     paper_oa_source = "Zhang et al., IEEE Access 2016 (its own paper)"
     requirements = ("pywt", "sklearn")
+    published_classifier = "fsvm"
+    classifier_choices = ("fsvm", "svm", "logistic", "backprop")
     parameters = {
         "image_size": 128,
         "wavelet": "bior4.4",
         "level": 3,
         "wavelet_mode": "symmetric",
-        "entropy": "energy",
+        "entropy": "shannon",
         "bins": 64,
-        "blocks": 2,
+        "grid_rows": 4,
+        "grid_cols": 1,
         "membership_delta": 0.1,
-        "C_grid": (1.0, 10.0, 100.0),
-        "gamma_grid": ("scale",),
+        "classifier": "fsvm",
+        **CLASSIFIER_PARAMETERS,
     }
-    feature_parameters = ("image_size", "wavelet", "level", "wavelet_mode", "entropy", "bins", "blocks")
-    feature_version = "2"
+    feature_parameters = ("image_size", "wavelet", "level", "wavelet_mode", "entropy", "bins", "grid_rows", "grid_cols")
+    feature_version = "3"
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -97,8 +97,9 @@ class BWEFuzzySVM(SklearnMethod):
             raise FerBenchError(f"bwe-fsvm: wavelet={self.wavelet!r} is not a discrete wavelet known to PyWavelets")
         if self.level < 1:
             raise FerBenchError(f"bwe-fsvm: level={self.level} must be at least 1")
-        if not isinstance(self.blocks, int) or self.blocks < 1:
-            raise FerBenchError(f"bwe-fsvm: blocks={self.blocks!r} must be a positive integer (grid cells per side)")
+        for key in ("grid_rows", "grid_cols"):
+            if not isinstance(self.params[key], int) or self.params[key] < 1:
+                raise FerBenchError(f"bwe-fsvm: {key}={self.params[key]!r} must be a positive integer")
         if self.membership_delta <= 0:
             raise FerBenchError(f"bwe-fsvm: membership_delta={self.membership_delta} must be positive")
 
@@ -112,16 +113,9 @@ class BWEFuzzySVM(SklearnMethod):
         bands = pywt.wavedec2(images, self.wavelet, mode=self.wavelet_mode, level=self.level, axes=(-2, -1))
         subbands = [bands[0]] + [detail for level in bands[1:] for detail in level]
         return np.concatenate(
-            [block_entropy(b, self.blocks, self.entropy, self.bins) for b in subbands], axis=1
+            [block_entropy(b, self.grid_rows, self.grid_cols, self.entropy, self.bins) for b in subbands], axis=1
         ).astype(np.float32)
 
-    def sample_weight(self, X_train: np.ndarray, y_train: np.ndarray) -> np.ndarray:
-        # Memberships in the same standardised space the SVM sees.
-        standardised = StandardScaler().fit_transform(X_train)
-        return fuzzy_membership(standardised, y_train, self.membership_delta)
-
-    def build_pipeline(self, random_state: int, C: float = 1.0, gamma="scale"):
-        return make_pipeline(StandardScaler(), SVC(C=C, gamma=gamma, kernel="rbf"))
-
-    def param_grid(self, n_train: int) -> dict[str, list]:
-        return {"C": list(self.C_grid), "gamma": list(self.gamma_grid)}
+    def sample_weight(self, Z_train: np.ndarray, y_train: np.ndarray) -> np.ndarray:
+        # Memberships in the same (standardised) space the SVM sees.
+        return fuzzy_membership(Z_train, y_train, self.membership_delta)

@@ -51,6 +51,7 @@ import numpy as np
 from fer_bench.errors import FerBenchError
 from fer_bench.registry import ImageSpec
 
+from .selection import CLASSIFIER_PARAMETERS, SKLEARN_CLASSIFIERS
 from .slfn import OptimisedSLFNMethod
 
 
@@ -64,32 +65,28 @@ class DWTPCACSO(OptimisedSLFNMethod):
     )
     paper_oa = (89.49, 0.76)
     requirements = ("pywt", "sklearn")
-    optimiser = "cso"
-    optimiser_parameters = ("n_cats", "iterations", "MR", "SMP", "SRD", "CDC", "SPC", "c1", "v_max", "srd_scale")
+    published_classifier = "cso"
+    classifier_choices = ("cso", *SKLEARN_CLASSIFIERS)
+    optimiser_parameters = ("n_cats", "MR", "SMP", "SRD", "CDC", "SPC", "c1", "v_max", "srd_scale")
     parameters = {
         "image_size": 128,
         "wavelet": "db4",
         "level": 3,
         "wavelet_mode": "symmetric",
-        "n_components": 20,
+        "n_components": 40,
         "whiten": True,
-        "hidden": 10,
-        "hidden_grid": (),
-        "output": "softmax",
-        "weight_bound": 1.0,
-        "bound_scaling": "none",
-        "init": "uniform",
+        "classifier": "cso",
+        **OptimisedSLFNMethod.slfn_parameters(hidden=5, max_iterations=200),
         "n_cats": 30,
-        "iterations": 100,
-        "MR": 0.2,
+        "MR": 0.8,
         "SMP": 5,
-        "SRD": 0.2,
-        "CDC": 0.8,
+        "SRD": 0.1,
+        "CDC": 0.2,
         "SPC": True,
         "c1": 2.0,
-        "v_max": 0.2,
+        "v_max": 0.02,
         "srd_scale": "value",
-        "checkpoint_every": 10,
+        **CLASSIFIER_PARAMETERS,
     }
     feature_parameters = ("image_size", "wavelet", "level", "wavelet_mode")
 
@@ -114,7 +111,7 @@ class DWTPCACSO(OptimisedSLFNMethod):
         approximation = pywt.wavedec2(images, self.wavelet, mode=self.wavelet_mode, level=self.level, axes=(-2, -1))[0]
         return approximation.reshape(len(images), -1).astype(np.float32)
 
-    def fit_transform_inputs(self, X_train: np.ndarray, random_state: int):
+    def transforms(self, X_train, y_train, random_state):
         from sklearn.decomposition import PCA
 
         n_components = self.n_components
@@ -122,4 +119,4 @@ class DWTPCACSO(OptimisedSLFNMethod):
             # Never more components than the training group supports.
             n_components = int(min(n_components, X_train.shape[0] - 1, X_train.shape[1]))
         pca = PCA(n_components=n_components, whiten=self.whiten, svd_solver="full", random_state=random_state)
-        return pca.fit_transform(X_train), pca.transform
+        yield {}, pca.transform, pca.fit_transform(X_train)

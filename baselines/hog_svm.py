@@ -21,14 +21,14 @@ parameter):
 from __future__ import annotations
 
 import numpy as np
-from sklearn.svm import SVC
 
 from fer_bench.errors import FerBenchError
 from fer_bench.registry import ImageSpec
-from fer_bench.sklearn_method import SklearnMethod
+
+from .selection import CLASSIFIER_PARAMETERS, FeatureClassifierMethod, identity_transforms
 
 
-class HOGSVM(SklearnMethod):
+class HOGSVM(FeatureClassifierMethod):
     parallel_features = True  # one image at a time: chunks may run in parallel
     name = "hog-svm"
     description = "HOG descriptor (9 bins, 8×8 cells, 2×2 blocks, L2-Hys) → linear SVM"
@@ -43,9 +43,11 @@ class HOGSVM(SklearnMethod):
         "cells_per_block": 2,
         "block_norm": "L2-Hys",
         "kernel": "linear",
+        "classifier": "svm",
+        **CLASSIFIER_PARAMETERS,
         "C_grid": (0.01, 0.1, 1.0, 10.0),
-        "gamma_grid": ("scale",),
     }
+    published_classifier = "svm"
     feature_parameters = ("image_size", "orientations", "pixels_per_cell", "cells_per_block", "block_norm")
 
     def __init__(self, **params):
@@ -75,13 +77,9 @@ class HOGSVM(SklearnMethod):
             ]
         ).astype(np.float32)
 
-    def build_pipeline(self, random_state: int, C: float = 1.0, gamma="scale"):
-        if self.kernel == "linear":
-            return SVC(C=C, kernel="linear")
-        return SVC(C=C, gamma=gamma, kernel="rbf")
+    @property
+    def svm_kernel(self) -> str:
+        return self.kernel
 
-    def param_grid(self, n_train: int) -> dict[str, list]:
-        grid = {"C": list(self.C_grid)}
-        if self.kernel == "rbf":
-            grid["gamma"] = list(self.gamma_grid)
-        return grid
+    def transforms(self, X_train, y_train, random_state):
+        return identity_transforms(X_train)

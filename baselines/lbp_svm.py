@@ -27,11 +27,11 @@ Our choices where our reading of the source leaves room (each a parameter):
 from __future__ import annotations
 
 import numpy as np
-from sklearn.svm import SVC
 
 from fer_bench.errors import FerBenchError
 from fer_bench.registry import ImageSpec
-from fer_bench.sklearn_method import SklearnMethod
+
+from .selection import CLASSIFIER_PARAMETERS, FeatureClassifierMethod, identity_transforms
 
 LBP_BINS = {"nri_uniform": lambda P: P * (P - 1) + 3, "uniform": lambda P: P + 2}
 
@@ -51,7 +51,7 @@ def lbp_grid_histograms(codes: np.ndarray, n_bins: int, rows: int, cols: int) ->
     return counts.reshape(n, -1)
 
 
-class LBPSVM(SklearnMethod):
+class LBPSVM(FeatureClassifierMethod):
     parallel_features = True  # one image at a time: chunks may run in parallel
     name = "lbp-svm"
     description = "Uniform LBP (8,2) histograms on a 7×6 grid of face cells → RBF SVM"
@@ -71,9 +71,10 @@ class LBPSVM(SklearnMethod):
         "grid_rows": 7,
         "grid_cols": 6,
         "kernel": "rbf",
-        "C_grid": (1.0, 10.0, 100.0),
-        "gamma_grid": ("scale",),
+        "classifier": "svm",
+        **CLASSIFIER_PARAMETERS,
     }
+    published_classifier = "svm"
     feature_parameters = ("image_height", "image_width", "P", "R", "lbp_method", "grid_rows", "grid_cols")
 
     def __init__(self, **params):
@@ -85,8 +86,8 @@ class LBPSVM(SklearnMethod):
                 f"lbp-svm: a {self.grid_rows}×{self.grid_cols} grid does not fit a "
                 f"{self.image_height}×{self.image_width} image"
             )
-        if self.kernel not in ("linear", "rbf", "poly"):
-            raise FerBenchError(f"lbp-svm: kernel={self.kernel!r}; use linear, rbf or poly")
+        if self.kernel not in ("linear", "rbf"):
+            raise FerBenchError(f"lbp-svm: kernel={self.kernel!r}; use linear or rbf")
 
     def input_spec(self) -> ImageSpec:
         return ImageSpec(size=(self.image_height, self.image_width), color="gray")
@@ -105,8 +106,9 @@ class LBPSVM(SklearnMethod):
         n_bins = LBP_BINS[self.lbp_method](self.P)
         return lbp_grid_histograms(codes, n_bins, self.grid_rows, self.grid_cols).astype(np.float32)
 
-    def build_pipeline(self, random_state: int, C: float = 1.0, gamma="scale"):
-        return SVC(C=C, gamma=gamma, kernel=self.kernel)
+    @property
+    def svm_kernel(self) -> str:
+        return self.kernel
 
-    def param_grid(self, n_train: int) -> dict[str, list]:
-        return {"C": list(self.C_grid), "gamma": list(self.gamma_grid)}
+    def transforms(self, X_train, y_train, random_state):
+        return identity_transforms(X_train)

@@ -288,23 +288,29 @@ class BiogeographyOptimizer:
         habitats, cost = habitats[order], cost[order]
         species = P - np.arange(1, P + 1)  # S_i = P − i, best first
         immigration = self.I * (1.0 - species / P)
-        emigration = self.E * species / P
-        emigration_cdf = np.cumsum(emigration / emigration.sum())
+        # Emigration μ_i = E·S_i/P. The roulette on μ draws habitat i with probability
+        # S_i / Σ S: exactly a uniform draw among Σ S tickets, S_i of them naming habitat i
+        # (a table lookup instead of a search in the cumulative distribution).
+        tickets = np.repeat(np.arange(P), species)
         history = [float(cost[0])]
         done = 0
         for gen in range(self.generations):
             elite_x = habitats[: self.elites].copy()
 
-            # Migration, per variable, from the population as it was before this step.
-            migrate = rng.random((P, dim)) < immigration[:, None]
-            sources = np.searchsorted(emigration_cdf, rng.random((P, dim)) * emigration_cdf[-1], side="right")
-            sources = np.minimum(sources, P - 1)
-            new = np.where(migrate, habitats[sources, np.arange(dim)[None, :]], habitats)
+            # Migration, per variable, from the population as it was before this step:
+            # the immigrating variables (probability λ_i each) take the value of the same
+            # variable in a source habitat drawn by roulette on μ.
+            rows, cols = np.nonzero(rng.random((P, dim)) < immigration[:, None])
+            new = habitats.copy()
+            new[rows, cols] = habitats[tickets[rng.integers(0, tickets.size, size=rows.size)], cols]
 
-            # Mutation to a uniform random value.
-            mutate = rng.random((P, dim)) < self.mutation_probability
-            if mutate.any():
-                new = np.where(mutate, rng.uniform(low, high, size=(P, dim)), new)
+            # Mutation to a uniform random value, each variable with the same probability:
+            # the number of mutations is drawn first, then their positions.
+            count = rng.binomial(P * dim, self.mutation_probability)
+            if count:
+                where = rng.choice(P * dim, size=count, replace=False)
+                r, c = np.divmod(where, dim)
+                new[r, c] = rng.uniform(low[c], high[c])
 
             # Elitism as in Simon's code: the previous generation's best replace the
             # habitats that came from the worst ones, then duplicates are cleared (an
@@ -325,8 +331,13 @@ class BiogeographyOptimizer:
     @staticmethod
     def _clear_duplicates(rng, habitats: np.ndarray, low, high) -> np.ndarray:
         """Replace every repeat of an identical habitat by a uniform random habitat."""
-        _, first = np.unique(habitats, axis=0, return_index=True)
-        repeats = np.setdiff1d(np.arange(habitats.shape[0]), first)
+        # Candidates share a random projection only if they are (almost surely) equal;
+        # equal projections are then compared exactly.
+        projection = habitats @ np.random.default_rng(0).standard_normal(habitats.shape[1])
+        order = np.argsort(projection, kind="stable")
+        same = np.flatnonzero(projection[order][1:] == projection[order][:-1])
+        repeats = [int(order[i + 1]) for i in same if np.array_equal(habitats[order[i]], habitats[order[i + 1]])]
+        repeats = np.asarray(sorted(set(repeats)), dtype=np.int64)
         if repeats.size:
             habitats = habitats.copy()
             habitats[repeats] = rng.uniform(low, high, size=(repeats.size, habitats.shape[1]))

@@ -61,17 +61,29 @@ import numpy as np
 from fer_bench.errors import FerBenchError
 from fer_bench.registry import ImageSpec
 
+from .selection import CLASSIFIER_PARAMETERS, SKLEARN_CLASSIFIERS, Whitener
 from .slfn import OptimisedSLFNMethod
 
 
-def subband_entropy(coefficients: np.ndarray, kind: str = "energy", bins: int = 64) -> np.ndarray:
-    """Shannon entropy (bits) of each sub-band in a batch: (N × …) → (N,).
+def subband_entropy(coefficients: np.ndarray, kind: str = "shannon", bins: int = 64) -> np.ndarray:
+    """Entropy of each sub-band (or block) in a batch: (N × …) → (N,) float64.
 
-    ``kind="energy"``: entropy of p_k = c_k² / Σ c² (a sub-band of zeros has entropy 0).
-    ``kind="histogram"``: entropy of the histogram of the coefficients with ``bins``
-    equal bins between the sub-band's own minimum and maximum.
+    ``kind="shannon"``: the (non-normalised) Shannon entropy of the coefficients c_k,
+    E = −Σ c_k² ln c_k² (0 ln 0 = 0), Coifman & Wickerhauser's additive entropy cost
+    ("Entropy-based algorithms for best basis selection", IEEE Trans. Information
+    Theory 38(2), 1992, p. 714), which is what wavelet-toolbox entropies
+    (MATLAB's ``wentropy(x, 'shannon')``) compute; it depends on both how much energy a
+    sub-band holds and how it is spread.
+    ``kind="energy"``: the Shannon entropy (bits) of the normalised energy distribution
+    p_k = c_k² / Σ c² (scale-free: the spread only; a sub-band of zeros has entropy 0).
+    ``kind="histogram"``: entropy (bits) of the histogram of the coefficients with
+    ``bins`` equal bins between the sub-band's own minimum and maximum.
     """
     flat = np.asarray(coefficients, dtype=np.float64).reshape(len(coefficients), -1)
+    if kind == "shannon":
+        energy = flat**2
+        logs = np.log(energy, out=np.zeros_like(energy), where=energy > 0)
+        return -(energy * logs).sum(axis=1)
     if kind == "energy":
         energy = flat**2
         total = energy.sum(axis=1, keepdims=True)
@@ -85,24 +97,29 @@ def subband_entropy(coefficients: np.ndarray, kind: str = "energy", bins: int = 
         counts = np.bincount((index + bins * np.arange(len(flat))[:, None]).ravel(), minlength=bins * len(flat))
         p = counts.reshape(len(flat), bins) / flat.shape[1]
     else:
-        raise FerBenchError(f"entropy={kind!r}: use 'energy' or 'histogram'")
+        raise FerBenchError(f"entropy={kind!r}: use 'shannon', 'energy' or 'histogram'")
     logs = np.log2(p, out=np.zeros_like(p), where=p > 0)
     return -(p * logs).sum(axis=1)
 
 
-def block_entropy(subband: np.ndarray, grid: int = 1, kind: str = "energy", bins: int = 64) -> np.ndarray:
-    """Entropy of each of ``grid × grid`` equal spatial blocks of each sub-band in a batch:
-    (N × H × W) → (N × grid²), blocks in row-major order (``grid`` 1: the whole sub-band).
+def block_entropy(subband: np.ndarray, rows: int = 1, cols: int | None = None, kind: str = "shannon",
+                  bins: int = 64) -> np.ndarray:
+    """Entropy (:func:`subband_entropy`) of each cell of a ``rows × cols`` grid of equal
+    spatial blocks of each sub-band in a batch: (N × H × W) → (N × rows·cols), cells in
+    row-major order (``cols`` None: a square ``rows × rows`` grid; 1 × 1: the whole
+    sub-band; ``rows × 1``: horizontal strips).
 
-    Rows/columns left over when H or W is not a multiple of ``grid`` are dropped.
+    Rows/columns left over when H or W is not a multiple of the grid are dropped.
+    Raises :class:`~fer_bench.errors.FerBenchError` for a grid that does not fit.
     """
     subband = np.asarray(subband, dtype=np.float64)
+    cols = rows if cols is None else cols
     n, height, width = subband.shape
-    if grid < 1 or grid > min(height, width):
-        raise FerBenchError(f"blocks={grid} must be between 1 and the sub-band side ({min(height, width)})")
-    bh, bw = height // grid, width // grid
-    tiles = subband[:, : bh * grid, : bw * grid].reshape(n, grid, bh, grid, bw).transpose(0, 1, 3, 2, 4)
-    return subband_entropy(tiles.reshape(n * grid * grid, bh * bw), kind, bins).reshape(n, grid * grid)
+    if not (1 <= rows <= height and 1 <= cols <= width):
+        raise FerBenchError(f"a {rows}×{cols} grid of blocks does not fit a {height}×{width} sub-band")
+    bh, bw = height // rows, width // cols
+    tiles = subband[:, : bh * rows, : bw * cols].reshape(n, rows, bh, cols, bw).transpose(0, 1, 3, 2, 4)
+    return subband_entropy(tiles.reshape(n * rows * cols, bh * bw), kind, bins).reshape(n, rows * cols)
 
 
 class SWEBBO(OptimisedSLFNMethod):
@@ -115,31 +132,30 @@ class SWEBBO(OptimisedSLFNMethod):
     )
     paper_oa = (93.79, 1.24)
     requirements = ("pywt", "sklearn")
-    optimiser = "bbo"
-    optimiser_parameters = ("population", "generations", "mutation_probability", "elites")
+    published_classifier = "bbo"
+    classifier_choices = ("bbo", *SKLEARN_CLASSIFIERS)
+    optimiser_parameters = ("population", "mutation_probability", "elites")
     parameters = {
         "image_size": 128,
         "wavelet": "db4",
         "level": 4,
         "all_approximations": False,
-        "entropy": "energy",
+        "entropy": "shannon",
         "bins": 64,
-        "blocks": 3,
+        "grid_rows": 4,
+        "grid_cols": 1,
         "chunk": 32,
-        "hidden": 10,
-        "hidden_grid": (),
-        "output": "softmax",
-        "weight_bound": 3.0,
-        "bound_scaling": "fan_in",
-        "init": "uniform",
-        "population": 50,
-        "generations": 150,
-        "mutation_probability": 0.001,
+        "whiten": True,
+        "classifier": "bbo",
+        **OptimisedSLFNMethod.slfn_parameters(hidden=10, weight_bound=2.0, max_iterations=500),
+        "population": 20,
+        "mutation_probability": 0.002,
         "elites": 2,
-        "checkpoint_every": 10,
+        **CLASSIFIER_PARAMETERS,
     }
-    feature_parameters = ("image_size", "wavelet", "level", "all_approximations", "entropy", "bins", "blocks")
-    feature_version = "2"
+    feature_parameters = ("image_size", "wavelet", "level", "all_approximations", "entropy", "bins", "grid_rows",
+                          "grid_cols")
+    feature_version = "3"
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -152,11 +168,19 @@ class SWEBBO(OptimisedSLFNMethod):
             )
         if self.wavelet not in pywt.wavelist(kind="discrete"):
             raise FerBenchError(f"swe-bbo: wavelet={self.wavelet!r} is not a discrete wavelet known to PyWavelets")
-        if not isinstance(self.blocks, int) or self.blocks < 1:
-            raise FerBenchError(f"swe-bbo: blocks={self.blocks!r} must be a positive integer (grid cells per side)")
+        for key in ("grid_rows", "grid_cols"):
+            if not isinstance(self.params[key], int) or self.params[key] < 1:
+                raise FerBenchError(f"swe-bbo: {key}={self.params[key]!r} must be a positive integer")
 
     def input_spec(self) -> ImageSpec:
         return ImageSpec(size=(self.image_size, self.image_size), color="gray")
+
+    def transforms(self, X_train, y_train, random_state):
+        if not self.whiten:
+            yield from super().transforms(X_train, y_train, random_state)
+            return
+        whitener = Whitener()
+        yield {}, whitener.transform, whitener.fit_transform(X_train)
 
     def extract_features(self, images: np.ndarray) -> np.ndarray:
         import pywt
@@ -173,6 +197,8 @@ class SWEBBO(OptimisedSLFNMethod):
                     bands.append(approx)
                 bands.extend(details)
             rows.append(
-                np.concatenate([block_entropy(b, self.blocks, self.entropy, self.bins) for b in bands], axis=1)
+                np.concatenate(
+                    [block_entropy(b, self.grid_rows, self.grid_cols, self.entropy, self.bins) for b in bands], axis=1
+                )
             )
         return np.concatenate(rows, axis=0).astype(np.float32)
