@@ -80,7 +80,7 @@ class BWEFuzzySVM(FeatureClassifierMethod):
         "wavelet_mode": "symmetric",
         "entropy": "shannon",
         "bins": 64,
-        "grid_rows": 4,
+        "grid_rows": 8,
         "grid_cols": 1,
         "membership_delta": 0.1,
         "classifier": "fsvm",

@@ -70,6 +70,16 @@ def _evaluate(fitness_batch: FitnessBatch, points: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(values), values, np.inf)
 
 
+_PROJECTIONS: dict[int, np.ndarray] = {}
+
+
+def _projection_vector(dim: int) -> np.ndarray:
+    """A fixed random direction per dimension (for hashing candidates by projection)."""
+    if dim not in _PROJECTIONS:
+        _PROJECTIONS[dim] = np.random.default_rng(0).standard_normal(dim)
+    return _PROJECTIONS[dim]
+
+
 def _initial(rng, n, low, high, init):
     population = rng.uniform(low, high, size=(n, low.size))
     if init is not None:
@@ -140,6 +150,13 @@ class CatSwarmOptimizer:
     @property
     def population_size(self) -> int:
         return self.n_cats
+
+    @property
+    def evaluations_per_iteration(self) -> int:
+        """Fitness evaluations of one iteration: every tracing cat once, every seeking
+        cat's copies (SMP − 1 with SPC, else SMP)."""
+        n_trace = int(round(self.MR * self.n_cats))
+        return n_trace + (self.n_cats - n_trace) * (self.SMP - 1 if self.SPC else self.SMP)
 
     def minimize(self, fitness_batch: FitnessBatch, dim: int, bounds, init=None, callback: Callback | None = None):
         """Minimise ``fitness_batch`` (``n × dim`` → ``n``) over the box ``bounds``.
@@ -276,6 +293,11 @@ class BiogeographyOptimizer:
     def population_size(self) -> int:
         return self.population
 
+    @property
+    def evaluations_per_iteration(self) -> int:
+        """Fitness evaluations of one generation: every habitat once."""
+        return self.population
+
     def minimize(self, fitness_batch: FitnessBatch, dim: int, bounds, init=None, callback: Callback | None = None):
         """Minimise ``fitness_batch`` (``n × dim`` → ``n``) over the box ``bounds``."""
         rng = np.random.default_rng(self.random_state)
@@ -333,7 +355,7 @@ class BiogeographyOptimizer:
         """Replace every repeat of an identical habitat by a uniform random habitat."""
         # Candidates share a random projection only if they are (almost surely) equal;
         # equal projections are then compared exactly.
-        projection = habitats @ np.random.default_rng(0).standard_normal(habitats.shape[1])
+        projection = habitats @ _projection_vector(habitats.shape[1])
         order = np.argsort(projection, kind="stable")
         same = np.flatnonzero(projection[order][1:] == projection[order][:-1])
         repeats = [int(order[i + 1]) for i in same if np.array_equal(habitats[order[i]], habitats[order[i + 1]])]

@@ -115,7 +115,7 @@ class PCASVM(FeatureClassifierMethod):
     published_classifier = "svm"
     parameters = {
         "image_size": 64,
-        "n_components_grid": (20, 40, 80, 160),
+        "n_components_grid": (40, 80, 120, 160),
         "whiten": True,
         "classifier": "svm",
         **CLASSIFIER_PARAMETERS,

@@ -356,8 +356,9 @@ class OptimisedSLFNMethod(FeatureClassifierMethod):
     several sizes: chosen on the validation group), ``output``, ``weight_bound``,
     ``bound_scaling`` ("fan_in" or "none", see :meth:`SLFN.bounds`), ``init``
     ("uniform" or "glorot", see :meth:`SLFN.initial_population`), the budget
-    ``max_iterations`` with the stall rule ``stall_patience`` / ``stall_tolerance``
-    (:class:`StallRule`), ``checkpoint_every``, ``fitness_backend`` and the optimiser's
+    ``fitness_budget`` and ``max_iterations`` (:meth:`iteration_budget`) with the stall
+    rule ``stall_patience`` / ``stall_tolerance`` (:class:`StallRule`),
+    ``checkpoint_every``, ``fitness_backend`` and the optimiser's
     own parameters (listed in ``optimiser_parameters``), plus
     :data:`~fer_bench_baselines.selection.CLASSIFIER_PARAMETERS` for the ablation
     classifiers; they may override :meth:`transforms` to add e.g. PCA.
@@ -384,8 +385,8 @@ class OptimisedSLFNMethod(FeatureClassifierMethod):
             raise FerBenchError(f"{self.name}: output={self.output!r}; use 'softmax' or 'linear'")
         if not self.weight_bound > 0:
             raise FerBenchError(f"{self.name}: weight_bound={self.weight_bound} must be positive")
-        if self.max_iterations < 1 or self.checkpoint_every < 1:
-            raise FerBenchError(f"{self.name}: max_iterations and checkpoint_every must be at least 1")
+        if self.max_iterations < 1 or self.checkpoint_every < 1 or self.fitness_budget < 1:
+            raise FerBenchError(f"{self.name}: fitness_budget, max_iterations and checkpoint_every must be at least 1")
         if self.stall_patience < 0 or self.stall_tolerance < 0:
             raise FerBenchError(f"{self.name}: stall_patience and stall_tolerance must be ≥ 0")
         if self.fitness_backend not in ("auto", "numpy", "torch"):
@@ -396,6 +397,24 @@ class OptimisedSLFNMethod(FeatureClassifierMethod):
     @property
     def optimiser(self) -> str:
         return self.published_classifier
+
+    def optimiser_object(self, iterations: int = 1, random_state: int | None = None):
+        """The optimiser with this method's parameters (and ``iterations`` as its budget)."""
+        budget = {"generations": iterations} if self.optimiser == "bbo" else {"iterations": iterations}
+        params = {k: self.params[k] for k in self.optimiser_parameters}
+        return OPTIMISERS[self.optimiser](random_state=random_state, **budget, **params)
+
+    def iteration_budget(self, n_train: int) -> int:
+        """Iterations ``fit`` may run on ``n_train`` training images: ``fitness_budget``
+        (evaluations of one network on one training image) divided by the cost of one
+        iteration (evaluations per iteration × n_train), at most ``max_iterations``.
+
+        A fixed amount of computation per training: the fitness costs time in
+        proportion to the training images, so a small dataset gets more iterations
+        for the same time (the stall rule still ends training once it has converged).
+        """
+        per_iteration = self.optimiser_object().evaluations_per_iteration * max(1, int(n_train))
+        return int(max(1, min(self.max_iterations, self.fitness_budget // per_iteration)))
 
     def _train(self, Z, y, n_classes, hidden, iterations, stall, Z_val, y_val, random_state):
         return train_slfn(
@@ -413,8 +432,9 @@ class OptimisedSLFNMethod(FeatureClassifierMethod):
         stall = StallRule(self.stall_patience, self.stall_tolerance)
         scores = []
         for hidden in (tuple(self.hidden_grid) or (self.hidden,)):
-            net, _, info, checkpoints = self._train(Z_train, y_train, self.n_classes_, hidden, self.max_iterations,
-                                                    stall, Z_val, y_val, random_state)
+            net, _, info, checkpoints = self._train(Z_train, y_train, self.n_classes_, hidden,
+                                                    self.iteration_budget(len(Z_train)), stall, Z_val, y_val,
+                                                    random_state)
             if not checkpoints:  # no validation group: the final network is the only candidate
                 checkpoints = [(info["iterations"], 0.0, _)]
             for iteration, accuracy_, weights in checkpoints:
@@ -453,7 +473,8 @@ class OptimisedSLFNMethod(FeatureClassifierMethod):
             "weight_bound": 3.0,
             "bound_scaling": "fan_in",
             "init": "uniform",
-            "max_iterations": 500,
+            "fitness_budget": 6_000_000,
+            "max_iterations": 5000,
             "stall_patience": 100,
             "stall_tolerance": 0.01,
             "checkpoint_every": 10,

@@ -147,7 +147,7 @@ class SWEBBO(OptimisedSLFNMethod):
         "chunk": 32,
         "whiten": True,
         "classifier": "bbo",
-        **OptimisedSLFNMethod.slfn_parameters(hidden=10, weight_bound=2.0, max_iterations=500),
+        **OptimisedSLFNMethod.slfn_parameters(hidden=10, weight_bound=2.0),
         "population": 20,
         "mutation_probability": 0.002,
         "elites": 2,

@@ -4,13 +4,14 @@ For each optimiser-trained method (``swe-bbo``: biogeography-based optimisation,
 ``dwt-pca-cso``: cat swarm optimisation) with its default parameters, this script
 trains the network on the training group of the first ``--folds-used`` folds of run 0
 (fer-bench's own splits and per-fold seeds) for ``--multiplier`` times the default
-budget, with the stall rule off, and records after every iteration the best-so-far
+budget (``iteration_budget``: ``fitness_budget`` / (evaluations per iteration × training
+images), at most ``max_iterations``), with the stall rule off, and records after every iteration the best-so-far
 training MSE, and every ``checkpoint_every`` iterations the training and validation
 accuracy of the best-so-far network. The test groups are never used.
 
 It then reports, per method and dataset: where the default stall rule
 (``stall_patience``, ``stall_tolerance``) would have stopped, the training MSE at the
-default budget (``max_iterations``) and at the end of the long run, and the share of the
+default budget and at the end of the long run, and the share of the
 long run's improvement already made within the default budget. Writes
 ``benchmarks/results/convergence.json``, ``convergence.md`` and ``convergence.png``
 (training MSE against fitness evaluations, one panel per dataset, the default budget
@@ -32,20 +33,18 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
-from tune_optimisers import evaluations_per_iteration  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def curves(method, features, labels, folds, multiplier: float) -> list[dict]:
     """Long training runs of ``method`` on each fold's training group."""
+    from fer_bench_baselines.slfn import StallRule
     from threadpoolctl import threadpool_limits
 
     from fer_bench.runner import fold_seed
-    from fer_bench_baselines.slfn import StallRule
 
-    per_iteration = evaluations_per_iteration(method)
-    iterations = int(round(multiplier * method.max_iterations))
+    per_iteration = method.optimiser_object().evaluations_per_iteration
     out = []
     with threadpool_limits(limits=1):
         for fold in folds:
@@ -53,6 +52,8 @@ def curves(method, features, labels, folds, multiplier: float) -> list[dict]:
             X_train, X_val = method.as_matrix(features[fold.train]), method.as_matrix(features[fold.val])
             y_train, y_val = labels[fold.train], labels[fold.val]
             _, transform, Z_train = next(iter(method.transforms(X_train, y_train, seed)))
+            budget = method.iteration_budget(len(Z_train))
+            iterations = int(round(multiplier * budget))
             start = time.process_time()
             net, _, info, checkpoints = method._train(Z_train, y_train, int(labels.max()) + 1, method.hidden,
                                                       iterations, StallRule(0, 0.0), transform(X_val), y_val, seed)
@@ -64,6 +65,7 @@ def curves(method, features, labels, folds, multiplier: float) -> list[dict]:
                          for _, _, w in checkpoints]
             out.append({
                 "fold": fold.fold, "evaluations_per_iteration": per_iteration, "iterations": iterations,
+                "default_budget_iterations": budget,
                 "history": [round(v, 6) for v in history],
                 "checkpoints": [c[0] for c in checkpoints],
                 "train_accuracy": train_acc,
@@ -74,7 +76,7 @@ def curves(method, features, labels, folds, multiplier: float) -> list[dict]:
 
 
 def summarise(method, runs: list[dict]) -> dict:
-    budget = method.max_iterations
+    budget = runs[0]["default_budget_iterations"]
     start = np.mean([r["history"][0] for r in runs])
     at_budget = np.mean([r["history"][min(budget, len(r["history"]) - 1)] for r in runs])
     at_end = np.mean([r["history"][-1] for r in runs])

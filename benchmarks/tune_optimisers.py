@@ -34,27 +34,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def evaluations_per_iteration(method) -> int:
-    """Fitness evaluations one iteration of the method's optimiser costs."""
-    if method.published_classifier == "bbo":
-        return int(method.population)
-    n_trace = int(round(method.MR * method.n_cats))
-    copies = method.SMP - 1 if method.SPC else method.SMP
-    return n_trace + (method.n_cats - n_trace) * copies
-
-
 def run_point(spec: str, overrides: dict, features, labels, folds, evaluations: int) -> dict:
     """Train one grid point on each fold's training group; score on its validation group."""
+    from fer_bench_baselines.slfn import StallRule
     from threadpoolctl import threadpool_limits
 
     import fer_bench
     from fer_bench.runner import fold_seed
-    from fer_bench_baselines.slfn import StallRule
 
     name, _, rest = spec.partition(":")
     base = dict(item.split("=", 1) for item in rest.split(":") if item) if rest else {}
     method = fer_bench.create_method(name, **base, **overrides)
-    iterations = max(1, evaluations // evaluations_per_iteration(method))
+    iterations = max(1, evaluations // method.optimiser_object().evaluations_per_iteration)
     rows = []
     with threadpool_limits(limits=1):
         for fold in folds:
