@@ -9,30 +9,36 @@ paper's dataset).
 Confirmed by the source (abstract): biorthogonal wavelet entropy features, a fuzzy
 multiclass SVM, stratified cross validation.
 
-Our choices where the source is silent (each a parameter):
+Our choices where the source is silent (each a parameter). Changes are judged on the
+built-in synthetic set's validation groups, never on a test group and never tuned to
+JAFFE (``benchmarks/features_all.sh`` → ``benchmarks/results/features_bwe.md``):
 
 - ``image_size`` 128: grayscale, resized to 128×128;
 - ``wavelet`` "bior4.4", ``level`` 3 (PyWavelets' deepest useful level for bior4.4 on
-  128 pixels), ``wavelet_mode`` "symmetric": ``pywt.wavedec2`` of the whole batch; one
-  feature per sub-band (the approximation and 3 details per level: 10), the Shannon
-  entropy of its normalised energy distribution (``entropy`` "energy"; "histogram" with
-  ``bins`` bins instead), as in :func:`fer_bench_baselines.swe_bbo.subband_entropy`,
-  computed per cell of a ``blocks`` × ``blocks`` grid (2: 40 features; 1: the 10 global
-  entropies, our earlier choice). The source says only "biorthogonal wavelet entropy";
-  global entropies say little about where facial features are: on the synthetic set
-  (10 folds of run 0) test OA rose from 23.7 % (1) to 30.1 % (2); finer grids did not
-  help a linear probe on the small level-3 sub-bands (2: 34 %, 3: 34 %, 4: 33 %);
+  128 pixels), ``wavelet_mode`` "symmetric": ``pywt.wavedec2`` of the whole batch; the
+  approximation and 3 details per level: 10 sub-bands;
+- ``entropy`` "shannon": the wavelet entropy as wavelet toolboxes compute it,
+  Coifman & Wickerhauser's E = −Σ c² ln c²
+  (:func:`fer_bench_baselines.swe_bbo.subband_entropy`; "energy", the scale-free
+  entropy of the normalised energies, was our earlier choice; "histogram" also exists);
+- ``grid_rows`` 8 × ``grid_cols`` 1: one entropy per sub-band and per horizontal strip of
+  the image: 10 × 8 = 80 features. **This departs from the literal abstract**
+  ("biorthogonal wavelet entropy", one entropy per sub-band: 10 features, which say
+  little about where a face changes). Strips because faces are nearly left-right
+  symmetric and expressions move brows, eyes and mouth at different heights; 8 strips
+  leave about 3 rows of the 23-row level-3 sub-bands per strip;
 - fuzzy SVM as a membership-weighted SVM (Lin & Wang, IEEE TNN 2002): on the
   standardised training features, the membership of sample i of class c is
   s_i = 1 − d_i / (r_c·(1 + ``membership_delta``)), d_i its distance to the class
   centre and r_c the largest such distance in the class; ``membership_delta`` 0.1
   keeps the farthest sample at weight ≈ 0.09 rather than 0. The memberships scale each
   sample's misclassification penalty (C·s_i), passed as per-sample weights;
-- standardisation, then an RBF SVM (one-vs-one, scikit-learn's ``SVC``); ``C`` from
-  ``C_grid`` and ``gamma`` from ``gamma_grid`` chosen on the validation group only.
-  A wider ``gamma_grid`` ("scale", 0.003, 0.01, 0.03) gave 31.3 % instead of 30.1 % on
-  the synthetic set (10 folds of one run) at 4× the fitting cost: within the noise, so
-  not the default.
+- standardisation, then the RBF SVM (one-vs-one); ``C`` from ``C_grid`` (1, 10, 100) and
+  ``gamma`` from ``gamma_grid`` (0.1, 0.3, 1 × scikit-learn's "scale") chosen on the
+  validation group, then refitted on training + validation groups with memberships
+  recomputed there (see :mod:`fer_bench_baselines.selection`);
+- ``classifier`` (the ablation view): "fsvm" (published), "svm" (the same SVM without
+  memberships: plain against fuzzy), "logistic" or "backprop".
 """
 
 from __future__ import annotations

@@ -14,8 +14,11 @@ parameter):
   run uses ``--face-crop``); ``skimage.feature.hog`` with ``orientations`` 9,
   ``pixels_per_cell`` 8, ``cells_per_block`` 2, ``block_norm`` "L2-Hys" (1764 features);
 - ``kernel`` "linear" (Dalal & Triggs' choice; "rbf" also available) on the unscaled
-  descriptor (it is block-normalised already); ``C`` from ``C_grid`` and ``gamma`` from
-  ``gamma_grid`` (RBF only) chosen on the validation group only.
+  descriptor (it is block-normalised already); ``C`` from ``C_grid`` (0.01 … 10) and
+  ``gamma`` from ``gamma_grid`` (RBF only, multiples of scikit-learn's "scale") chosen
+  on the validation group only, then refitted on training + validation groups;
+  ``classifier`` swaps the SVM for a logistic regression or a back-propagation network
+  (the ablation view, see :mod:`fer_bench_baselines.selection`).
 """
 
 from __future__ import annotations

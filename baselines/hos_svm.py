@@ -14,12 +14,8 @@ Our choices where the source is silent (each a parameter):
 - ``image_size`` 128: grayscale, resized to 128×128;
 - ``angle_step`` 5: projections at 0°, 5°, …, 175° (36 angles) by
   ``skimage.transform.radon`` (``circle=False``: the whole image, 182 samples each).
-  Our earlier choice was 15° (12 angles); on the built-in synthetic set (5-fold CV of
-  the same standardise → PCA 0.95 → RBF SVM, C = 10) accuracy rose from 25.0 % to
-  31.7 %, because each projection summarises the face along one direction only and
-  finer angles keep more of its geometry. A log transform of the mean bispectral
-  magnitude (the one descriptor that spans orders of magnitude) did not help
-  (26.6 %, 29.7 %), so the descriptors are used as they are;
+  Our earlier choice was 15° (12 angles); finer angles keep more of the face's
+  geometry, since each projection summarises it along one direction only;
 - bispectrum of each projection by the direct (FFT) method over segments of ``nfft`` 64
   samples with ``overlap`` 0.5 (4 segments of the 182-sample projection), each segment
   mean-removed and Hann-windowed (``window`` "hann", or "none"): B(f1, f2) =
@@ -30,9 +26,9 @@ Our choices where the source is silent (each a parameter):
   our earlier choice). **This departs from the textbook HOS feature**: averaging over
   segments gives a smoother estimate but discards *where* along the projection the
   face's structures lie (brows, eyes, mouth fall in different segments of the vertical
-  projections), which is what separates expressions. Measured on the built-in
-  synthetic set (5 folds of run 0, trained on train + val, standardise → PCA 0.95 →
-  RBF SVM, C = 10): 33.1 % averaged, 61.7 % per segment;
+  projections), which is what separates expressions. Fixed classifiers on the
+  validation groups of the synthetic set gain about 30 points from it
+  (``benchmarks/features_all.sh`` → ``benchmarks/results/features_hos.md``);
 - 8 HOS descriptors per bispectrum (Chua et al., Med. Eng. Phys. 2010): mean magnitude
   of B; normalised bispectral entropies P1 (from |B|) and P2 (from |B|²); sum of log
   amplitudes; sum of log amplitudes of the diagonal B(f, f); first-order spectral moment

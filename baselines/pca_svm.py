@@ -12,12 +12,13 @@ Our choices where the source is silent (each a parameter):
 - pixels standardised per pixel over the training group (``StandardScaler``);
 - PCA ``whiten`` True, so every eigenface counts equally for the RBF kernel. The number
   of components is chosen on the validation group from ``n_components_grid``
-  (20, 40, 80, 120, 160; capped by the training size). A fixed variance fraction such
-  as 95 % keeps hundreds of whitened noise components on noisy images, which drowns the
-  RBF kernel (chance level on the synthetic set, against 67 % with 60 components), so
-  the count is a hyperparameter rather than a constant. The grid reaches 160 because
-  the validation accuracy was still rising past 80 on the synthetic set (3 folds of
-  run 0, best over C and gamma: 20: 48 %, 40: 61 %, 80: 74 %, 120: 77 %, 160: 80 %);
+  (40, 80, 120, 160; capped by the training size). A fixed variance fraction such as
+  95 % keeps hundreds of whitened noise components on noisy images, which drowns the
+  RBF kernel, so the count is a hyperparameter rather than a constant. The grid starts
+  at 40 and reaches 160 because fewer components carry identity and lighting more than
+  expression, and fixed classifiers' validation accuracy on the synthetic set still
+  rises past 80 components (``benchmarks/features_all.sh`` →
+  ``benchmarks/results/features_pca.md``);
 - a multiclass RBF SVM (one-vs-one, scikit-learn's ``SVC``), ``C`` from ``C_grid``
   and ``gamma`` from ``gamma_grid`` (multiples of scikit-learn's "scale", 1 /
   (n_features · Var Z), i.e. 1 / n_components for whitened components), chosen on the

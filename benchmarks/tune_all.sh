@@ -16,3 +16,6 @@ $PY benchmarks/tune_optimisers.py --method dwt-pca-cso --evaluations $E --name t
     --grid '{"n_cats": [15, 30, 60], "SMP": [3, 5]}'
 $PY benchmarks/tune_optimisers.py --method dwt-pca-cso --evaluations $E --name tune_cso_network \
     --grid '{"n_components": [20, 40, 60, 80], "hidden": [3, 5, 10]}'
+# Whitening the inputs (all components kept) against standardising only.
+$PY benchmarks/tune_optimisers.py --method swe-bbo --evaluations $E --name tune_bbo_inputs \
+    --grid '{"whiten": [false, true]}'
