@@ -46,9 +46,10 @@ from __future__ import annotations
 import numpy as np
 
 from fer_bench.errors import FerBenchError
+from fer_bench.params import Param
 from fer_bench.registry import ImageSpec
 
-from .selection import CLASSIFIER_PARAMETERS, FeatureClassifierMethod
+from .selection import CLASSIFIER_PARAMETERS, SKLEARN_CLASSIFIERS, FeatureClassifierMethod, classifier_parameter
 from .swe_bbo import block_entropy
 
 
@@ -78,21 +79,21 @@ class BWEFuzzySVM(FeatureClassifierMethod):
     paper_oa_source = "Zhang et al., IEEE Access 2016 (its own paper)"
     requirements = ("pywt", "sklearn")
     published_classifier = "fsvm"
-    classifier_choices = ("fsvm", "svm", "logistic", "backprop")
+    classifier_choices = ("fsvm", *SKLEARN_CLASSIFIERS)
     parameters = {
-        "image_size": 128,
-        "wavelet": "bior4.4",
-        "level": 3,
-        "wavelet_mode": "symmetric",
-        "entropy": "shannon",
-        "bins": 64,
-        "grid_rows": 8,
-        "grid_cols": 1,
-        "membership_delta": 0.1,
-        "classifier": "fsvm",
+        "image_size": Param(128, role="features", low=16, doc="side of the square grayscale input, px"),
+        "wavelet": Param("bior4.4", role="features", doc="PyWavelets discrete wavelet"),
+        "level": Param(3, role="features", low=1, doc="decomposition levels"),
+        "wavelet_mode": Param("symmetric", role="features", doc="PyWavelets signal extension mode"),
+        "entropy": Param("shannon", role="features", choices=("shannon", "energy", "histogram"),
+                         doc="sub-band entropy (subband_entropy)"),
+        "bins": Param(64, role="features", low=2, doc="histogram bins (entropy='histogram')"),
+        "grid_rows": Param(8, role="features", low=1, doc="rows of the grid of blocks (8 × 1: horizontal strips)"),
+        "grid_cols": Param(1, role="features", low=1, doc="columns of the grid of blocks"),
+        "membership_delta": Param(0.1, role="fit", low=0, doc="fuzzy membership margin (Lin & Wang 2002)"),
+        "classifier": classifier_parameter("fsvm", ("fsvm", *SKLEARN_CLASSIFIERS)),
         **CLASSIFIER_PARAMETERS,
     }
-    feature_parameters = ("image_size", "wavelet", "level", "wavelet_mode", "entropy", "bins", "grid_rows", "grid_cols")
     feature_version = "3"
 
     def __init__(self, **params):

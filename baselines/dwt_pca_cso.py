@@ -62,9 +62,10 @@ from __future__ import annotations
 import numpy as np
 
 from fer_bench.errors import FerBenchError
+from fer_bench.params import Param
 from fer_bench.registry import ImageSpec
 
-from .selection import CLASSIFIER_PARAMETERS, SKLEARN_CLASSIFIERS
+from .selection import SKLEARN_CLASSIFIERS, classifier_parameter
 from .slfn import OptimisedSLFNMethod
 
 
@@ -82,26 +83,26 @@ class DWTPCACSO(OptimisedSLFNMethod):
     classifier_choices = ("cso", *SKLEARN_CLASSIFIERS)
     optimiser_parameters = ("n_cats", "MR", "SMP", "SRD", "CDC", "SPC", "c1", "v_max", "srd_scale")
     parameters = {
-        "image_size": 128,
-        "wavelet": "db4",
-        "level": 3,
-        "wavelet_mode": "symmetric",
-        "n_components": 60,
-        "whiten": True,
-        "classifier": "cso",
+        "image_size": Param(128, role="features", low=16, doc="side of the square grayscale input, px"),
+        "wavelet": Param("db4", role="features", doc="PyWavelets discrete wavelet"),
+        "level": Param(3, role="features", low=1, doc="decomposition levels (the deepest approximation is kept)"),
+        "wavelet_mode": Param("symmetric", role="features", doc="PyWavelets signal extension mode"),
+        "n_components": Param(60, role="fit", kind=float, low=0,
+                              doc="PCA components (a count, or a variance fraction below 1)"),
+        "whiten": Param(True, role="fit", doc="scale every component to unit variance"),
+        "classifier": classifier_parameter("cso", ("cso", *SKLEARN_CLASSIFIERS)),
         **OptimisedSLFNMethod.slfn_parameters(hidden=5),
-        "n_cats": 15,
-        "MR": 0.8,
-        "SMP": 3,
-        "SRD": 0.1,
-        "CDC": 0.8,
-        "SPC": True,
-        "c1": 2.0,
-        "v_max": 0.01,
-        "srd_scale": "value",
-        **CLASSIFIER_PARAMETERS,
+        "n_cats": Param(15, role="fit", low=1, doc="CSO cats"),
+        "MR": Param(0.8, role="fit", low=0, high=1, doc="CSO mixture ratio: share of cats tracing"),
+        "SMP": Param(3, role="fit", low=1, doc="CSO seeking memory pool"),
+        "SRD": Param(0.1, role="fit", low=0, doc="CSO seeking range of the selected dimension"),
+        "CDC": Param(0.8, role="fit", low=0, high=1, doc="CSO counts of dimension to change"),
+        "SPC": Param(True, role="fit", doc="CSO self-position considering"),
+        "c1": Param(2.0, role="fit", low=0, doc="CSO tracing constant"),
+        "v_max": Param(0.01, role="fit", low=0, doc="CSO velocity limit, share of the weight range"),
+        "srd_scale": Param("value", role="fit", choices=("value", "range"),
+                           doc="seeking moves ± SRD × the present value (paper) or × the range"),
     }
-    feature_parameters = ("image_size", "wavelet", "level", "wavelet_mode")
 
     def __init__(self, **params):
         super().__init__(**params)

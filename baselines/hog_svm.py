@@ -26,9 +26,16 @@ from __future__ import annotations
 import numpy as np
 
 from fer_bench.errors import FerBenchError
+from fer_bench.params import Param
 from fer_bench.registry import ImageSpec
 
-from .selection import CLASSIFIER_PARAMETERS, FeatureClassifierMethod, identity_transforms
+from .selection import (
+    CLASSIFIER_PARAMETERS,
+    SKLEARN_CLASSIFIERS,
+    FeatureClassifierMethod,
+    classifier_parameter,
+    identity_transforms,
+)
 
 
 class HOGSVM(FeatureClassifierMethod):
@@ -40,18 +47,19 @@ class HOGSVM(FeatureClassifierMethod):
     paper_oa_source = "not in Li 2021"
     requirements = ("skimage", "sklearn")
     parameters = {
-        "image_size": 64,
-        "orientations": 9,
-        "pixels_per_cell": 8,
-        "cells_per_block": 2,
-        "block_norm": "L2-Hys",
-        "kernel": "linear",
-        "classifier": "svm",
+        "image_size": Param(64, role="features", low=8, doc="side of the square grayscale input, px"),
+        "orientations": Param(9, role="features", low=1, doc="HOG orientation bins"),
+        "pixels_per_cell": Param(8, role="features", low=1, doc="HOG cell side, px"),
+        "cells_per_block": Param(2, role="features", low=1, doc="HOG block side, cells"),
+        "block_norm": Param("L2-Hys", role="features", choices=("L1", "L1-sqrt", "L2", "L2-Hys"),
+                            doc="HOG block normalisation"),
+        "kernel": Param("linear", role="fit", choices=("linear", "rbf"), doc="SVM kernel (Dalal & Triggs: linear)"),
+        "classifier": classifier_parameter("svm", SKLEARN_CLASSIFIERS),
         **CLASSIFIER_PARAMETERS,
-        "C_grid": (0.01, 0.1, 1.0, 10.0),
+        "C_grid": Param((0.01, 0.1, 1.0, 10.0), role="fit", low=0, aliases=("C",),
+                        doc="SVM C candidates (linear SVMs on block-normalised HOG need smaller C)"),
     }
     published_classifier = "svm"
-    feature_parameters = ("image_size", "orientations", "pixels_per_cell", "cells_per_block", "block_norm")
 
     def __init__(self, **params):
         super().__init__(**params)

@@ -51,9 +51,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from fer_bench.errors import FerBenchError
+from fer_bench.params import Param
 from fer_bench.registry import ImageSpec
 
-from .selection import CLASSIFIER_PARAMETERS, FeatureClassifierMethod
+from .selection import CLASSIFIER_PARAMETERS, SKLEARN_CLASSIFIERS, FeatureClassifierMethod, classifier_parameter
 
 HOS_FEATURES = ("mean_magnitude", "P1", "P2", "sum_log", "sum_log_diagonal", "moment_diagonal", "f1m", "f2m")
 
@@ -137,17 +138,18 @@ class HOSSVM(FeatureClassifierMethod):
     requirements = ("skimage", "sklearn")
     published_classifier = "svm"
     parameters = {
-        "image_size": 128,
-        "angle_step": 5.0,
-        "nfft": 64,
-        "overlap": 0.5,
-        "window": "hann",
-        "segment_average": False,
-        "n_components": 0.95,
-        "classifier": "svm",
+        "image_size": Param(128, role="features", low=16, doc="side of the square grayscale input, px"),
+        "angle_step": Param(5.0, role="features", low=0.1, high=180, doc="degrees between Radon projections"),
+        "nfft": Param(64, role="features", low=8, doc="samples per bispectrum segment"),
+        "overlap": Param(0.5, role="features", low=0, high=0.99, doc="overlap of consecutive segments"),
+        "window": Param("hann", role="features", choices=("hann", "none"), doc="taper of each segment"),
+        "segment_average": Param(False, role="features",
+                                 doc="average the segments' bispectra (True) or describe each segment (False)"),
+        "n_components": Param(0.95, role="fit", kind=float, low=0, nullable=True,
+                              doc="PCA after standardising: variance fraction (< 1) or count; None: no PCA"),
+        "classifier": classifier_parameter("svm", SKLEARN_CLASSIFIERS),
         **CLASSIFIER_PARAMETERS,
     }
-    feature_parameters = ("image_size", "angle_step", "nfft", "overlap", "window", "segment_average")
     feature_version = "2"
 
     def __init__(self, **params):
@@ -185,6 +187,7 @@ class HOSSVM(FeatureClassifierMethod):
     def transforms(self, X_train, y_train, random_state):
         steps = [StandardScaler()]
         if self.n_components is not None:
-            steps.append(PCA(n_components=self.n_components, svd_solver="full", random_state=random_state))
+            n = self.n_components if self.n_components < 1 else int(min(self.n_components, *X_train.shape))
+            steps.append(PCA(n_components=n, svd_solver="full", random_state=random_state))
         pipeline = make_pipeline(*steps)
         yield {}, pipeline.transform, pipeline.fit_transform(X_train)

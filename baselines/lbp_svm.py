@@ -32,9 +32,16 @@ from __future__ import annotations
 import numpy as np
 
 from fer_bench.errors import FerBenchError
+from fer_bench.params import Param
 from fer_bench.registry import ImageSpec
 
-from .selection import CLASSIFIER_PARAMETERS, FeatureClassifierMethod, identity_transforms
+from .selection import (
+    CLASSIFIER_PARAMETERS,
+    SKLEARN_CLASSIFIERS,
+    FeatureClassifierMethod,
+    classifier_parameter,
+    identity_transforms,
+)
 
 LBP_BINS = {"nri_uniform": lambda P: P * (P - 1) + 3, "uniform": lambda P: P + 2}
 
@@ -66,19 +73,19 @@ class LBPSVM(FeatureClassifierMethod):
     paper_oa_source = "not in Li 2021"
     requirements = ("skimage", "sklearn")
     parameters = {
-        "image_height": 150,
-        "image_width": 110,
-        "P": 8,
-        "R": 2.0,
-        "lbp_method": "nri_uniform",
-        "grid_rows": 7,
-        "grid_cols": 6,
-        "kernel": "rbf",
-        "classifier": "svm",
+        "image_height": Param(150, role="features", low=8, doc="grayscale input height, px (Shan et al.)"),
+        "image_width": Param(110, role="features", low=8, doc="grayscale input width, px"),
+        "P": Param(8, role="features", low=1, doc="LBP neighbours"),
+        "R": Param(2.0, role="features", low=0.5, doc="LBP radius, px"),
+        "lbp_method": Param("nri_uniform", role="features", choices=tuple(LBP_BINS),
+                            doc="scikit-image LBP method (nri_uniform: the 59-bin u2 patterns)"),
+        "grid_rows": Param(7, role="features", low=1, doc="rows of face cells"),
+        "grid_cols": Param(6, role="features", low=1, doc="columns of face cells"),
+        "kernel": Param("rbf", role="fit", choices=("linear", "rbf"), doc="SVM kernel"),
+        "classifier": classifier_parameter("svm", SKLEARN_CLASSIFIERS),
         **CLASSIFIER_PARAMETERS,
     }
     published_classifier = "svm"
-    feature_parameters = ("image_height", "image_width", "P", "R", "lbp_method", "grid_rows", "grid_cols")
 
     def __init__(self, **params):
         super().__init__(**params)

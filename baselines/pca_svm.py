@@ -41,9 +41,10 @@ import numpy as np
 from sklearn.preprocessing import StandardScaler
 
 from fer_bench.errors import FerBenchError
+from fer_bench.params import Param
 from fer_bench.registry import ImageSpec
 
-from .selection import CLASSIFIER_PARAMETERS, FeatureClassifierMethod
+from .selection import CLASSIFIER_PARAMETERS, SKLEARN_CLASSIFIERS, FeatureClassifierMethod, classifier_parameter
 
 
 class SnapshotPCA:
@@ -115,13 +116,13 @@ class PCASVM(FeatureClassifierMethod):
     requirements = ("sklearn",)
     published_classifier = "svm"
     parameters = {
-        "image_size": 64,
-        "n_components_grid": (40, 80, 120, 160),
-        "whiten": True,
-        "classifier": "svm",
+        "image_size": Param(64, role="features", low=8, doc="side of the square grayscale input, px"),
+        "n_components_grid": Param((40, 80, 120, 160), role="fit", low=1, aliases=("n_components",),
+                                   doc="numbers of whitened components tried (capped by the training size)"),
+        "whiten": Param(True, role="fit", doc="scale every component to unit variance"),
+        "classifier": classifier_parameter("svm", SKLEARN_CLASSIFIERS),
         **CLASSIFIER_PARAMETERS,
     }
-    feature_parameters = ("image_size",)
 
     def __init__(self, **params):
         super().__init__(**params)

@@ -54,6 +54,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from fer_bench.errors import FerBenchError
+from fer_bench.params import Param
 from fer_bench.registry import Method
 
 #: Classifiers any feature+classifier baseline can swap in for the ablation view.
@@ -61,13 +62,24 @@ SKLEARN_CLASSIFIERS = ("svm", "logistic", "backprop")
 
 #: Defaults of the classifier hyperparameter grids, merged into each method's
 #: ``parameters`` (a method may override any of them). Log grids, simplest first.
-CLASSIFIER_PARAMETERS: dict[str, Any] = {
-    "C_grid": (1.0, 10.0, 100.0),
-    "gamma_grid": (0.1, 0.3, 1.0),
-    "logistic_C_grid": (0.01, 0.1, 1.0, 10.0),
-    "backprop_alpha_grid": (1.0, 0.1, 0.01),
-    "backprop_max_iter": 500,
+CLASSIFIER_PARAMETERS: dict[str, Param] = {
+    "C_grid": Param((1.0, 10.0, 100.0), role="fit", low=0, aliases=("C",),
+                    doc="SVM C candidates (classifier svm/fsvm), simplest first"),
+    "gamma_grid": Param((0.1, 0.3, 1.0), role="fit", low=0, aliases=("gamma",),
+                        doc="RBF gamma candidates in multiples of scikit-learn's 'scale', 1 / (n_features · Var Z)"),
+    "logistic_C_grid": Param((0.01, 0.1, 1.0, 10.0), role="fit", low=0,
+                             doc="inverse L2 strength candidates of the logistic-regression ablation"),
+    "backprop_alpha_grid": Param((1.0, 0.1, 0.01), role="fit", low=0,
+                                 doc="L2 penalty candidates of the back-propagation ablation, strongest first"),
+    "backprop_hidden": Param(10, role="fit", low=1, doc="hidden units of the back-propagation ablation"),
+    "backprop_max_iter": Param(500, role="fit", low=1, doc="L-BFGS iterations of the back-propagation ablation"),
 }
+
+
+def classifier_parameter(published: str, choices: tuple[str, ...]) -> Param:
+    """The ``classifier`` parameter of a method: its published classifier by default."""
+    return Param(published, role="fit", choices=choices,
+                 doc=f"the classifier on the method's features: {published!r} (published) or an ablation")
 
 Transform = Callable[[np.ndarray], np.ndarray]
 
@@ -307,7 +319,7 @@ class FeatureClassifierMethod(Method):
 
             from sklearn.exceptions import ConvergenceWarning
 
-            hidden = int(self.params.get("backprop_hidden", self.params.get("hidden", 10)))
+            hidden = self.backprop_hidden if self.backprop_hidden is not None else self.hidden
             mlp = MLPClassifier(hidden_layer_sizes=(hidden,), activation="logistic", solver="lbfgs",
                                 alpha=candidate["alpha"], max_iter=self.backprop_max_iter, random_state=random_state)
             with warnings.catch_warnings():

@@ -26,9 +26,10 @@ from typing import Any
 import numpy as np
 
 from fer_bench.errors import FerBenchError
+from fer_bench.params import Param
 
 from .optimisers import OPTIMISERS
-from .selection import FeatureClassifierMethod
+from .selection import CLASSIFIER_PARAMETERS, FeatureClassifierMethod
 
 
 def _sigmoid_inplace(z: np.ndarray) -> np.ndarray:
@@ -463,21 +464,33 @@ class OptimisedSLFNMethod(FeatureClassifierMethod):
         return facts
 
     @staticmethod
-    def slfn_parameters(**overrides) -> dict[str, Any]:
-        """The network and training parameters every optimiser-trained method declares,
-        with their shared defaults (a subclass passes its own values as keywords)."""
+    def slfn_parameters(**defaults) -> dict[str, Param]:
+        """The network, budget and ablation parameters every optimiser-trained method
+        declares, with their shared defaults (a subclass passes its own as keywords)."""
+        d = {
+            "hidden": 10, "weight_bound": 3.0, "fitness_budget": 6_000_000, "max_iterations": 5000,
+            "stall_patience": 100, "stall_tolerance": 0.01, **defaults,
+        }
         return {
-            "hidden": 10,
-            "hidden_grid": (),
-            "output": "softmax",
-            "weight_bound": 3.0,
-            "bound_scaling": "fan_in",
-            "init": "uniform",
-            "fitness_budget": 6_000_000,
-            "max_iterations": 5000,
-            "stall_patience": 100,
-            "stall_tolerance": 0.01,
-            "checkpoint_every": 10,
-            "fitness_backend": "auto",
-            **overrides,
+            "hidden": Param(d["hidden"], role="fit", low=1, doc="sigmoid hidden units"),
+            "hidden_grid": Param((), role="fit", kind=tuple, element_kinds=(int,),
+                                 doc="hidden sizes chosen on the validation group (empty: just hidden)"),
+            "output": Param("softmax", role="fit", choices=("softmax", "linear"), doc="output units"),
+            "weight_bound": Param(d["weight_bound"], role="fit", low=0, doc="search box of the weights (see bound_scaling)"),
+            "bound_scaling": Param("fan_in", role="fit", choices=("fan_in", "none"),
+                                   doc="fan_in: a unit with fan-in m has weights in ± weight_bound·√(3/m)"),
+            "init": Param("uniform", role="fit", choices=("uniform", "glorot"), doc="starting population"),
+            "fitness_budget": Param(d["fitness_budget"], role="fit", low=1,
+                                    doc="evaluations of one network on one training image per training"),
+            "max_iterations": Param(d["max_iterations"], role="fit", low=1, doc="cap on iterations per training"),
+            "stall_patience": Param(d["stall_patience"], role="fit", low=0,
+                                    doc="stall rule: iterations looked back (0: off)"),
+            "stall_tolerance": Param(d["stall_tolerance"], role="fit", low=0,
+                                     doc="stall rule: relative training-MSE improvement that counts as progress"),
+            "checkpoint_every": Param(10, role="fit", low=1, doc="iterations between validation checkpoints"),
+            "fitness_backend": Param("auto", role="fit", choices=("auto", "numpy", "torch"),
+                                     doc="population fitness in float32 NumPy or PyTorch (CPU); auto: torch"),
+            **CLASSIFIER_PARAMETERS,
+            "backprop_hidden": Param(None, role="fit", kind=int, low=1, nullable=True,
+                                     doc="hidden units of the back-propagation ablation (None: the same as hidden)"),
         }

@@ -78,9 +78,10 @@ from __future__ import annotations
 import numpy as np
 
 from fer_bench.errors import FerBenchError
+from fer_bench.params import Param
 from fer_bench.registry import ImageSpec
 
-from .selection import CLASSIFIER_PARAMETERS, SKLEARN_CLASSIFIERS, Whitener
+from .selection import SKLEARN_CLASSIFIERS, Whitener, classifier_parameter
 from .slfn import OptimisedSLFNMethod
 
 
@@ -155,25 +156,23 @@ class SWEBBO(OptimisedSLFNMethod):
     classifier_choices = ("bbo", *SKLEARN_CLASSIFIERS)
     optimiser_parameters = ("population", "mutation_probability", "elites")
     parameters = {
-        "image_size": 128,
-        "wavelet": "db4",
-        "level": 4,
-        "all_approximations": False,
-        "entropy": "shannon",
-        "bins": 64,
-        "grid_rows": 4,
-        "grid_cols": 1,
-        "chunk": 32,
-        "whiten": True,
-        "classifier": "bbo",
+        "image_size": Param(128, role="features", low=16, doc="side of the square grayscale input, px"),
+        "wavelet": Param("db4", role="features", doc="PyWavelets discrete wavelet"),
+        "level": Param(4, role="features", low=1, doc="stationary wavelet levels"),
+        "all_approximations": Param(False, role="features", doc="add every level's approximation sub-band"),
+        "entropy": Param("shannon", role="features", choices=("shannon", "energy", "histogram"),
+                         doc="sub-band entropy (subband_entropy)"),
+        "bins": Param(64, role="features", low=2, doc="histogram bins (entropy='histogram')"),
+        "grid_rows": Param(4, role="features", low=1, doc="rows of the grid of blocks (4 × 1: horizontal strips)"),
+        "grid_cols": Param(1, role="features", low=1, doc="columns of the grid of blocks"),
+        "chunk": Param(32, role="runtime", low=1, doc="images per stationary-wavelet batch (memory)"),
+        "whiten": Param(True, role="fit", doc="PCA-whiten the standardised features (every component kept)"),
+        "classifier": classifier_parameter("bbo", ("bbo", *SKLEARN_CLASSIFIERS)),
         **OptimisedSLFNMethod.slfn_parameters(hidden=10, weight_bound=2.0),
-        "population": 20,
-        "mutation_probability": 0.002,
-        "elites": 2,
-        **CLASSIFIER_PARAMETERS,
+        "population": Param(20, role="fit", low=2, doc="BBO habitats"),
+        "mutation_probability": Param(0.002, role="fit", low=0, high=1, doc="BBO mutation probability per variable"),
+        "elites": Param(2, role="fit", low=0, doc="BBO elites kept"),
     }
-    feature_parameters = ("image_size", "wavelet", "level", "all_approximations", "entropy", "bins", "grid_rows",
-                          "grid_cols")
     feature_version = "3"
 
     def __init__(self, **params):

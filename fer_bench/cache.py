@@ -56,12 +56,14 @@ class ArrayCache:
 
     @staticmethod
     def key_hash(key: dict[str, Any]) -> str:
+        """The entry name of ``key``: 40 hex digits of a SHA-256 over the key, the cache format and the fer-bench version."""
         from . import __version__
 
         text = json.dumps({"key": key, "format": CACHE_FORMAT, "fer_bench": __version__}, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:40]
 
     def paths(self, key: dict[str, Any]) -> tuple[Path, Path]:
+        """(array file, JSON sidecar) of ``key``'s entry, in a sub-folder named by the hash's first two digits."""
         name = self.key_hash(key)
         folder = self.root / name[:2]
         return folder / f"{name}.npy", folder / f"{name}.json"
@@ -150,6 +152,7 @@ class ArrayCache:
         os.replace(tmp_meta, meta_path)
 
     def get_or_compute(self, key: dict[str, Any], compute: Callable[[], np.ndarray]) -> np.ndarray:
+        """The verified cached array of ``key``, else ``compute()`` stored and returned memory-mapped."""
         cached = self.load(key)
         if cached is not None:
             self.hits += 1

@@ -8,40 +8,47 @@ folds are kept; re-run the same command to resume).
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import shlex
 import sys
 
-from . import __version__
+from . import __version__, gate, weights
+from .config import DEFAULT_RESULTS_ROOT, available_cores
 from .errors import FerBenchError
+from .folds import SELECTIONS
+from .model_selection import PROTOCOLS
+from .reporting import compare, ranking
 
 
 def _cmd_run(args) -> int:
+    from .config import RunConfig
+    from .reporting import leaderboard
     from .runner import run
 
     command = "fer-bench " + shlex.join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("fer-bench") else None
-    results = run(
+    config = RunConfig(
         methods=args.methods,
         dataset=args.dataset,
-        protocol=args.protocol,
+        test_dataset=args.test_dataset,
+        protocol=args.protocol or ("holdout" if args.test_dataset else "paper"),
         runs=args.runs,
         folds=args.folds,
         seed=args.seed,
+        refit=args.refit,
+        selection=args.selection,
         out=args.out,
-        device=args.device,
-        face_crop=args.face_crop,
-        jobs=args.jobs,
+        jobs=args.jobs if args.jobs is not None else available_cores(),
         backend=args.backend,
         scheduler=args.scheduler,
+        device=args.device,
+        face_crop=args.face_crop,
         cache_dir=args.cache_dir,
         progress=not args.quiet,
         command=command,
     )
-    from .report import leaderboard
-
+    results = run(config)
     print(leaderboard(results))
-    print(f"tables written to {results.out}")
+    print(f"tables, figures and report.html written to {results.out}")
     return 0
 
 
@@ -54,15 +61,16 @@ def _cmd_methods(args) -> int:
         except Exception as exc:  # a broken plugin must not hide the others
             print(f"{name}\n    (cannot load: {exc})")
             continue
-        paper = f"{cls.paper_oa[0]:.2f} ± {cls.paper_oa[1]:.2f} % ({cls.paper_oa_source})" if cls.paper_oa else "—"
+        paper = f"{cls.paper_oa[0]:.2f} ± {cls.paper_oa[1]:.2f} % ({cls.paper_oa_source}, on its own data)" if cls.paper_oa else "—"
         unmet = cls().unmet_requirements("cpu")
         print(f"{name}: {cls.description}")
         print(f"    citation:     {cls.citation}")
         print(f"    paper OA:     {paper}")
         print(f"    requirements: {', '.join(cls.requirements) or 'none'}" + (f"  [unmet: {'; '.join(unmet)}]" if unmet else ""))
         if args.verbose:
-            params = ", ".join(f"{k}={v!r}" for k, v in cls.parameters.items())
-            print(f"    parameters:   {params}")
+            print("    parameters:")
+            for key, param in cls.parameters.items():
+                print(f"      {key}: {param.describe()}")
     return 0
 
 
@@ -76,15 +84,16 @@ def _cmd_datasets(args) -> int:
 
 
 def _cmd_report(args) -> int:
+    from .reporting import write_report
     from .results import load_results
 
-    results = load_results(args.out)
-    for path in results.write_tables():
+    for path in write_report(load_results(args.out)):
         print(path)
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``fer-bench`` argument parser with every sub-command."""
     parser = argparse.ArgumentParser(
         prog="fer-bench",
         description="Benchmark facial expression recognition methods under one protocol (Li 2021's 10×10 CV).",
@@ -93,21 +102,39 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run_p = sub.add_parser("run", help="run methods on a dataset and write the tables")
-    run_p.add_argument("--methods", default="all", help="'all' or a comma list, e.g. pca-svm,swe-bbo:level=3 (default all)")
-    run_p.add_argument("--dataset", default="synthetic", help="synthetic (default), jaffe:PATH, folder:PATH, manifest:CSV, ckplus:PATH, kdef:PATH")
-    run_p.add_argument("--protocol", default="paper", choices=["paper", "subject"], help="paper: image-level (default); subject: no person in two of train/val/test")
+    run_p = sub.add_parser(
+        "run",
+        help="run methods on a dataset and write the tables",
+        description=(
+            "Run methods on a dataset under one protocol (default: the seed paper's 10 runs of 10-fold "
+            "image-level cross-validation), choose hyperparameters on each fold's validation group, refit on "
+            "training + validation, test, and write Tables 1-3, statistics, figures and report.html. "
+            "Re-running the same command resumes."
+        ),
+    )
+    run_p.add_argument("--methods", default="all", help="'all' or a comma list, e.g. pca-svm,swe-bbo:level=3 (default all; see fer-bench methods -v)")
+    run_p.add_argument("--dataset", default="synthetic", help="synthetic (default), jaffe:PATH, folder:PATH, manifest:CSV, ckplus:PATH, kdef:PATH (see fer-bench datasets)")
+    run_p.add_argument("--test-dataset", default=None, metavar="SPEC",
+                       help="cross-dataset: train and choose on --dataset, test on this dataset (shared classes only; "
+                            "implies --protocol holdout)")
+    run_p.add_argument("--protocol", default=None, choices=list(PROTOCOLS),
+                       help="; ".join(f"{name}: {cls.title}" for name, cls in PROTOCOLS.items())
+                       + " (default paper; holdout with --test-dataset)")
     run_p.add_argument("--runs", type=int, default=10, help="repetitions with reshuffled groups (default 10)")
-    run_p.add_argument("--folds", type=int, default=10, help="groups K per run (default 10)")
+    run_p.add_argument("--folds", type=int, default=10, help="groups K per run (default 10; with --protocol subject, the number of people is leave-one-subject-out)")
     run_p.add_argument("--seed", type=int, default=0, help="seed of the splits and fits (default 0)")
-    run_p.add_argument("--out", default=None, help="results directory (default results/<dataset>-<protocol>)")
+    run_p.add_argument("--no-refit", dest="refit", action="store_false",
+                       help="keep the model trained on the training groups instead of retraining the chosen one on training + validation (Li 2021 §3.6; refit is the default)")
+    run_p.add_argument("--selection", default="validation", choices=list(SELECTIONS),
+                       help="validation: each fold's validation group chooses hyperparameters (default); inner-cv: the K-1 non-test groups in turn (K-1 times the fits)")
+    run_p.add_argument("--out", default=None, help=f"results directory (default {DEFAULT_RESULTS_ROOT}/<dataset>-<protocol>)")
     run_p.add_argument("--device", default="auto", help="auto, cpu or cuda for methods that use PyTorch")
     run_p.add_argument("--face-crop", action="store_true", help="detect and crop the face before resizing")
-    run_p.add_argument("--jobs", type=int, default=1, help="folds fitted in parallel (default 1)")
+    run_p.add_argument("--jobs", type=int, default=None, help=f"processes fitting folds in parallel (default: the available cores, {available_cores()} here)")
     run_p.add_argument("--backend", default="auto", choices=["auto", "serial", "joblib", "dask"], help="parallel backend")
     run_p.add_argument("--scheduler", default=None, help="Dask scheduler address (with --backend dask)")
     run_p.add_argument("--cache-dir", default=None, help="feature cache (default $FER_BENCH_CACHE or ~/.cache/fer-bench)")
-    run_p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    run_p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or progress lines")
     run_p.set_defaults(func=_cmd_run)
 
     methods_p = sub.add_parser("methods", help="list the registered methods")
@@ -121,17 +148,15 @@ def build_parser() -> argparse.ArgumentParser:
     report_p.add_argument("out", help="results directory")
     report_p.set_defaults(func=_cmd_report)
 
-    for module_name in _EXTENSIONS:
-        importlib.import_module(module_name).add_cli(sub)
+    weights.add_cli(sub)
+    compare.add_cli(sub)
+    ranking.add_cli(sub)
+    gate.add_cli(sub)
     return parser
 
 
-#: Modules that add sub-commands; each has ``add_cli(subparsers)`` whose parsers set
-#: ``func`` (``weights``: model weights; ``compare``, ``check``: statistics and the gate).
-_EXTENSIONS: list[str] = ["fer_bench.weights", "fer_bench.gate"]
-
-
 def main(argv: list[str] | None = None) -> int:
+    """Run ``fer-bench`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status (see the module docstring)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")

@@ -63,6 +63,7 @@ def gpu_info() -> list[str]:
 
 
 def collect_environment() -> dict:
+    """What the results record about the machine: Python, platform, CPU, GPUs, package versions, git revision."""
     return {
         "python": platform.python_version(),
         "platform": platform.platform(),

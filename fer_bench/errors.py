@@ -32,3 +32,7 @@ class StoreLockedError(FerBenchError):
 
 class RequirementError(FerBenchError):
     """A method's requirements (packages, weights, hardware) are not met."""
+
+
+class ReferenceCheckError(FerBenchError):
+    """An accuracy-gate reference file is missing, unreadable, or does not match the results."""

@@ -11,17 +11,15 @@ from collections.abc import Iterator
 import numpy as np
 
 from .errors import FerBenchError
-from .model_selection import Fold
+from .folds import WorkUnit, fit_predict_fold
 
 
 class SerialExecutor:
     """Fit folds one after another in this process."""
 
-    def map_folds(self, method, features: np.ndarray, labels: np.ndarray, folds: list[Fold], seed: int) -> Iterator:
-        from .runner import fit_predict_fold, fold_seed
-
-        for fold in folds:
-            yield fit_predict_fold(method, features, labels, fold, fold_seed(seed, fold.run, fold.fold))
+    def map_folds(self, method, features: np.ndarray, labels: np.ndarray, units: list[WorkUnit]) -> Iterator:
+        for unit in units:
+            yield fit_predict_fold(method, features, labels, unit)
 
     def close(self) -> None:
         pass
@@ -38,16 +36,11 @@ class JoblibExecutor:
     def __init__(self, jobs: int):
         self.jobs = jobs
 
-    def map_folds(self, method, features, labels, folds, seed) -> Iterator:
+    def map_folds(self, method, features, labels, units: list[WorkUnit]) -> Iterator:
         from joblib import Parallel, delayed
 
-        from .runner import fit_predict_fold, fold_seed
-
         parallel = Parallel(n_jobs=self.jobs, return_as="generator_unordered", max_nbytes="1M")
-        yield from parallel(
-            delayed(fit_predict_fold)(method, features, labels, fold, fold_seed(seed, fold.run, fold.fold))
-            for fold in folds
-        )
+        yield from parallel(delayed(fit_predict_fold)(method, features, labels, unit) for unit in units)
 
     def close(self) -> None:
         pass
@@ -77,19 +70,14 @@ class DaskExecutor:
             )
             self.client = Client(self._cluster)
 
-    def map_folds(self, method, features, labels, folds, seed) -> Iterator:
+    def map_folds(self, method, features, labels, units: list[WorkUnit]) -> Iterator:
         from dask.distributed import as_completed
-
-        from .runner import fit_predict_fold, fold_seed
 
         shared_features = self.client.scatter(np.asarray(features), broadcast=True)
         shared_labels = self.client.scatter(labels, broadcast=True)
         futures = [
-            self.client.submit(
-                fit_predict_fold, method, shared_features, shared_labels, fold,
-                fold_seed(seed, fold.run, fold.fold), pure=False,
-            )
-            for fold in folds
+            self.client.submit(fit_predict_fold, method, shared_features, shared_labels, unit, pure=False)
+            for unit in units
         ]
         try:
             for future in as_completed(futures):
@@ -104,15 +92,11 @@ class DaskExecutor:
 
 
 def make_executor(jobs: int = 1, backend: str = "auto", scheduler: str | None = None):
-    """``auto``: serial for one job, joblib for more; ``dask`` for a Dask cluster."""
-    if jobs < 1:
-        raise FerBenchError(f"--jobs {jobs}: need at least 1")
-    if scheduler and backend not in ("dask", "auto"):
-        raise FerBenchError("--scheduler goes with --backend dask")
+    """``auto``: serial for one job, joblib for more; ``dask`` for a Dask cluster.
+
+    The options are validated by :class:`fer_bench.config.RunConfig`."""
     if backend == "dask" or scheduler:
         return DaskExecutor(jobs, scheduler)
     if backend in ("auto", "joblib"):
         return SerialExecutor() if jobs == 1 else JoblibExecutor(jobs)
-    if backend == "serial":
-        return SerialExecutor()
-    raise FerBenchError(f"--backend {backend!r}: use auto, serial, joblib or dask")
+    return SerialExecutor()

@@ -1,4 +1,4 @@
-"""The CI accuracy gate, and ``fer-bench compare``.
+"""The CI accuracy gate (``fer-bench check``).
 
 A *reference file* (JSON) records a benchmark's configuration, every method's OA mean
 and SD, and the commands that made it::
@@ -17,22 +17,35 @@ missing (not run, skipped, incomplete). Methods that improved by more than the
 tolerance pass, and are flagged so that the reference can be refreshed.
 
 Command line (thin over :func:`make_reference`, :func:`run_reference`,
-:func:`check_results`, :func:`fer_bench.stats.compare_results`)::
+:func:`check_results`)::
 
     fer-bench check --write-reference REF.json --results DIR [--tolerance PTS]
     fer-bench check --reference REF.json [--tolerance PTS] --results DIR
-    fer-bench check --reference REF.json [REF2.json …] [--tolerance PTS] [--out DIR] [--dataset SPEC] [--jobs N] …
-    fer-bench compare DIR [DIR …] [--out FILE.md|FILE.csv]
+    fer-bench check --reference REF.json [REF2.json …] [--tolerance PTS] [--out DIR] [--jobs N]
+                    [--data-root SOURCE=PATH …] [--dataset SPEC] [--skip-missing-data] …
+
+Where a reference's data are: the reference records the dataset spec it was made with
+(``jaffe:../shared/datasets/jaffe``; relative paths are read from the current
+directory). A user points it at their own copy, in this order of precedence, with
+``--dataset SPEC`` (the whole spec; with several references it applies to those whose
+source matches, when they all recorded the same dataset), ``--data-root SOURCE=PATH``
+(repeatable; replaces the path of every reference of that source, keeping its options)
+or the environment variable ``FER_BENCH_DATA_<SOURCE>`` (``FER_BENCH_DATA_JAFFE=/my/jaffe``).
+Before anything is computed, every reference's dataset is loaded and its fingerprint
+compared with the recorded one: other data, or another version of a built-in generator,
+fail at once. ``--skip-missing-data`` skips (and names) a reference whose data are absent.
 
 ``check`` exits 0 when every method holds, 1 naming every method that fell or is
 missing (in any of the references given), 2 on bad input (unreadable reference, a results directory of another
-configuration or dataset).
+configuration or dataset, a dataset that is absent or has another fingerprint).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import re
 import shlex
 import sys
 import tempfile
@@ -41,17 +54,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import FerBenchError
+from .config import available_cores
+from .errors import ReferenceCheckError
 
 REFERENCE_FORMAT = "fer-bench-reference/1"
 #: Default allowed drop (percentage points of OA) when the reference names none.
 DEFAULT_TOLERANCE = 1.0
 #: Configuration keys a checked benchmark must share with its reference.
-CHECKED_KEYS = ("dataset_fingerprint", "protocol", "runs", "folds", "seed", "face_crop")
+CHECKED_KEYS = ("dataset_fingerprint", "protocol", "runs", "folds", "seed", "refit", "selection", "face_crop")
+
+#: Prefix of the environment variables that point a dataset source at a user's copy of its data.
+DATA_ENV_PREFIX = "FER_BENCH_DATA_"
 
 
-class ReferenceError(FerBenchError):
-    """A reference file is missing, unreadable, or does not match the results."""
+class DataMissingError(ReferenceCheckError):
+    """The data a reference needs are not where the reference (or the user's override) says."""
 
 
 # -- reference files ------------------------------------------------------------------------
@@ -69,7 +86,7 @@ def make_reference(results, tolerance: float | None = None, command: str | None 
                 "runs": n,
             }
     if not methods:
-        raise ReferenceError(f"{results.out} has no method with a complete run; nothing to record")
+        raise ReferenceCheckError(f"{results.out} has no method with a complete run; nothing to record")
     config = {
         "methods": list(methods),
         "dataset_spec": results.config.get("dataset_spec"),
@@ -78,6 +95,8 @@ def make_reference(results, tolerance: float | None = None, command: str | None 
         "runs": results.n_runs,
         "folds": results.n_folds,
         "seed": results.config.get("seed"),
+        "refit": bool(results.config.get("refit", False)),
+        "selection": results.config.get("selection", "validation"),
         "face_crop": bool(results.config.get("face_crop", False)),
     }
     env = results.environment or {}
@@ -110,17 +129,17 @@ def load_reference(path: str | Path) -> dict:
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ReferenceError(f"reference file {path} not found") from None
+        raise ReferenceCheckError(f"reference file {path} not found") from None
     except (OSError, ValueError) as exc:
-        raise ReferenceError(f"reference file {path} is not readable JSON: {exc}") from None
+        raise ReferenceCheckError(f"reference file {path} is not readable JSON: {exc}") from None
     if not isinstance(record, dict) or record.get("format") != REFERENCE_FORMAT:
-        raise ReferenceError(f"{path} is not a fer-bench reference file (format {REFERENCE_FORMAT!r} expected)")
+        raise ReferenceCheckError(f"{path} is not a fer-bench reference file (format {REFERENCE_FORMAT!r} expected)")
     for key in ("config", "methods"):
         if not isinstance(record.get(key), dict):
-            raise ReferenceError(f"reference file {path} has no {key!r} object")
+            raise ReferenceCheckError(f"reference file {path} has no {key!r} object")
     for method, entry in record["methods"].items():
         if not isinstance(entry, dict) or not isinstance(entry.get("oa_mean"), (int, float)):
-            raise ReferenceError(f"reference file {path}: method {method!r} has no numeric oa_mean")
+            raise ReferenceCheckError(f"reference file {path}: method {method!r} has no numeric oa_mean")
     return record
 
 
@@ -142,7 +161,7 @@ class CheckReport:
 
     def summary(self) -> str:
         """The table as Markdown, then one line naming every failure (or ``PASS``)."""
-        from .report import markdown_table
+        from .reporting.tables import markdown_table
 
         text = markdown_table(self.table, index=False)
         if self.passed:
@@ -164,14 +183,14 @@ def check_config(results, reference: dict) -> None:
         if key in ref and ref.get(key) != results.config.get(key, False if key == "face_crop" else None)
     ]
     if diffs:
-        raise ReferenceError(f"{results.out} is not comparable with the reference ({'; '.join(diffs)})")
+        raise ReferenceCheckError(f"{results.out} is not comparable with the reference ({'; '.join(diffs)})")
 
 
 def check_results(results, reference: dict, tolerance: float | None = None) -> CheckReport:
     """Compare every reference method's OA mean in ``results`` with the reference.
 
     ``tolerance`` (percentage points) defaults to the reference's own, else
-    :data:`DEFAULT_TOLERANCE`. Raises :class:`ReferenceError` when ``results`` was run
+    :data:`DEFAULT_TOLERANCE`. Raises :class:`ReferenceCheckError` when ``results`` was run
     with another configuration or on another dataset.
     """
     from .results import Results
@@ -186,7 +205,7 @@ def check_results(results, reference: dict, tolerance: float | None = None) -> C
     check_config(results, reference)
     tol = float(reference.get("tolerance", DEFAULT_TOLERANCE) if tolerance is None else tolerance)
     if tol < 0 or math.isnan(tol):
-        raise ReferenceError(f"tolerance {tol}: must be ≥ 0")
+        raise ReferenceCheckError(f"tolerance {tol}: must be ≥ 0")
     rows, failed, missing = [], [], []
     for method, entry in reference["methods"].items():
         ref_mean = float(entry["oa_mean"])
@@ -215,29 +234,143 @@ def check_results(results, reference: dict, tolerance: float | None = None) -> C
     return CheckReport(table, failed, missing, tol)
 
 
+# -- where a reference's data are ------------------------------------------------------------
+
+
+def split_spec(spec: str) -> tuple[str, str, str]:
+    """``"jaffe:/data/jaffe?x=1"`` -> ``("jaffe", "/data/jaffe", "x=1")`` (source, path, options)."""
+    head, _, query = spec.partition("?")
+    source, _, path = head.partition(":")
+    return source, path, query
+
+
+def data_env_var(source: str) -> str:
+    """The environment variable that points ``source`` at a copy of its data: ``FER_BENCH_DATA_JAFFE``."""
+    return DATA_ENV_PREFIX + re.sub(r"[^A-Za-z0-9]", "_", source).upper()
+
+
+def parse_data_roots(items) -> dict[str, str]:
+    """``["jaffe=/my/jaffe", …]`` (``--data-root``) -> ``{"jaffe": "/my/jaffe"}``.
+
+    Raises :class:`ReferenceCheckError` for an item without ``=`` or a source given twice.
+    """
+    roots: dict[str, str] = {}
+    for item in items or ():
+        source, eq, path = item.partition("=")
+        if not eq or not source or not path:
+            raise ReferenceCheckError(f"--data-root {item!r}: expected SOURCE=PATH, e.g. --data-root jaffe=/data/jaffe")
+        if source in roots:
+            raise ReferenceCheckError(f"--data-root {source}= is given twice")
+        roots[source] = path
+    return roots
+
+
+@dataclass(frozen=True)
+class DatasetChoice:
+    """The dataset spec a check will use for one reference, and where it came from."""
+
+    spec: str
+    origin: str  #: "the reference file X", "--dataset", "--data-root jaffe=…" or "$FER_BENCH_DATA_JAFFE"
+
+
+def resolve_dataset(
+    reference: dict,
+    dataset: str | None = None,
+    data_roots: dict[str, str] | None = None,
+    environ=None,
+    name: str | None = None,
+) -> DatasetChoice:
+    """Which dataset spec to check ``reference`` on, by precedence.
+
+    ``dataset`` (``--dataset``) replaces the whole spec; else ``data_roots[source]``
+    (``--data-root SOURCE=PATH``), else the environment variable
+    ``FER_BENCH_DATA_<SOURCE>`` (:func:`data_env_var`) replaces the recorded path and keeps
+    its options; else the spec recorded in the reference (``name``: its file, for messages).
+    Raises :class:`ReferenceCheckError` when nothing names a dataset, or an override names a
+    path for a source that takes none (``synthetic``).
+    """
+    if dataset:
+        return DatasetChoice(dataset, "--dataset")
+    recorded_in = "the reference" if name is None else f"the reference file {name}"
+    recorded = reference["config"].get("dataset_spec")
+    if not recorded:
+        raise ReferenceCheckError(f"{recorded_in} records no dataset spec; give --dataset SPEC")
+    source, path, query = split_spec(recorded)
+    environ = os.environ if environ is None else environ
+    var = data_env_var(source)
+    if source in (data_roots or {}):
+        new_path, origin = data_roots[source], f"--data-root {source}={data_roots[source]}"
+    elif environ.get(var):
+        new_path, origin = environ[var], f"${var}"
+    else:
+        return DatasetChoice(recorded, recorded_in)
+    if not path:
+        raise ReferenceCheckError(f"{origin}: the {source} dataset of {recorded_in} takes no path ({recorded!r})")
+    return DatasetChoice(f"{source}:{new_path}" + (f"?{query}" if query else ""), origin)
+
+
+def open_reference_dataset(reference: dict, choice: DatasetChoice, name: str = "the reference"):
+    """Load ``choice``'s dataset and compare its fingerprint with the reference's, before any computing.
+
+    Returns the :class:`~fer_bench.datasets.Dataset` (its fingerprint computed, so a run
+    reuses it). Raises :class:`DataMissingError` when the dataset's path does not exist
+    (the message says where the path came from and how to point it elsewhere), and
+    :class:`ReferenceCheckError` when it cannot be read or its fingerprint differs.
+    """
+    from .datasets import load_dataset
+    from .errors import DatasetError
+
+    source, path, _ = split_spec(choice.spec)
+    if path and not Path(path).expanduser().exists():
+        how = (f"point it at your copy with --data-root {source}=PATH or {data_env_var(source)}=PATH "
+               f"(or --dataset {source}:PATH), or skip this reference with --skip-missing-data")
+        where = (f"the path comes from {choice.origin}; relative paths are read from {Path.cwd()}"
+                 if choice.origin.startswith("the reference") else f"the path comes from {choice.origin}")
+        raise DataMissingError(f"{name}: dataset {choice.spec} not found ({where}): {how}")
+    try:
+        ds = load_dataset(choice.spec)
+        fingerprint = ds.fingerprint
+    except DatasetError as exc:
+        raise ReferenceCheckError(f"{name}: dataset {choice.spec} (from {choice.origin}) cannot be read: {exc}") from None
+    expected = reference["config"].get("dataset_fingerprint")
+    if expected and fingerprint != expected:
+        raise ReferenceCheckError(
+            f"{name}: dataset {choice.spec} (from {choice.origin}) has fingerprint {fingerprint}, the reference "
+            f"was recorded on {expected}: these are other data (other images, labels or subjects), or a built-in "
+            "dataset made by another version of its generator; nothing was run"
+        )
+    return ds
+
+
 def run_reference(
     reference: dict,
     out: str | Path,
-    dataset: str | None = None,
+    dataset=None,
     jobs: int = 1,
     device: str = "auto",
     cache_dir: str | Path | None = None,
     progress: bool = False,
     command: str | None = None,
+    data_roots: dict[str, str] | None = None,
+    name: str | None = None,
 ):
     """Run the benchmark a reference describes (its methods, dataset, protocol, runs, folds, seed).
 
-    ``dataset`` replaces the recorded spec (e.g. the same images at another path); the
-    dataset fingerprint must still match. Methods that fail are recorded as missing by
-    :func:`check_results` rather than aborting the check.
+    ``dataset`` is a :class:`~fer_bench.datasets.Dataset` already checked by
+    :func:`open_reference_dataset`, or a spec replacing the recorded one (e.g. the same
+    images at another path), or None; ``data_roots`` as in :func:`resolve_dataset`. The
+    dataset's fingerprint is compared with the reference's before anything is computed.
+    Methods that fail are recorded as missing by :func:`check_results` rather than
+    aborting the check.
     """
+    from .datasets import Dataset
     from .results import Results
     from .runner import MethodFailedError, run
 
     cfg = reference["config"]
-    spec = dataset or cfg.get("dataset_spec")
-    if not spec:
-        raise ReferenceError("the reference records no dataset spec; pass --dataset")
+    if not isinstance(dataset, Dataset):
+        choice = resolve_dataset(reference, dataset, data_roots, name=name)
+        dataset = open_reference_dataset(reference, choice, name or "the reference")
     runnable = []
     for label in reference["methods"]:
         reason = _cannot_run(label, device)
@@ -246,18 +379,17 @@ def run_reference(
         else:
             runnable.append(label)
     if not runnable:
-        from .datasets import load_dataset
-
-        load_dataset(spec)  # a bad spec is reported as such; then there is nothing to run
         return None
     try:
         return run(
             methods=runnable,
-            dataset=spec,
+            dataset=dataset,
             protocol=cfg.get("protocol", "paper"),
             runs=int(cfg["runs"]),
             folds=int(cfg["folds"]),
             seed=int(cfg.get("seed", 0)),
+            refit=bool(cfg.get("refit", False)),
+            selection=cfg.get("selection", "validation"),
             out=out,
             device=device,
             face_crop=bool(cfg.get("face_crop", False)),
@@ -273,8 +405,8 @@ def run_reference(
 
 def _cannot_run(label: str, device: str) -> str | None:
     """Why a reference method cannot run in this installation (None when it can)."""
+    from .devices import resolve_device
     from .registry import parse_method_list
-    from .runner import resolve_device
 
     try:
         (spec,) = parse_method_list([label])
@@ -319,21 +451,25 @@ def _command_line() -> str | None:
 def _cmd_check(args) -> int:
     if args.write_reference:
         if not args.results:
-            raise ReferenceError("--write-reference needs --results DIR (the benchmark to record)")
+            raise ReferenceCheckError("--write-reference needs --results DIR (the benchmark to record)")
         path = write_reference(args.results, args.write_reference, args.tolerance, _command_line())
         record = load_reference(path)
         print(f"reference written to {path}: " + ", ".join(
             f"{m} {e['oa_mean']:.2f}" for m, e in record["methods"].items()))
         return 0
     if not args.reference:
-        raise ReferenceError("give --reference FILE to check, or --write-reference FILE --results DIR to record")
+        raise ReferenceCheckError("give --reference FILE to check, or --write-reference FILE --results DIR to record")
     if args.results and len(args.reference) > 1:
-        raise ReferenceError("--results checks one directory: give a single --reference with it")
-    if args.dataset and len(args.reference) > 1:
-        raise ReferenceError("--dataset replaces one reference's dataset: give a single --reference with it")
+        raise ReferenceCheckError("--results checks one directory: give a single --reference with it")
+    records = {str(ref_path): load_reference(ref_path) for ref_path in args.reference}
+    datasets = {} if args.results else _open_datasets(records, args)
     status = 0
-    for ref_path in args.reference:
-        record = load_reference(ref_path)
+    passed, failed, skipped = [], [], []
+    for ref_path, record in records.items():
+        cfg = record["config"]
+        if not args.results and datasets[ref_path] is None:
+            skipped.append(ref_path)
+            continue
         out = args.out
         if out is not None and len(args.reference) > 1:
             out = Path(out) / Path(ref_path).stem  # one results directory per reference
@@ -343,48 +479,80 @@ def _cmd_check(args) -> int:
             tolerance=args.tolerance,
             out=out,
             **({} if args.results else {
-                "dataset": args.dataset, "jobs": args.jobs, "device": args.device, "cache_dir": args.cache_dir,
-                "progress": not args.quiet, "command": _command_line(),
+                "dataset": datasets[ref_path], "jobs": args.jobs or available_cores(), "device": args.device, "cache_dir": args.cache_dir,
+                "progress": not args.quiet, "command": _command_line(), "name": ref_path,
             }),
         )
-        cfg = record["config"]
+        spec = cfg.get("dataset_spec") if args.results else datasets[ref_path].spec
         print(
-            f"fer-bench check against {ref_path}: {cfg.get('dataset_spec')} ({cfg.get('protocol')}, "
+            f"fer-bench check against {ref_path}: {spec} ({cfg.get('protocol')}, "
             f"{cfg.get('runs')} runs × {cfg.get('folds')} folds, seed {cfg.get('seed')}), "
             f"tolerance {report.tolerance:g}\n"
         )
         print(report.summary())
         sys.stdout.flush()
+        (passed if report.passed else failed).append(ref_path)
         if not report.passed:
             status = 1
+    if len(records) > 1 or skipped:
+        line = f"fer-bench check: {len(passed)} reference(s) passed, {len(failed)} failed"
+        if failed:
+            line += " (" + ", ".join(failed) + ")"
+        if skipped:
+            line += f", {len(skipped)} skipped because their data are absent (" + ", ".join(skipped) + ")"
+        if not passed and not failed:
+            line += "; nothing was checked"
+        print(line)
     return status
 
 
-def _cmd_compare(args) -> int:
-    from .stats import compare_results
+def _open_datasets(records: dict[str, dict], args) -> dict:
+    """Every reference's dataset, loaded and fingerprint-checked before anything runs (None: skipped).
 
-    comparison = compare_results(args.dirs)
-    text = comparison.to_markdown()
-    print(text, end="")
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if out.suffix.lower() == ".csv":
-            table = comparison.table
-            for name, leak in comparison.leakage.items():
-                gap = leak.set_index("method")["gap"].rename(f"gap {name}")
-                table = table.join(gap, on="method")
-            out.write_text(table.to_csv(index=False, lineterminator="\n", float_format="%.2f"), encoding="utf-8")
-        elif out.suffix.lower() == ".md":
-            out.write_text(text, encoding="utf-8")
-        else:
-            raise FerBenchError(f"--out {out}: use a .md or .csv file name")
-        print(f"\nwritten to {out}")
-    return 0
+    Applies ``--dataset`` (to references of its source when there are several),
+    ``--data-root`` and ``FER_BENCH_DATA_<SOURCE>``; a reference whose data are absent
+    is skipped with a line on stderr under ``--skip-missing-data``, else an error.
+    """
+    roots = parse_data_roots(args.data_root)
+    sources = {ref: split_spec(r["config"].get("dataset_spec") or "")[0] for ref, r in records.items()}
+    for source in roots:
+        if source not in sources.values():
+            raise ReferenceCheckError(f"--data-root {source}=…: no reference uses a {source} dataset "
+                                 f"(they use {', '.join(sorted(set(sources.values())))})")
+    use_dataset = dict.fromkeys(records, False)
+    if args.dataset and len(records) == 1:
+        use_dataset = dict.fromkeys(records, True)
+    elif args.dataset:
+        source = split_spec(args.dataset)[0]
+        matching = [ref for ref, src in sources.items() if src == source]
+        if not matching:
+            raise ReferenceCheckError(f"--dataset {args.dataset}: none of the references uses a {source} dataset "
+                                 f"(they use {', '.join(sorted(set(sources.values())))})")
+        recorded = {records[ref]["config"].get("dataset_spec") for ref in matching}
+        if len(recorded) > 1:
+            raise ReferenceCheckError(f"--dataset {args.dataset} is ambiguous: the {source} references recorded different "
+                                 f"datasets ({', '.join(sorted(recorded))}); check them one at a time")
+        use_dataset.update(dict.fromkeys(matching, True))
+    opened: dict[str, object] = {}
+    datasets: dict[str, object] = {}
+    for ref, record in records.items():
+        choice = resolve_dataset(record, args.dataset if use_dataset[ref] else None, roots, name=ref)
+        key = (choice.spec, record["config"].get("dataset_fingerprint"))
+        try:
+            if key not in opened:  # references of the same data share one load and one fingerprint
+                opened[key] = open_reference_dataset(record, choice, ref)
+            datasets[ref] = opened[key]
+        except DataMissingError:
+            if not args.skip_missing_data:
+                raise
+            print(f"fer-bench check: skipped {ref}: its dataset {choice.spec} is absent "
+                  f"(the path comes from {choice.origin})", file=sys.stderr)
+            datasets[ref] = None
+    return datasets
 
 
 def add_cli(subparsers) -> None:
-    """Add ``fer-bench check`` and ``fer-bench compare``."""
+    """Add ``fer-bench check``."""
     check_p = subparsers.add_parser(
         "check",
         help="CI accuracy gate: compare a benchmark's OA with a reference file",
@@ -404,21 +572,17 @@ def add_cli(subparsers) -> None:
     check_p.add_argument("--out", default=None,
                          help="where to run the benchmark (default: a temporary directory; with several "
                               "references, one sub-directory per reference file name)")
-    check_p.add_argument("--dataset", default=None, help="dataset spec replacing the reference's (same images)")
-    check_p.add_argument("--jobs", type=int, default=1, help="folds fitted in parallel (default 1)")
+    check_p.add_argument("--dataset", default=None,
+                         help="dataset spec replacing the reference's (the same images elsewhere); with several "
+                              "references, it applies to those of its source")
+    check_p.add_argument("--data-root", action="append", default=[], metavar="SOURCE=PATH",
+                         help="where your copy of a dataset source's data is, replacing the path recorded in the "
+                              "references (repeatable): --data-root jaffe=/data/jaffe; also the environment "
+                              f"variable {DATA_ENV_PREFIX}<SOURCE>, e.g. {DATA_ENV_PREFIX}JAFFE=/data/jaffe")
+    check_p.add_argument("--skip-missing-data", action="store_true",
+                         help="skip (and name) a reference whose dataset is absent instead of failing")
+    check_p.add_argument("--jobs", type=int, default=None, help="processes fitting folds in parallel (default: the available cores)")
     check_p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     check_p.add_argument("--cache-dir", default=None, help="feature cache directory")
     check_p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     check_p.set_defaults(func=_cmd_check)
-
-    compare_p = subparsers.add_parser(
-        "compare",
-        help="several results directories side by side (with the leakage view)",
-        description=(
-            "Print the OA of several results directories side by side as Markdown; when one dataset was "
-            "run under both protocols, add the image-level vs subject-independent gap per method."
-        ),
-    )
-    compare_p.add_argument("dirs", nargs="+", help="results directories")
-    compare_p.add_argument("--out", default=None, help="also write the comparison to FILE.md or FILE.csv")
-    compare_p.set_defaults(func=_cmd_compare)

@@ -7,6 +7,9 @@ classes a dataset actually has, in this canonical order.
 
 from __future__ import annotations
 
+import difflib
+import unicodedata
+
 from .errors import DatasetError
 
 #: The canonical classes in the order of the seed paper's tables (contempt last).
@@ -44,16 +47,40 @@ def canonical_label(raw: str, *, where: str = "") -> str:
     (JAFFE writes ``AN1``). An unknown label raises :class:`DatasetError` naming it
     and ``where`` it was found.
     """
-    key = str(raw).strip().lower().rstrip("0123456789").replace("-", "").replace("_", "")
+    key = label_key(raw)
     try:
         return LABEL_ALIASES[key]
     except KeyError:
         place = f" in {where}" if where else ""
         known = ", ".join(CANONICAL_LABELS)
-        raise DatasetError(
-            f"unknown expression label {raw!r}{place}; expected one of {known} "
-            "(or a common spelling such as angry, happy, sad, surprised, AN, HA)"
-        ) from None
+        close = difflib.get_close_matches(key, list(LABEL_ALIASES), n=1, cutoff=0.75) if key else []
+        if close:
+            hint = f"; did you mean {close[0]!r} ({LABEL_ALIASES[close[0]]})?"
+        elif str(raw).strip().isdigit():
+            hint = "; numeric codes differ between datasets (FER2013's 0 is angry, RAF-DB's 1 is surprise): write names"
+        else:
+            hint = " (or a common spelling such as angry, happy, sad, surprised, AN, HA)"
+        raise DatasetError(f"unknown expression label {raw!r}{place}; expected one of {known}{hint}") from None
+
+
+def label_key(raw) -> str:
+    """How a raw label is compared: Unicode-normalised (NFKC), case-folded, without
+    surrounding space, a trailing digit run, ``-``, ``_`` or inner spaces."""
+    text = unicodedata.normalize("NFKC", str(raw)).strip().casefold().rstrip("0123456789")
+    return "".join(text.split()).replace("-", "").replace("_", "")
+
+
+def merged_spellings(raw_labels) -> dict[str, list[str]]:
+    """Canonical label → its distinct raw spellings, where a dataset uses two words for
+    one class (``calm`` and ``neutral``): these are merged, and the source says so. Case
+    and spacing variants of one word (``Happy``, ``happy ``) do not count."""
+    words: dict[str, dict[str, str]] = {}
+    for raw in raw_labels:
+        key = label_key(raw)
+        canonical = LABEL_ALIASES.get(key)
+        if canonical is not None:
+            words.setdefault(canonical, {}).setdefault(key, str(raw).strip())
+    return {c: sorted(spellings.values()) for c, spellings in words.items() if len(spellings) > 1}
 
 
 def order_labels(labels) -> list[str]:

@@ -1,42 +1,56 @@
-"""Splits (the protocols) and validation-group model selection.
+"""Protocols (how images are dealt into cross-validation groups) and validation-group selection.
 
-This module owns how images are dealt into groups. Two protocols:
+This module owns the splits. A protocol is a class in the scikit-learn manner: constructed
+with its settings (``n_folds``, ``n_runs``, ``seed``), it checks a dataset (:meth:`Protocol.check`),
+deals every run's images into groups (:meth:`Protocol.groups`), and yields the folds
+(:meth:`Protocol.split`). Protocols are registered by name (:func:`register_protocol`), so
+a new protocol is one class and the command line's ``--protocol`` choices come from
+:data:`PROTOCOLS`.
 
-``paper`` (image-level; Li 2021): per run, every class is shuffled and dealt into K groups
-so each group holds the same share of each class. Fold k tests on group k, validates on
-group k+1 (mod K) and trains on the other K-2. Every image is tested exactly once per run.
-The same person may appear in training and test groups, which flatters every method.
+Every protocol follows the seed paper's fold rule (Li 2021, §3.6): per run the images are
+dealt into K groups; fold k tests on group k, validates on group k+1 (mod K) and trains on
+the other K−2; every image is tested exactly once per run; R runs reshuffle.
 
-``subject`` (subject-independent): the same, but groups are made of whole people,
-stratified by class as well as the people allow, so nobody is in two of train /
-validation / test. K = number of people is leave-one-subject-out.
+``paper`` (:class:`ImageLevelKFold`, the seed paper's): each class is shuffled and dealt
+into the K groups, so each group holds the same share of each class. The same person may
+appear in training and test groups, which flatters every method.
 
-Splits depend only on (dataset fingerprint, protocol, K, run, seed) so every method sees
-identical folds (a paired comparison) and the store can check them on resume.
+``subject`` (:class:`SubjectKFold`, subject-independent): groups are made of whole people
+by scikit-learn's :class:`~sklearn.model_selection.StratifiedGroupKFold` (class shares as
+even as people allow), so nobody is in two of train / validation / test. K = number of
+people is leave-one-subject-out: one person per group.
+
+Splits depend only on (dataset fingerprint, protocol, K, run, seed), so every method sees
+identical folds (a paired comparison) and the store can check them on resume. Before any
+method runs, :func:`check_split` verifies the invariants of every run (group sizes, every
+class in every training part, nobody in two parts, every image tested once) and names the
+numbers when one fails.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+import json
+import math
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from .errors import ProtocolError
 
-PROTOCOLS = ("paper", "subject")
-PROTOCOL_TITLES = {
-    "paper": "image-level (paper protocol: the same person may be in training and test groups)",
-    "subject": "subject-independent (no person in two of train / validation / test)",
-}
-PROTOCOL_SHORT = {"paper": "image-level", "subject": "subject-independent"}
+#: Largest allowed ratio of a group's size to the mean group size (see :func:`check_split`).
+MAX_GROUP_RATIO = 2.0
+#: Re-draws of a subject split tried (each from its own derived seed) before giving up on
+#: the invariants; rare classes shown by few people sometimes need a second draw.
+MAX_SPLIT_ATTEMPTS = 20
 
 
 @dataclass(frozen=True)
 class Fold:
-    """One fold of one run: index arrays into the dataset's samples."""
+    """One fold of one run: integer index arrays (into the dataset's samples) of its parts."""
 
     run: int
     fold: int
@@ -45,121 +59,419 @@ class Fold:
     test: np.ndarray
 
 
-def split_rng(fingerprint: str, protocol: str, n_folds: int, run: int, seed: int) -> np.random.Generator:
-    """The random generator of one run's split, derived from its identity alone."""
-    material = f"fer-bench-split|{fingerprint}|{protocol}|{n_folds}|{run}|{seed}".encode()
-    words = np.frombuffer(hashlib.sha256(material).digest(), dtype=np.uint32)
-    return np.random.default_rng(words)
+@dataclass(frozen=True)
+class SplitReport:
+    """What :func:`check_split` found: warnings to show, and per-fold part sizes.
 
-
-def paper_groups(labels: np.ndarray, n_folds: int, rng: np.random.Generator) -> np.ndarray:
-    """Deal each shuffled class into ``n_folds`` groups; returns a group id per sample.
-
-    Dealing continues across classes (the next class starts where the last one ended),
-    so when class sizes are not multiples of K, the groups still differ by at most one
-    image in total and by at most one image of each class.
+    ``sizes`` has one row per (run, fold): ``(run, fold, n_train, n_val, n_test)``.
     """
-    labels = np.asarray(labels)
-    groups = np.empty(len(labels), dtype=np.int64)
-    position = int(rng.integers(n_folds))
-    for cls in np.unique(labels):
-        members = np.flatnonzero(labels == cls)
-        members = members[rng.permutation(len(members))]
-        groups[members] = (position + np.arange(len(members))) % n_folds
-        position = (position + len(members)) % n_folds
-    return groups
+
+    warnings: tuple[str, ...]
+    sizes: tuple[tuple[int, int, int, int, int], ...]
 
 
-def subject_groups(
-    labels: np.ndarray, subjects: np.ndarray, n_folds: int, rng: np.random.Generator
-) -> np.ndarray:
-    """Assign whole subjects to ``n_folds`` groups, balancing class shares and sizes.
+# -- the registry -------------------------------------------------------------------------------
+PROTOCOLS: dict[str, type[Protocol]] = {}
 
-    Greedy, as scikit-learn's StratifiedGroupKFold: subjects in a shuffled order, the
-    largest first, each joining the group where the class distribution after adding it
-    deviates least from the overall one, ties broken by the smaller group. With K equal to
-    the number of subjects every group is one person (leave-one-subject-out).
+
+def register_protocol(cls: type[Protocol]) -> type[Protocol]:
+    """Class decorator: make a :class:`Protocol` available as ``--protocol cls.name``."""
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} has no name")
+    PROTOCOLS[cls.name] = cls
+    return cls
+
+
+def get_protocol(name: str) -> type[Protocol]:
+    """The protocol class registered under ``name``; an unknown name lists the known ones."""
+    try:
+        return PROTOCOLS[name]
+    except KeyError:
+        raise ProtocolError(f"unknown protocol {name!r}; use one of {', '.join(PROTOCOLS)}") from None
+
+
+def protocol_title(name: str) -> str:
+    """The long description of a protocol for table headings (the name itself if unknown)."""
+    return PROTOCOLS[name].title if name in PROTOCOLS else name
+
+
+def protocol_short(name: str) -> str:
+    """The short name of a protocol for table columns (``image-level``, ``subject-independent``)."""
+    return PROTOCOLS[name].short if name in PROTOCOLS else name
+
+
+class Protocol:
+    """Base class of the cross-validation protocols (R runs of K groups each).
+
+    Subclasses set ``name`` (the ``--protocol`` value), ``short`` and ``title`` (shown on
+    every table), ``needs_subjects``, and implement :meth:`_groups`.
     """
-    labels = np.asarray(labels)
-    subjects = np.asarray(subjects)
-    people, person_of = np.unique(subjects, return_inverse=True)
-    classes, class_of = np.unique(labels, return_inverse=True)
-    counts = np.zeros((len(people), len(classes)))
-    np.add.at(counts, (person_of, class_of), 1)
-    order = rng.permutation(len(people))
-    order = order[np.argsort(-counts[order].sum(1), kind="stable")]
-    overall = counts.sum(0) / counts.sum()
-    group_counts = np.zeros((n_folds, len(classes)))
-    assignment = np.empty(len(people), dtype=np.int64)
-    for i, person in enumerate(order):
-        remaining = len(people) - i
-        empty = np.flatnonzero(group_counts.sum(1) == 0)
-        # Keep enough people for every group to get at least one.
-        candidates = empty if len(empty) >= remaining else np.arange(n_folds)
-        best, best_cost = None, None
-        for g in candidates:
-            trial = group_counts[g] + counts[person]
-            share = trial / trial.sum()
-            cost = (np.abs(share - overall).sum(), group_counts[g].sum())
-            if best_cost is None or cost < best_cost:
-                best, best_cost = g, cost
-        assignment[person] = best
-        group_counts[best] += counts[person]
-    return assignment[person_of]
 
+    name: ClassVar[str] = ""
+    short: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    needs_subjects: ClassVar[bool] = False
 
-def make_groups(
-    protocol: str,
-    labels: np.ndarray,
-    subjects: np.ndarray | None,
-    n_folds: int,
-    run: int,
-    seed: int,
-    fingerprint: str,
-) -> np.ndarray:
-    """Group id (0..K-1) of every sample for one run of ``protocol``."""
-    rng = split_rng(fingerprint, protocol, n_folds, run, seed)
-    if protocol == "paper":
-        return paper_groups(labels, n_folds, rng)
-    if protocol == "subject":
-        return subject_groups(labels, subjects, n_folds, rng)
-    raise ProtocolError(f"unknown protocol {protocol!r}; use one of {', '.join(PROTOCOLS)}")
+    def __init__(self, n_folds: int = 10, n_runs: int = 10, seed: int = 0):
+        self.n_folds = int(self.fixed_folds or n_folds)
+        self.n_runs = int(n_runs)
+        self.seed = int(seed)
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(n_folds={self.n_folds}, n_runs={self.n_runs}, seed={self.seed})"
 
-def check_protocol(
-    protocol: str, labels: np.ndarray, subjects: np.ndarray | None, n_folds: int, n_runs: int
-) -> None:
-    """Refuse, with a message naming the cause, a protocol this dataset cannot support."""
-    if protocol not in PROTOCOLS:
-        raise ProtocolError(f"unknown protocol {protocol!r}; use one of {', '.join(PROTOCOLS)}")
-    if n_folds < 3:
-        raise ProtocolError(f"--folds {n_folds}: need at least 3 groups (train, validation, test)")
-    if n_runs < 1:
-        raise ProtocolError(f"--runs {n_runs}: need at least one run")
-    labels = np.asarray(labels)
-    classes, counts = np.unique(labels, return_counts=True)
-    if len(classes) < 2:
-        raise ProtocolError(f"the dataset has {len(classes)} class(es); need at least 2 to classify")
-    small = [(c, n) for c, n in zip(classes, counts) if n < n_folds]
-    if small:
-        detail = ", ".join(f"{c!s} has {n}" for c, n in small)
-        raise ProtocolError(
-            f"class with fewer images than folds ({detail}; --folds {n_folds}): "
-            "every group must be able to hold each class; lower --folds or add images"
-        )
-    if protocol == "subject":
-        if subjects is None or any(s is None or s == "" for s in subjects):
+    # -- checks -------------------------------------------------------------------------------
+    def check(self, labels: np.ndarray, subjects: np.ndarray | None, classes: Sequence[str],
+              splits: np.ndarray | None = None) -> None:
+        """Refuse, naming the cause, a dataset this protocol cannot split.
+
+        ``labels`` are integer class indices into ``classes`` (names, used in messages);
+        ``subjects`` person ids or ``None``; ``splits`` the dataset's own split of every
+        sample (``"train"``/``"val"``/``"test"``) or ``None``. Raises
+        :class:`~fer_bench.errors.ProtocolError`.
+        """
+        if self.n_folds < 3:
+            raise ProtocolError(f"--folds {self.n_folds}: need at least 3 groups (train, validation, test)")
+        if self.n_runs < 1:
+            raise ProtocolError(f"--runs {self.n_runs}: need at least one run")
+        present = np.unique(np.asarray(labels))
+        if len(present) < 2:
+            raise ProtocolError(f"the dataset has {len(present)} class(es); need at least 2 to classify")
+        if self.needs_subjects and (subjects is None or any(s is None or s == "" for s in subjects)):
             raise ProtocolError(
-                "the subject protocol needs a subject (person) id for every image, and this "
+                f"the {self.name} protocol needs a subject (person) id for every image, and this "
                 "dataset has none; use a source that provides them (jaffe:, ckplus:, kdef:, "
                 "or manifest: with a subject column) or --protocol paper"
             )
-        n_people = len(np.unique(subjects))
-        if n_people < n_folds:
+
+    # -- groups and folds ---------------------------------------------------------------------
+    def rng(self, fingerprint: str, run: int, attempt: int = 0) -> np.random.Generator:
+        """The random generator of one run's split, derived from its identity alone."""
+        return np.random.default_rng(self._seed_words(fingerprint, run, attempt))
+
+    def random_state(self, fingerprint: str, run: int, attempt: int = 0) -> int:
+        """An integer seed for libraries that take one (scikit-learn's ``random_state``)."""
+        return int(self._seed_words(fingerprint, run, attempt)[0])
+
+    def _seed_words(self, fingerprint: str, run: int, attempt: int) -> np.ndarray:
+        material = f"fer-bench-split|{fingerprint}|{self.name}|{self.n_folds}|{run}|{self.seed}"
+        if attempt:
+            material += f"|attempt {attempt}"
+        return np.frombuffer(hashlib.sha256(material.encode()).digest(), dtype=np.uint32)
+
+    def groups(self, labels: np.ndarray, subjects: np.ndarray | None, run: int, fingerprint: str,
+               splits: np.ndarray | None = None) -> np.ndarray:
+        """Group id (0..K−1, int64) of every sample for run ``run`` (0-based)."""
+        self._splits = splits
+        return self._groups(np.asarray(labels), None if subjects is None else np.asarray(subjects), run, fingerprint, 0)
+
+    def _groups(self, labels, subjects, run, fingerprint, attempt) -> np.ndarray:
+        raise NotImplementedError
+
+    def folds(self, groups: np.ndarray, run: int) -> list[Fold]:
+        """The folds of one run from its groups (default: :func:`folds_of_run`)."""
+        return folds_of_run(groups, run)
+
+    #: Whether the groups rotate (fold k tests group k); False for a fixed split.
+    rotating: ClassVar[bool] = True
+    #: The number of folds per run when the protocol fixes it (``--folds`` is then ignored).
+    fixed_folds: ClassVar[int | None] = None
+    #: The dataset's own split of every sample, when the protocol uses one (set per call).
+    _splits: np.ndarray | None = None
+
+    def all_groups(
+        self,
+        labels: np.ndarray,
+        subjects: np.ndarray | None,
+        fingerprint: str,
+        class_names: Sequence[str] | None = None,
+        splits: np.ndarray | None = None,
+    ) -> tuple[dict[int, np.ndarray], SplitReport]:
+        """Every run's groups, checked by :func:`check_split` (re-drawn if needed).
+
+        ``class_names`` (index → label) name the classes in messages. Returns
+        ``({run: groups}, report)``; raises :class:`ProtocolError` when a run's invariants
+        cannot be met.
+        """
+        labels = np.asarray(labels)
+        subjects = None if subjects is None else np.asarray(subjects)
+        self._splits = None if splits is None else np.asarray(splits, dtype=object)
+        by_run, notes, sizes = {}, [], []
+        for run in range(self.n_runs):
+            last_error = None
+            for attempt in range(self.redraws):
+                groups = self._groups(labels, subjects, run, fingerprint, attempt)
+                try:
+                    report = check_split(groups, labels, subjects if self.needs_subjects else None, run,
+                                         class_names=class_names, folds=self.folds(groups, run),
+                                         max_ratio=MAX_GROUP_RATIO if self.rotating else math.inf)
+                except ProtocolError as exc:
+                    last_error = exc
+                    continue
+                by_run[run] = groups
+                notes.extend(w for w in report.warnings if w not in notes)
+                sizes.extend(report.sizes)
+                if attempt:
+                    notes.append(f"run {run + 1}: split re-drawn {attempt} time(s) to meet the invariants")
+                break
+            else:
+                raise last_error
+        return by_run, SplitReport(tuple(notes), tuple(sizes))
+
+    #: How many derived seeds :meth:`all_groups` may try per run (1: no re-draw).
+    redraws: ClassVar[int] = 1
+
+    def split(
+        self, labels: np.ndarray, subjects: np.ndarray | None = None, fingerprint: str = ""
+    ) -> Iterator[Fold]:
+        """Every fold of every run, in (run, fold) order (scikit-learn's ``split``, with a
+        validation part)."""
+        by_run, _ = self.all_groups(labels, subjects, fingerprint)
+        for run in range(self.n_runs):
+            yield from self.folds(by_run[run], run)
+
+
+@register_protocol
+class ImageLevelKFold(Protocol):
+    """The seed paper's protocol (Li 2021, §3.6): class-stratified groups of images.
+
+    Per run each class is shuffled and dealt into K groups, continuing across classes
+    (the next class starts where the last one ended), so the groups differ by at most one
+    image in total and by at most one image of each class.
+    """
+
+    name = "paper"
+    short = "image-level"
+    title = "image-level (paper protocol: the same person may be in training and test groups)"
+
+    def check(self, labels, subjects, classes, splits=None) -> None:
+        super().check(labels, subjects, classes, splits)
+        index, counts = np.unique(np.asarray(labels), return_counts=True)
+        short = [(classes[int(c)] if classes else str(c), int(n)) for c, n in zip(index, counts) if n < self.n_folds]
+        if short:
+            detail = ", ".join(f"class {name!r} has {n} image{'s' if n != 1 else ''}" for name, n in short)
             raise ProtocolError(
-                f"--folds {n_folds} needs at least {n_folds} people for the subject protocol; "
+                f"{detail}; --folds {self.n_folds} needs at least {self.n_folds} images of every class "
+                "(one per group): lower --folds or add images"
+            )
+
+    def _groups(self, labels, subjects, run, fingerprint, attempt) -> np.ndarray:
+        rng = self.rng(fingerprint, run, attempt)
+        groups = np.empty(len(labels), dtype=np.int64)
+        position = int(rng.integers(self.n_folds))
+        for cls in np.unique(labels):
+            members = np.flatnonzero(labels == cls)
+            members = members[rng.permutation(len(members))]
+            groups[members] = (position + np.arange(len(members))) % self.n_folds
+            position = (position + len(members)) % self.n_folds
+        return groups
+
+
+@register_protocol
+class SubjectKFold(Protocol):
+    """Subject-independent groups: whole people, class shares as even as people allow.
+
+    The groups are scikit-learn's :class:`~sklearn.model_selection.StratifiedGroupKFold`
+    test folds (``shuffle=True``, ``random_state`` derived from the split's identity), so
+    group sizes and class mixes are balanced by a well-kept, documented algorithm; the
+    folds are then numbered in a shuffled order (the splitter fills them in a fixed one). With K
+    equal to the number of people every group is one person (leave-one-subject-out),
+    assigned directly in a shuffled order.
+
+    When a run's split breaks an invariant (typically a class shown by so few people that
+    some training part lacks it), the run is re-drawn from the next derived seed, up to
+    :data:`MAX_SPLIT_ATTEMPTS` times; the report says so.
+    """
+
+    name = "subject"
+    short = "subject-independent"
+    title = "subject-independent (no person in two of train / validation / test)"
+    needs_subjects = True
+    redraws = MAX_SPLIT_ATTEMPTS
+
+    def check(self, labels, subjects, classes, splits=None) -> None:
+        super().check(labels, subjects, classes, splits)
+        n_people = len(np.unique(np.asarray(subjects)))
+        if n_people < self.n_folds:
+            raise ProtocolError(
+                f"--folds {self.n_folds} needs at least {self.n_folds} people for the subject protocol; "
                 f"the dataset has {n_people} (use --folds {n_people} for leave-one-subject-out)"
             )
+        labels = np.asarray(labels)
+        subjects = np.asarray(subjects)
+        for c in np.unique(labels):
+            people = len(np.unique(subjects[labels == c]))
+            if people < 2:
+                name = classes[int(c)] if classes else str(c)
+                raise ProtocolError(
+                    f"class {name!r} is shown by only {people} person: whenever that person is tested, "
+                    "no training part has the class; remove the class from the dataset or add people"
+                )
+
+    def _groups(self, labels, subjects, run, fingerprint, attempt) -> np.ndarray:
+        from sklearn.model_selection import StratifiedGroupKFold
+
+        people, person_of = np.unique(subjects, return_inverse=True)
+        if self.n_folds == len(people):  # leave-one-subject-out
+            order = self.rng(fingerprint, run, attempt).permutation(len(people))
+            group_of_person = np.empty(len(people), dtype=np.int64)
+            group_of_person[order] = np.arange(len(people))
+            return group_of_person[person_of]
+        splitter = StratifiedGroupKFold(
+            n_splits=self.n_folds, shuffle=True, random_state=self.random_state(fingerprint, run, attempt)
+        )
+        groups = np.full(len(labels), -1, dtype=np.int64)
+        with warnings.catch_warnings():
+            # "The least populated class in y has only N members": check_split judges that.
+            warnings.simplefilter("ignore", UserWarning)
+            for k, (_, test) in enumerate(splitter.split(np.zeros(len(labels)), labels, person_of)):
+                groups[test] = k
+        # The splitter fills its folds in a fixed order; which fold becomes group k decides
+        # which groups are neighbours (test k, validation k+1), so it is shuffled too.
+        order = self.rng(fingerprint, run, attempt).permutation(self.n_folds)
+        return order[groups]
+
+
+@register_protocol
+class Holdout(Protocol):
+    """The dataset's own split (FER2013's Training / PublicTest / PrivateTest, RAF-DB's
+    train / test, a manifest's ``split`` column): train on ``train``, choose on ``val``,
+    test once per run on ``test``.
+
+    When the dataset has no ``val`` part, a class-stratified share of ``train``
+    (:data:`HOLDOUT_VAL_SHARE`) is drawn per run from the run's derived seed (scikit-learn's
+    ``train_test_split``), and the tables say so. Runs repeat the evaluation with other
+    seeds, which only matters for methods that are random. Groups are coded
+    0 = test, 1 = validation, 2 = training; a run has one fold.
+    """
+
+    name = "holdout"
+    short = "holdout"
+    fixed_folds = 1
+    title = "holdout (the dataset's own train / validation / test split, one test evaluation per run)"
+    rotating = False
+
+    def check(self, labels, subjects, classes, splits=None) -> None:
+        if self.n_runs < 1:
+            raise ProtocolError(f"--runs {self.n_runs}: need at least one run")
+        if splits is None:
+            raise ProtocolError(
+                "the holdout protocol needs the dataset's own split (train / val / test); this dataset has "
+                "none: use a source with an official split (fer2013:, rafdb:) or a manifest with a 'split' "
+                "column, or a cross-validation protocol (--protocol paper or subject)"
+            )
+        splits = np.asarray(splits, dtype=object)
+        for part in ("train", "test"):
+            if not (splits == part).any():
+                raise ProtocolError(f"the dataset's split has no '{part}' images; the holdout protocol needs them")
+        labels = np.asarray(labels)
+        missing = np.setdiff1d(np.unique(labels), np.unique(labels[splits == "train"]))
+        if len(missing):
+            names = ", ".join(repr(classes[int(c)]) if classes else str(c) for c in missing)
+            raise ProtocolError(f"class(es) {names} have no training image in the dataset's split")
+
+    def _groups(self, labels, subjects, run, fingerprint, attempt) -> np.ndarray:
+        from sklearn.model_selection import train_test_split
+
+        splits = self._splits
+        groups = np.full(len(labels), 2, dtype=np.int64)
+        groups[splits == "test"] = 0
+        if (splits == "val").any():
+            groups[splits == "val"] = 1
+            return groups
+        train = np.flatnonzero(splits == "train")
+        counts = np.bincount(labels[train])
+        stratify = labels[train] if counts[counts > 0].min() >= 2 else None
+        _, val = train_test_split(train, test_size=HOLDOUT_VAL_SHARE, stratify=stratify,
+                                  random_state=self.random_state(fingerprint, run, attempt))
+        groups[val] = 1
+        return groups
+
+    def folds(self, groups: np.ndarray, run: int) -> list[Fold]:
+        return [Fold(run, 0, np.flatnonzero(groups == 2), np.flatnonzero(groups == 1), np.flatnonzero(groups == 0))]
+
+
+#: Share of the training part drawn as the validation part when a split has none.
+HOLDOUT_VAL_SHARE = 0.1
+
+
+# -- invariants --------------------------------------------------------------------------------
+def check_split(
+    groups: np.ndarray,
+    labels: np.ndarray,
+    subjects: np.ndarray | None,
+    run: int,
+    *,
+    class_names: Sequence[str] | None = None,
+    max_ratio: float = MAX_GROUP_RATIO,
+    folds: Sequence[Fold] | None = None,
+) -> SplitReport:
+    """Check one run's groups before any method runs; raise or warn naming the numbers.
+
+    Invariants (errors, :class:`ProtocolError`): every sample is in exactly one of K groups
+    (so every image is tested exactly once per run); every group is non-empty; every class
+    of the dataset is present in every fold's training part; with ``subjects``, nobody is in
+    two groups (so nobody is in two of train / validation / test).
+
+    Group sizes: a group more than ``max_ratio`` times the mean size is an error unless the
+    data make it unavoidable (the group is one person who alone exceeds the bound), which
+    is a warning naming that person.
+    """
+    groups = np.asarray(groups)
+    labels = np.asarray(labels)
+    n_folds = int(groups.max()) + 1 if len(groups) else 0
+    where = f"run {run + 1}"
+
+    def cname(c) -> str:
+        return repr(class_names[int(c)]) if class_names is not None else repr(str(c))
+
+    if len(groups) != len(labels) or (groups < 0).any():
+        raise ProtocolError(f"{where}: {int((groups < 0).sum())} images are in no group (every image must be tested once)")
+    sizes = np.bincount(groups, minlength=n_folds)
+    if (sizes == 0).any():
+        raise ProtocolError(f"{where}: group(s) {', '.join(str(g + 1) for g in np.flatnonzero(sizes == 0))} are empty")
+    notes: list[str] = []
+    if subjects is not None:
+        subjects = np.asarray(subjects)
+        people, person_of = np.unique(subjects, return_inverse=True)
+        spread = np.zeros(len(people), dtype=np.int64)
+        for p in range(len(people)):
+            spread[p] = len(np.unique(groups[person_of == p]))
+        split_people = people[spread > 1]
+        if len(split_people):
+            raise ProtocolError(
+                f"{where}: person {str(split_people[0])!r} is in {spread[spread > 1][0]} groups; the subject protocol "
+                "must keep each person in one group"
+            )
+    mean = sizes.mean()
+    for g in np.flatnonzero(sizes > max_ratio * mean):
+        members = np.flatnonzero(groups == g)
+        if subjects is not None and len(np.unique(subjects[members])) == 1:
+            notes.append(
+                f"{where}: group {g + 1} holds {sizes[g]} images, more than {max_ratio:g}× the mean group size "
+                f"{mean:.1f}, because it is one person ({str(subjects[members[0]])!r}) with that many images; "
+                "groups of whole people cannot be balanced further"
+            )
+        else:
+            raise ProtocolError(
+                f"{where}: group {g + 1} holds {sizes[g]} images, more than {max_ratio:g}× the mean group size "
+                f"{mean:.1f} (sizes {', '.join(map(str, sizes))}); the split is unbalanced"
+            )
+    classes = np.unique(labels)
+    rows = []
+    for fold in folds if folds is not None else folds_of_run(groups, run):
+        missing = np.setdiff1d(classes, np.unique(labels[fold.train]))
+        if len(missing):
+            c = missing[0]
+            people_note = ""
+            if subjects is not None:
+                people_note = f" (it is shown by {len(np.unique(subjects[labels == c]))} people)"
+            raise ProtocolError(
+                f"{where}, fold {fold.fold + 1}: class {cname(c)} is absent from the training part{people_note}; "
+                f"lower --folds (now {n_folds}) so that every training part can hold every class"
+            )
+        rows.append((run, fold.fold, len(fold.train), len(fold.val), len(fold.test)))
+    return SplitReport(tuple(notes), tuple(rows))
 
 
 def folds_of_run(groups: np.ndarray, run: int) -> list[Fold]:
@@ -174,44 +486,115 @@ def folds_of_run(groups: np.ndarray, run: int) -> list[Fold]:
     return folds
 
 
-# -- choosing hyperparameters on the validation group -----------------------------------
+def inner_folds(groups: np.ndarray, fold: Fold) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Inner cross-validation over the non-test groups of ``fold`` (for ``selection="inner-cv"``).
+
+    The K−1 groups that are not tested are rotated: each in turn validates while the other
+    K−2 train. Returns ``[(train_idx, val_idx), ...]`` (K−1 pairs), in group order starting
+    with the fold's own validation group, so the first pair is the fold's own split.
+    """
+    n_folds = int(groups.max()) + 1
+    order = [(fold.fold + 1 + i) % n_folds for i in range(n_folds - 1)]
+    pairs = []
+    for g in order:
+        val = np.flatnonzero(groups == g)
+        train = np.flatnonzero((groups != fold.fold) & (groups != g))
+        pairs.append((train, val))
+    return pairs
+
+
+# -- choosing hyperparameters on the validation group -------------------------------------------
+#: The one tie rule of fer-bench, used by every method that selects on the validation group.
+TIE_RULE = (
+    "the candidate with the highest validation accuracy; ties go to the earliest candidate in the "
+    "declared order, which every method lists simplest first (fewer components, stronger "
+    "regularisation, fewer iterations)"
+)
+
+
 def parameter_candidates(grid: Mapping[str, Iterable[Any]]) -> list[dict[str, Any]]:
-    """Every combination of a grid, in the order given (first values first)."""
+    """Every combination of a grid, in the order given (first key outermost, first values first)."""
     combos: list[dict[str, Any]] = [{}]
     for key, values in grid.items():
         combos = [{**c, key: v} for c in combos for v in values]
     return combos
 
 
+def candidate_key(candidate: Mapping[str, Any]) -> str:
+    """A canonical text form of a candidate, to match candidates across inner folds."""
+    return json.dumps(dict(candidate), sort_keys=True, default=str)
+
+
+def best_candidate(scores: Sequence[tuple[Mapping[str, Any], float]]) -> tuple[dict[str, Any], float]:
+    """The chosen ``(candidate, score)`` among ``[(candidate, validation_accuracy), ...]``.
+
+    Rule (:data:`TIE_RULE`): the highest score; on ties the earliest candidate, since
+    candidates are listed simplest first. Raises ``ValueError`` on an empty list.
+    """
+    if not scores:
+        raise ValueError("no candidate was scored")
+    best_index = 0
+    for i, (_, score) in enumerate(scores):
+        if score > scores[best_index][1]:
+            best_index = i
+    candidate, score = scores[best_index]
+    return dict(candidate), float(score)
+
+
+def mean_scores(per_split: Sequence[Sequence[tuple[Mapping[str, Any], float]]]) -> list[tuple[dict[str, Any], float]]:
+    """Average each candidate's score over several validation splits (inner CV), keeping
+    the candidates' order; candidates missing from a split are dropped."""
+    if not per_split:
+        return []
+    keys = [candidate_key(c) for c, _ in per_split[0]]
+    tables = [{candidate_key(c): s for c, s in split} for split in per_split]
+    out = []
+    for key, (candidate, _) in zip(keys, per_split[0]):
+        values = [t[key] for t in tables if key in t]
+        if len(values) == len(tables):
+            out.append((dict(candidate), float(np.mean(values))))
+    return out
+
+
+def validation_accuracy(model, X_val, y_val) -> float:
+    """Accuracy (fraction in [0, 1]) of ``model.predict`` on the validation group (0 if empty)."""
+    return float(np.mean(np.asarray(model.predict(X_val)) == np.asarray(y_val))) if len(y_val) else 0.0
+
+
 def select_on_validation(
     build: Callable[..., Any],
-    grid: Mapping[str, Iterable[Any]],
+    grid: Mapping[str, Iterable[Any]] | Sequence[Mapping[str, Any]],
     X_train,
     y_train,
     X_val,
     y_val,
     sample_weight_train=None,
 ):
-    """Fit ``build(**params)`` on the training group for every grid point and keep the
-    one with the best validation accuracy (the first such point on ties).
+    """Fit ``build(**candidate)`` on the training group for every candidate and keep the
+    best on the validation group (:func:`best_candidate`).
 
-    The chosen model is the one fitted on the training group: the validation group
-    only chooses, so it stays a fair stand-in for unseen data. Returns
-    ``(model, params, validation_accuracy)``.
+    ``grid`` is a dict of lists (every combination, :func:`parameter_candidates`) or a
+    list of candidate dicts. Returns ``(model, candidate, score, scores)``: the chosen
+    model *fitted on the training group only*, its candidate, its validation accuracy,
+    and ``[(candidate, accuracy), ...]`` for every candidate in order. The engine's refit
+    step (Li 2021, §3.6) then retrains the chosen candidate on training + validation.
     """
-    best = (None, None, -1.0)
-    for params in parameter_candidates(grid):
-        model = build(**params)
+    candidates = parameter_candidates(grid) if isinstance(grid, Mapping) else [dict(c) for c in grid]
+    scores, best_model = [], None
+    for candidate in candidates:
+        model = build(**candidate)
         if sample_weight_train is None:
             model.fit(X_train, y_train)
         else:
-            model.fit(X_train, y_train, **{_weight_key(model): sample_weight_train})
-        score = float(np.mean(model.predict(X_val) == y_val)) if len(y_val) else 0.0
-        if score > best[2]:
-            best = (model, params, score)
-    return best
+            model.fit(X_train, y_train, **{weight_key(model): sample_weight_train})
+        scores.append((candidate, validation_accuracy(model, X_val, y_val)))
+        if best_candidate(scores)[0] == candidate:  # keep only the current best model in memory
+            best_model = model
+    chosen, score = best_candidate(scores)
+    return best_model, chosen, score, scores
 
 
-def _weight_key(model) -> str:
+def weight_key(model) -> str:
+    """The ``fit`` keyword that passes sample weights to ``model`` (a Pipeline's last step)."""
     steps = getattr(model, "steps", None)
     return f"{steps[-1][0]}__sample_weight" if steps else "sample_weight"

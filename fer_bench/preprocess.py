@@ -107,7 +107,6 @@ def load_images(
                 progress(1)
         if face_crop and missed:
             log.warning("no face detected in %d of %d images: kept their full frame", missed, len(dataset))
-            dataset.notes["face_not_found"] = missed
 
     shape = (len(dataset), *spec.size) + ((3,) if spec.color == "rgb" else ())
     # Written straight into the cache file: large datasets need not fit in memory.

@@ -17,18 +17,18 @@ its ``parameters`` and ``requirements``):
 
 from __future__ import annotations
 
-import ast
-import difflib
 import fnmatch
 import importlib
 import importlib.metadata
 import importlib.util
+import sys
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 from .errors import UnknownMethodError
+from .params import Param, format_value, normalise_declaration, resolve_name, suggestion
 
 ENTRY_POINT_GROUP = "fer_bench.methods"
 
@@ -59,17 +59,31 @@ class Method:
       ``citation``: the publication the method re-implements;
       ``paper_oa``: the (mean, SD) overall accuracy in percent that the seed paper
       (or the method's own paper, see ``paper_oa_source``) reports, or ``None``;
-    - ``parameters``: every tunable choice with its default. Constructor keyword
-      arguments override them (``create_method("swe-bbo", level=3)``; on the command
-      line ``--methods swe-bbo:level=3``);
-    - ``feature_parameters``: the subset of ``parameters`` that changes the
-      fold-independent features, so that the feature cache is keyed by them alone;
+      ``pretraining``: the data a pretrained component was trained on (``"ImageNet-1k"``,
+      ``"FER2013"``), empty for methods trained from scratch on each fold;
+    - ``parameters``: every tunable choice, name → :class:`~fer_bench.params.Param` (its
+      default, type, range or choices, role and description). Constructor keyword
+      arguments override them (``create_method("swe-bbo", level=3)``; on the command line
+      ``--methods swe-bbo:level=3``); the values are then instance attributes
+      (``self.level``). Roles: ``features`` (part of the feature-cache key), ``fit``,
+      ``runtime`` (see :mod:`fer_bench.params`);
     - ``requirements``: importable modules the method needs.
 
     The engine calls, in this order: :meth:`input_spec` (shared preprocessing),
     :meth:`extract_features` once per dataset (cached; must not use labels), then per
-    fold a *fresh* instance's :meth:`fit` with the training and validation groups only,
-    and :meth:`predict` on the test group. The test group is never passed to ``fit``.
+    fold a *fresh* instance's :meth:`fit` with the training and validation groups, then
+    (the paper's refit step, Li 2021 §3.6, on by default) :meth:`refit` on the training
+    and validation groups together with the choices :meth:`fit` made, and
+    :meth:`predict` on the test group. The test group is never passed to ``fit`` or
+    ``refit``.
+
+    Selection contract: a method that chooses anything on the validation group
+    (hyperparameters, a number of iterations or epochs) records, in :meth:`fit`,
+    ``self.validation_scores_`` = ``[(candidate, accuracy), ...]`` for every candidate
+    tried (in declared order, simplest first) and ``self.chosen_`` = the chosen candidate
+    (:func:`fer_bench.model_selection.best_candidate` applies the one tie rule), and
+    implements :meth:`refit`, which trains the final model on the data it is given with
+    ``self.chosen_`` fixed and no validation data.
     """
 
     name: ClassVar[str] = ""
@@ -77,11 +91,8 @@ class Method:
     citation: ClassVar[str] = ""
     paper_oa: ClassVar[tuple[float, float] | None] = None
     paper_oa_source: ClassVar[str] = "Li 2021, Table 3"
-    parameters: ClassVar[dict[str, Any]] = {}
-    feature_parameters: ClassVar[tuple[str, ...]] = ()
-    #: Parameters that change how, not what, is computed (e.g. ``device``): they are
-    #: filled from run options and ignored when checking that a resumed run matches.
-    runtime_parameters: ClassVar[tuple[str, ...]] = ()
+    pretraining: ClassVar[str] = ""
+    parameters: ClassVar[dict[str, Param]] = {}
     requirements: ClassVar[tuple[str, ...]] = ()
     #: Cap on BLAS/OpenMP threads while fitting one fold (None: no cap). Small dense
     #: problems run several times faster single-threaded, and parallel folds then use
@@ -94,34 +105,58 @@ class Method:
     #: Bump when the feature extraction code changes, so old cache entries are rebuilt.
     feature_version: ClassVar[str] = "1"
 
+    def __init_subclass__(cls, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        # Plugins written for fer-bench 0.1 declare plain values plus the tuples
+        # feature_parameters / runtime_parameters; they are read into Params here.
+        legacy_features = next(
+            (k.__dict__["feature_parameters"] for k in cls.__mro__ if "feature_parameters" in k.__dict__), None
+        )
+        legacy_runtime = next(
+            (k.__dict__["runtime_parameters"] for k in cls.__mro__ if "runtime_parameters" in k.__dict__), ()
+        )
+        cls.parameters = normalise_declaration(cls.parameters, legacy_features, tuple(legacy_runtime))
+        for pname in cls.parameters:
+            if hasattr(cls, pname) and pname not in ("feature_parameters", "runtime_parameters"):
+                raise TypeError(f"{cls.__name__}: parameter {pname!r} would hide the attribute of the same name")
+        # help(cls) shows the citation and every declared parameter; a class without a
+        # docstring of its own (the plugin files document the method in the module's) gets
+        # the module's.
+        own = cls.__dict__.get("__doc__") or getattr(sys.modules.get(cls.__module__), "__doc__", None) or ""
+        if cls.parameters and "Parameters (declared)" not in own:
+            lines = [f"    {pname}: {param.describe()}" for pname, param in cls.parameters.items()]
+            head = [f"    Citation: {cls.citation}"] if cls.citation else []
+            cls.__doc__ = own.rstrip() + "\n\n" + "\n".join(head + ["", "    Parameters (declared):"] + lines) + "\n"
+
     def __init__(self, **params: Any):
-        unknown = sorted(set(params) - set(self.parameters))
-        if unknown:
-            raise UnknownMethodError(
-                f"method {self.name!r} has no parameter {unknown[0]!r}"
-                + _suggest(unknown[0], self.parameters)
-                + f"; its parameters are: {', '.join(self.parameters) or '(none)'}"
-            )
-        self.params: dict[str, Any] = {
-            key: _coerce(key, value, self.parameters[key], self.name) for key, value in params.items()
-        }
-        for key, default in self.parameters.items():
-            self.params.setdefault(key, default)
+        values = {}
+        for key, value in params.items():
+            real = resolve_name(key, self.parameters, self.name)
+            values[real] = self.parameters[real].coerce(value, name=key, method=self.name)
+        for key, param in self.parameters.items():
+            setattr(self, key, values.get(key, param.default))
         self.fit_info_: dict[str, Any] = {}
 
-    # -- scikit-learn style accessors -------------------------------------------------
-    def get_params(self) -> dict[str, Any]:
-        return dict(self.params)
+    # -- parameters (scikit-learn style) ---------------------------------------------------
+    @classmethod
+    def parameter_names(cls, role: str | None = None) -> tuple[str, ...]:
+        """Declared parameter names, all or those of one ``role`` (features, fit, runtime)."""
+        return tuple(k for k, p in cls.parameters.items() if role is None or p.role == role)
 
-    def __getattr__(self, key: str) -> Any:
-        # Parameters read as attributes (self.n_components) without boilerplate.
-        params = self.__dict__.get("params")
-        if params is not None and key in params:
-            return params[key]
-        raise AttributeError(f"{type(self).__name__!s} has no attribute {key!r}")
+    @property
+    def params(self) -> dict[str, Any]:
+        """Every parameter's current value, by declared name."""
+        return {key: getattr(self, key) for key in self.parameters}
+
+    def get_params(self) -> dict[str, Any]:
+        return self.params
+
+    def identity_params(self) -> dict[str, Any]:
+        """The values that make a result what it is: every parameter but runtime ones."""
+        return {k: v for k, v in self.params.items() if self.parameters[k].role != "runtime"}
 
     def __repr__(self) -> str:
-        changed = {k: v for k, v in self.params.items() if self.parameters.get(k) != v}
+        changed = {k: v for k, v in self.params.items() if self.parameters[k].default != v}
         args = ", ".join(f"{k}={v!r}" for k, v in changed.items())
         return f"{type(self).__name__}({args})"
 
@@ -135,12 +170,13 @@ class Method:
         return ImageSpec()
 
     def feature_key(self) -> dict[str, Any]:
-        """What identifies this method's fold-independent features in the cache."""
+        """What identifies this method's fold-independent features in the cache: the
+        class, ``feature_version``, the input spec and every ``features`` parameter."""
         return {
             "class": f"{type(self).__module__}.{type(self).__qualname__}",
             "version": self.feature_version,
             "spec": [list(self.input_spec().size), self.input_spec().color],
-            "params": {k: self.params[k] for k in self.feature_parameters},
+            "params": {k: getattr(self, k) for k in self.parameter_names("features")},
         }
 
     def extract_features(self, images: np.ndarray) -> np.ndarray:
@@ -153,8 +189,21 @@ class Method:
 
     def fit(self, X_train, y_train, X_val, y_val, *, random_state: int) -> Method:
         """Learn from the training group; the validation group may choose
-        hyperparameters or stop training. Must return ``self``."""
+        hyperparameters or stop training (then record ``validation_scores_`` and
+        ``chosen_``, see the class docstring). Must return ``self``."""
         raise NotImplementedError
+
+    def refit(self, X, y, *, random_state: int) -> Method:
+        """Train the final model on ``X, y`` (training + validation groups) with the
+        choices :meth:`fit` made (``self.chosen_``) fixed, using no validation data
+        (Li 2021, §3.6). Must return ``self``. Methods that do not implement it are
+        evaluated with the model :meth:`fit` trained, and the results say so."""
+        raise NotImplementedError
+
+    @classmethod
+    def supports_refit(cls) -> bool:
+        """Whether the class implements :meth:`refit`."""
+        return cls.refit is not Method.refit
 
     def predict(self, X) -> np.ndarray:
         """Integer class predictions for the test group."""
@@ -178,8 +227,18 @@ class Method:
         return self.unmet_requirements(device)
 
     def fit_info(self) -> dict[str, Any]:
-        """What the last :meth:`fit` chose (hyperparameters, epochs, …), stored per fold."""
-        return dict(self.fit_info_)
+        """What the last :meth:`fit` chose, stored per fold: ``chosen`` and the validation
+        accuracy (percent) of every candidate, plus anything the method adds to
+        ``fit_info_`` (epochs, training accuracy, …)."""
+        info = dict(self.fit_info_)
+        chosen = getattr(self, "chosen_", None)
+        scores = getattr(self, "validation_scores_", None)
+        if chosen is not None:
+            info.setdefault("chosen", chosen)
+        if scores:
+            info.setdefault("val_accuracy", round(100 * max(s for _, s in scores), 4))
+            info.setdefault("validation_scores", [[c, round(100 * s, 4)] for c, s in scores])
+        return info
 
 
 # -- registry ---------------------------------------------------------------------------
@@ -229,7 +288,7 @@ def get_method_class(name: str) -> type[Method]:
         return _LOCAL[name]
     eps = _entry_points()
     if name not in eps:
-        raise UnknownMethodError(f"unknown method {name!r}" + _suggest(name, available_methods()))
+        raise UnknownMethodError(f"unknown method {name!r}" + suggestion(name, available_methods()))
     cls = eps[name].load()
     if not (isinstance(cls, type) and issubclass(cls, Method)):
         raise UnknownMethodError(
@@ -245,7 +304,11 @@ def create_method(name: str, **params: Any) -> Method:
 
 @dataclass(frozen=True)
 class MethodSpec:
-    """A method name plus the parameters a user set, e.g. ``swe-bbo:level=3,hidden=12``."""
+    """A method name plus the parameters a user set, e.g. ``swe-bbo:level=3,hidden=12``.
+
+    Built once from the command line or the Python API (:func:`parse_method_list`) and
+    passed as an object from then on; ``label`` names its column in every table.
+    """
 
     name: str
     overrides: tuple[tuple[str, Any], ...] = ()
@@ -255,13 +318,19 @@ class MethodSpec:
         """The column name in every table: the name, then the overrides in a fixed order."""
         if not self.overrides:
             return self.name
-        return self.name + ":" + ",".join(f"{k}={_format(v)}" for k, v in self.overrides)
+        return self.name + ":" + ",".join(f"{k}={format_value(v)}" for k, v in self.overrides)
+
+    def method_class(self) -> type[Method]:
+        """The registered class of this spec's method."""
+        return get_method_class(self.name)
 
     def create(self, **runtime: Any) -> Method:
-        cls = get_method_class(self.name)
+        """An instance with the overrides, and ``runtime`` values (e.g. ``device``) for the
+        method's runtime parameters that the user did not set."""
+        cls = self.method_class()
         params = dict(self.overrides)
         for key, value in runtime.items():
-            if key in cls.parameters and key in cls.runtime_parameters and key not in params:
+            if key in cls.parameter_names("runtime") and key not in params:
                 params[key] = value
         return cls(**params)
 
@@ -271,7 +340,8 @@ def parse_method_list(text: str | list[str] | tuple[str, ...]) -> list[MethodSpe
 
     ``"pca-svm,swe-bbo:level=3,hidden=12,hog-svm"`` gives three methods; a comma item
     holding ``=`` but no ``:`` continues the previous method's overrides, since method
-    names never contain ``=``. Returns ``"all"`` for ``all``.
+    names never contain ``=``. Names and values are validated against each method's
+    declared parameters (aliases resolved, values coerced). Returns ``"all"`` for ``all``.
     """
     items = [text] if isinstance(text, str) else list(text)
     pieces = [p.strip() for item in items for p in str(item).split(",") if p.strip()]
@@ -285,7 +355,7 @@ def parse_method_list(text: str | list[str] | tuple[str, ...]) -> list[MethodSpe
             if not specs:
                 raise UnknownMethodError(f"parameter {piece!r} comes before any method name")
             key, _, value = piece.partition("=")
-            specs[-1][1][key.strip()] = _parse_value(value.strip())
+            specs[-1][1][key.strip()] = value.strip()
             continue
         name, _, rest = piece.partition(":")
         overrides: dict[str, Any] = {}
@@ -294,73 +364,13 @@ def parse_method_list(text: str | list[str] | tuple[str, ...]) -> list[MethodSpe
                 key, eq, value = assignment.partition("=")
                 if not eq:
                     raise UnknownMethodError(f"expected key=value after {name}:, got {assignment!r}")
-                overrides[key.strip()] = _parse_value(value.strip())
+                overrides[key.strip()] = value.strip()  # typed by the parameter's declaration
         specs.append((name.strip(), overrides))
     result = []
     for name, overrides in specs:
         cls = get_method_class(name)  # raises with suggestions for unknown names
-        instance = cls(**overrides)  # validates parameter names and types early
-        resolved = tuple(sorted((k, instance.params[k]) for k in overrides))
+        instance = cls(**overrides)  # validates parameter names and values early
+        names = {resolve_name(k, cls.parameters, name) for k in overrides}
+        resolved = tuple(sorted((k, getattr(instance, k)) for k in names))
         result.append(MethodSpec(name, resolved))
     return result
-
-
-# -- helpers ----------------------------------------------------------------------------
-def _suggest(word: str, choices) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.5)
-    if not close:
-        close = [c for c in choices if word.lower() in c.lower()][:3]
-    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-
-
-def _parse_value(text: str) -> Any:
-    lowered = text.lower()
-    if lowered in ("none", "null"):
-        return None
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
-
-
-def _coerce(key: str, value: Any, default: Any, method: str) -> Any:
-    """Bring an override to the type of its default, with a clear message if impossible."""
-    if default is None or value is None:
-        return value
-    try:
-        if isinstance(default, bool):
-            if isinstance(value, str):
-                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                    raise ValueError(value)
-                return value.lower() in ("true", "1", "yes")
-            return bool(value)
-        if isinstance(default, int) and not isinstance(value, bool):
-            if isinstance(value, float) and not value.is_integer():
-                # e.g. n_components may be an int or a variance fraction: keep the float.
-                return value
-            return int(value)
-        if isinstance(default, float):
-            # An int stays an int: for e.g. PCA's n_components an int (a count) and a
-            # float (a variance fraction) mean different things.
-            return value if isinstance(value, int) and not isinstance(value, bool) else float(value)
-        if isinstance(default, tuple):
-            # On the command line a tuple is written with "|" (commas separate methods):
-            # pca-svm:C_grid=1|10|100.
-            if isinstance(value, str):
-                return tuple(_parse_value(part.strip()) for part in value.split("|") if part.strip())
-            return tuple(value) if isinstance(value, (list, tuple)) else (value,)
-    except (TypeError, ValueError):
-        raise UnknownMethodError(
-            f"parameter {key}={value!r} of method {method!r} should be a {type(default).__name__}"
-        ) from None
-    return value
-
-
-def _format(value: Any) -> str:
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, (tuple, list)):
-        return "|".join(_format(v) for v in value)
-    return str(value)

@@ -1,16 +1,26 @@
-"""Results read back from a store, and the paper's tables as pandas DataFrames.
+"""Results read back from a results directory: data only, no reporting.
 
->>> res = fer_bench.load_results("results/jaffe-subject")   # doctest: +SKIP
->>> res.table2()            # OA per run, one column per method, Mean ± SD row
->>> res.table1("pca-svm")   # per-class sensitivity per run (the paper's Table 1)
->>> res.table3()            # one row per method with the paper's value
+:class:`Results` reads what a benchmark stored (configuration, dataset summary, environment,
+the methods and what was recorded about them, per-fold predictions and timings, the splits)
+and computes the paper's per-run metrics from it. Everything that turns results into
+tables, statistics, plots and HTML lives downstream, in :mod:`fer_bench.reporting`.
 
-Only complete runs (all K folds finished) enter the tables: an interrupted run is
-resumed before it counts.
+A directory is read from its SQLite store (``results.sqlite``) when present, otherwise from
+the files every run exports beside it (``run.json``, ``fold_accuracy.csv``,
+``predictions.csv.gz``, ``split_sizes.csv``), so that committed results (whose stores are not
+committed) can still be compared and reported on a fresh clone.
+
+>>> res = fer_bench.load_results("fer-bench-results/jaffe-subject")   # doctest: +SKIP
+>>> res.oa_summary("pca-svm")      # (mean OA %, SD, complete runs)
+>>> res.confusion("pca-svm")       # labelled confusion matrix summed over complete runs
+
+Only complete runs (all K folds finished) count: an interrupted run is resumed before it does.
 """
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import math
 from functools import cached_property
@@ -19,48 +29,114 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .metrics import confusion_matrix, format_mean_sd, mean_sd, overall_accuracy, sensitivity
-from .model_selection import PROTOCOL_SHORT, PROTOCOL_TITLES
-from .store import ResultsStore
+from .errors import FerBenchError
+from .metrics import confusion_matrix, mean_sd, overall_accuracy, sensitivity
+from .model_selection import PROTOCOLS, folds_of_run, protocol_short, protocol_title
+from .store import STORE_NAME, ResultsStore
+
+#: Files a run exports beside its store (see :func:`export_frames`).
+PREDICTIONS_FILE = "predictions.csv.gz"
+FOLDS_FILE = "fold_accuracy.csv"
+SPLIT_SIZES_FILE = "split_sizes.csv"
+RECORD_FILE = "run.json"
+
+_FOLD_COLUMNS = ["method", "run", "fold", "accuracy", "n_train", "n_val", "n_test", "features_seconds",
+                 "fit_seconds", "predict_seconds", "info"]
 
 
 class Results:
-    """Everything a store holds, with the paper's tables as DataFrames."""
+    """Everything a results directory holds, read-only.
+
+    Attributes: ``config`` (the recorded configuration), ``dataset`` (its summary),
+    ``environment``, ``command``, ``methods`` (labels in run order), ``method_params``
+    and ``method_records`` (name, citation, published OA, pretraining, …) per method,
+    ``skipped`` (method → reason), ``duplicates`` (groups of sample ids), ``split_warnings``,
+    and DataFrames ``predictions`` (method, run, fold, idx, y_true, y_pred), ``folds``
+    (per fold: accuracy, part sizes, timings, ``info`` dict), ``samples`` and
+    ``split_sizes`` (run, fold, n_train, n_val, n_test). Runs and folds are 0-based here.
+
+    Raises :class:`~fer_bench.errors.FerBenchError` when ``out`` holds no results.
+    """
 
     def __init__(self, out: str | Path):
         self.out = Path(out)
+        if (self.out / STORE_NAME).exists():
+            self._read_store()
+        elif (self.out / RECORD_FILE).exists() and (self.out / PREDICTIONS_FILE).exists():
+            self._read_exported()
+        else:
+            raise FerBenchError(
+                f"no results in {self.out}: neither {STORE_NAME} nor the exported {RECORD_FILE} and "
+                f"{PREDICTIONS_FILE} are there"
+            )
+        self.folds["info"] = self.folds["info"].map(_as_dict)
+
+    def _read_store(self) -> None:
         store = ResultsStore(self.out, write=False)
         try:
             self.config: dict = store.get_meta("config", {})
             self.environment: dict = store.get_meta("environment", {})
             self.dataset: dict = store.get_meta("dataset", {})
             self.command: str | None = store.get_meta("command")
+            self.split_warnings: list[str] = store.get_meta("split_warnings", [])
             self.methods: list[str] = store.methods()
             self.method_params = {m: store.method_params(m) for m in self.methods}
-            self.method_info = store.get_meta("method_info", {})
+            self.method_records = {m: store.method_record(m) for m in self.methods}
             self.skipped: dict[str, str] = store.skipped()
             self.duplicates: list[list[str]] = store.get_meta("duplicates", [])
+            self.duplicates_spanning: list[int] = store.get_meta("duplicates_spanning", [])
             self.predictions = pd.DataFrame(
                 store.query("SELECT method, run, fold, idx, y_true, y_pred FROM predictions ORDER BY method, run, idx"),
                 columns=["method", "run", "fold", "idx", "y_true", "y_pred"],
             )
             self.folds = pd.DataFrame(
-                store.query(
-                    "SELECT method, run, fold, accuracy, n_train, n_val, n_test, features_seconds, "
-                    "fit_seconds, predict_seconds, info FROM folds ORDER BY method, run, fold"
-                ),
-                columns=[
-                    "method", "run", "fold", "accuracy", "n_train", "n_val", "n_test",
-                    "features_seconds", "fit_seconds", "predict_seconds", "info",
-                ],
+                store.query(f"SELECT {', '.join(_FOLD_COLUMNS)} FROM folds ORDER BY method, run, fold"),
+                columns=_FOLD_COLUMNS,
             )
             self.samples = pd.DataFrame(
                 store.query("SELECT idx, sample_id, label, subject FROM samples ORDER BY idx"),
                 columns=["idx", "sample_id", "label", "subject"],
             )
+            splits = pd.DataFrame(store.query("SELECT run, idx, grp FROM splits ORDER BY run, idx"),
+                                  columns=["run", "idx", "grp"])
         finally:
             store.close()
-        self.folds["info"] = self.folds["info"].map(lambda s: json.loads(s) if s else {})
+        self.split_sizes = _split_sizes(splits, self.config.get("protocol", "paper"))
+
+    def _read_exported(self) -> None:
+        record = json.loads((self.out / RECORD_FILE).read_text(encoding="utf-8"))
+        self.config = record.get("config", {})
+        self.environment = record.get("environment", {})
+        self.dataset = record.get("dataset", {})
+        self.command = record.get("command")
+        self.split_warnings = record.get("split_warnings", [])
+        self.method_params = record.get("methods", {})
+        self.method_records = record.get("method_records", {})
+        self.methods = list(record.get("method_order", self.method_params))
+        self.skipped = record.get("skipped", {})
+        self.duplicates = record.get("duplicates", [])
+        self.duplicates_spanning = record.get("duplicates_spanning", [])
+        with gzip.open(self.out / PREDICTIONS_FILE, "rt", encoding="utf-8") as handle:
+            self.predictions = pd.read_csv(handle, dtype={"method": str})
+        self.predictions[["run", "fold"]] -= 1
+        folds = pd.read_csv(self.out / FOLDS_FILE, dtype={"method": str})
+        folds[["run", "fold"]] -= 1
+        # The exact fold accuracy, from the predictions (the CSV rounds it).
+        correct = (self.predictions["y_true"] == self.predictions["y_pred"]).groupby(
+            [self.predictions["method"], self.predictions["run"], self.predictions["fold"]]).mean() * 100.0
+        folds["accuracy"] = [correct.get((m, r, f), np.nan) for m, r, f in zip(folds["method"], folds["run"], folds["fold"])]
+        for column in _FOLD_COLUMNS:
+            if column not in folds:
+                folds[column] = None if column == "info" else np.nan
+        self.folds = folds[_FOLD_COLUMNS].reset_index(drop=True)
+        self.samples = pd.DataFrame(columns=["idx", "sample_id", "label", "subject"])
+        sizes_path = self.out / SPLIT_SIZES_FILE
+        if sizes_path.exists():
+            sizes = pd.read_csv(sizes_path)
+            sizes[["run", "fold"]] -= 1
+            self.split_sizes = sizes
+        else:
+            self.split_sizes = pd.DataFrame(columns=["run", "fold", "n_train", "n_val", "n_test"])
 
     # -- configuration ------------------------------------------------------------------
     @property
@@ -73,11 +149,11 @@ class Results:
 
     @property
     def protocol_title(self) -> str:
-        return PROTOCOL_TITLES.get(self.protocol, self.protocol)
+        return protocol_title(self.protocol)
 
     @property
     def protocol_short(self) -> str:
-        return PROTOCOL_SHORT.get(self.protocol, self.protocol)
+        return protocol_short(self.protocol)
 
     @property
     def n_folds(self) -> int:
@@ -86,6 +162,26 @@ class Results:
     @property
     def n_runs(self) -> int:
         return int(self.config.get("runs", 0))
+
+    @property
+    def refit(self) -> bool:
+        """Whether the final models were retrained on training + validation (Li 2021, §3.6)."""
+        return bool(self.config.get("refit", False))
+
+    @property
+    def is_synthetic(self) -> bool:
+        """Whether the dataset is fer-bench's generated one (not photographs)."""
+        return bool(self.dataset.get("synthetic") or str(self.config.get("dataset_spec", "")).startswith("synthetic"))
+
+    def chance_levels(self) -> dict[str, float]:
+        """Accuracy (%) of guessing: ``uniform`` (100 / number of classes) and
+        ``majority`` (always predicting the most frequent class)."""
+        counts = self.dataset.get("classes") or {}
+        k = len(self.classes) or len(counts)
+        uniform = 100.0 / k if k else float("nan")
+        total = sum(counts.values()) if counts else 0
+        majority = 100.0 * max(counts.values()) / total if total else uniform
+        return {"uniform": uniform, "majority": majority}
 
     def __repr__(self) -> str:
         return (
@@ -100,6 +196,10 @@ class Results:
         counts = rows.groupby("run")["fold"].nunique()
         return sorted(int(r) for r, n in counts.items() if n == self.n_folds)
 
+    def is_complete(self, method: str) -> bool:
+        """Whether every run of ``method`` has finished."""
+        return len(self.complete_runs(method)) == self.n_runs
+
     @cached_property
     def _confusions(self) -> dict[tuple[str, int], np.ndarray]:
         k = len(self.classes)
@@ -108,123 +208,94 @@ class Results:
             out[(method, int(run))] = confusion_matrix(rows["y_true"], rows["y_pred"], k)
         return out
 
-    def confusion(self, method: str, run: int | None = None) -> np.ndarray:
-        """Run ``run``'s confusion matrix summed over its folds; ``None`` sums every complete run."""
+    def confusion_counts(self, method: str, run: int | None = None) -> np.ndarray:
+        """Run ``run``'s confusion matrix (K × K int64 counts; rows true, columns predicted)
+        summed over its folds; ``None`` sums every complete run."""
         if run is not None:
             return self._confusions[(method, run)]
-        runs = self.complete_runs(method)
         k = len(self.classes)
-        return sum((self._confusions[(method, r)] for r in runs), np.zeros((k, k), dtype=np.int64))
+        return sum((self._confusions[(method, r)] for r in self.complete_runs(method)),
+                   np.zeros((k, k), dtype=np.int64))
 
-    def run_metrics(self, method: str) -> pd.DataFrame:
-        """Numeric OA and per-class sensitivity (percent) of every complete run."""
+    def confusion(self, method: str, run: int | None = None) -> pd.DataFrame:
+        """:meth:`confusion_counts` labelled: index ``true`` and columns ``predicted`` are
+        the class names."""
+        counts = self.confusion_counts(method, run)
+        return pd.DataFrame(counts, index=pd.Index(self.classes, name="true"),
+                            columns=pd.Index(self.classes, name="predicted"))
+
+    def run_metrics(self, method: str, runs: list[int] | None = None) -> pd.DataFrame:
+        """Numeric OA (eq. 8) and per-class sensitivity (eq. 7), percent, of every complete
+        run (or of ``runs``), indexed by the 1-based run number."""
         rows = []
-        for run in self.complete_runs(method):
+        for run in self.complete_runs(method) if runs is None else runs:
             cm = self._confusions[(method, run)]
             rows.append({"run": run + 1, "oa": overall_accuracy(cm), **dict(zip(self.classes, sensitivity(cm)))})
         return pd.DataFrame(rows, columns=["run", "oa", *self.classes]).set_index("run")
 
-    def oa_summary(self, method: str) -> tuple[float, float, int]:
-        """(mean, SD, number of complete runs) of the overall accuracy."""
-        values = self.run_metrics(method)["oa"].to_numpy()
+    def oa_summary(self, method: str, runs: list[int] | None = None) -> tuple[float, float, int]:
+        """(mean, sample SD, number of runs) of the overall accuracy over complete runs."""
+        values = self.run_metrics(method, runs)["oa"].to_numpy()
         mean, sd = mean_sd(values)
         return mean, sd, len(values)
 
+    def common_runs(self, methods: list[str] | None = None) -> list[int]:
+        """Runs complete for every one of ``methods`` (default: every method with a complete run)."""
+        methods = [m for m in (self.methods if methods is None else methods) if self.complete_runs(m)]
+        if not methods:
+            return []
+        common = set(self.complete_runs(methods[0]))
+        for method in methods[1:]:
+            common &= set(self.complete_runs(method))
+        return sorted(common)
+
     def fold_accuracy(self) -> pd.DataFrame:
-        """Tidy per-fold accuracies: method, run (1-based), fold (1-based), accuracy, sizes."""
-        frame = self.folds[["method", "run", "fold", "accuracy", "n_train", "n_test"]].copy()
+        """Tidy per-fold accuracies (percent): method, run (1-based), fold (1-based), accuracy,
+        and the sizes of the training, validation and test parts."""
+        frame = self.folds[["method", "run", "fold", "accuracy", "n_train", "n_val", "n_test"]].copy()
         frame["run"] += 1
         frame["fold"] += 1
         return frame
 
-    # -- the paper's tables -------------------------------------------------------------
-    def table1(self, method: str) -> pd.DataFrame:
-        """Per-class sensitivity (%) per run, with the paper's Mean ± SD row."""
-        metrics = self.run_metrics(method)
-        body = metrics[self.classes].map(_fmt)
-        body.index = [str(i) for i in body.index]
-        summary = {c: format_mean_sd(*mean_sd(metrics[c])) for c in self.classes}
-        table = pd.concat([body, pd.DataFrame([summary], index=["Mean ± SD"])])
-        table.index.name = "run"
-        table["protocol"] = self.protocol_short
-        return table
 
-    def table2(self) -> pd.DataFrame:
-        """Overall accuracy (%) per run, one column per method, with a Mean ± SD row."""
-        columns = {}
-        for method in self.methods:
-            oa = self.run_metrics(method)["oa"]
-            if len(oa):
-                columns[method] = oa
-        runs = sorted({r for col in columns.values() for r in col.index})
-        body = pd.DataFrame({m: col.reindex(runs).map(_fmt) for m, col in columns.items()}, index=runs)
-        body.index = [str(r) for r in runs]
-        summary = {m: format_mean_sd(*mean_sd(col)) for m, col in columns.items()}
-        table = pd.concat([body, pd.DataFrame([summary], index=["Mean ± SD"])])
-        table.index.name = "run"
-        table["protocol"] = self.protocol_short
-        return table.fillna("")
-
-    def table3(self) -> pd.DataFrame:
-        """One row per method: OA mean and SD over runs, the published value, and statistics.
-
-        After the paper's columns: ``ci95_low``/``ci95_high`` (corrected-variance 95 %
-        interval of the OA), ``p_vs_best`` (two-sided corrected resampled t-test against
-        the method with the best mean OA) and ``significance`` (``best``, ``*`` for
-        p < 0.05, ``n.s.``); see :mod:`fer_bench.stats`.
-        """
-        from .registry import get_method_class
-
-        rows = []
-        for method in self.methods:
-            mean, sd, n_runs = self.oa_summary(method)
-            if n_runs == 0:
-                continue
-            name = method.split(":", 1)[0]
-            paper = ""
-            try:
-                cls = get_method_class(name)
-                if cls.paper_oa is not None and method == name:
-                    paper = format_mean_sd(*cls.paper_oa)
-            except Exception:  # a plugin no longer installed still has its results shown
-                pass
-            rows.append(
-                {
-                    "method": method,
-                    "oa_mean": round(mean, 2),
-                    "oa_sd": round(sd, 2) if not math.isnan(sd) else float("nan"),
-                    "runs": n_runs,
-                    "folds": self.n_folds,
-                    "protocol": self.protocol_short,
-                    "paper_oa": paper,
-                }
-            )
-        base = ["method", "oa_mean", "oa_sd", "runs", "folds", "protocol", "paper_oa"]
-        table = pd.DataFrame(rows, columns=base)
-        # Statistics (see fer_bench.stats): corrected-variance 95 % interval of the OA, and
-        # the corrected resampled t-test against the method with the best mean OA.
-        from .stats import significance_columns
-
-        extra = significance_columns(self)
-        table = table.join(extra, on="method")
-        table["ci95_low"] = table["ci95_low"].astype(float).round(2)
-        table["ci95_high"] = table["ci95_high"].astype(float).round(2)
-        table["p_vs_best"] = table["p_vs_best"].astype(float)
-        table["significance"] = table["significance"].fillna("").astype(str)
-        return table[[*base, "ci95_low", "ci95_high", "p_vs_best", "significance"]]
-
-    def write_tables(self, out: str | Path | None = None, figures: bool = True) -> list[Path]:
-        """Write Tables 1-3, the leaderboard, run.json, statistics and (``figures``) the
-        plots and report.html (see :mod:`fer_bench.report`)."""
-        from .report import write_report
-
-        return write_report(self, Path(out) if out else self.out, figures=figures)
+def _split_sizes(splits: pd.DataFrame, protocol: str) -> pd.DataFrame:
+    """Per (run, fold): the sizes of the training, validation and test parts (0-based)."""
+    folds_of = PROTOCOLS[protocol]().folds if protocol in PROTOCOLS else (lambda g, r: folds_of_run(g, r))
+    rows = []
+    for run, part in splits.groupby("run"):
+        for fold in folds_of(part["grp"].to_numpy(), int(run)):
+            rows.append((int(run), fold.fold, len(fold.train), len(fold.val), len(fold.test)))
+    return pd.DataFrame(rows, columns=["run", "fold", "n_train", "n_val", "n_test"])
 
 
-def _fmt(value: float) -> str:
-    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.2f}"
+def _as_dict(value) -> dict:
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str) and value:
+        return json.loads(value)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return {}
+    return {}
+
+
+def export_frames(results: Results) -> dict[str, bytes]:
+    """The files that let a directory be read without its store: ``predictions.csv.gz``
+    (1-based run and fold) and ``split_sizes.csv``, as bytes (gzip without a timestamp, so
+    the same results give the same bytes)."""
+    predictions = results.predictions.copy()
+    predictions[["run", "fold"]] += 1
+    text = predictions.to_csv(index=False, lineterminator="\n")
+    buffer = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0) as handle:
+        handle.write(text.encode("utf-8"))
+    sizes = results.split_sizes.copy()
+    sizes[["run", "fold"]] += 1
+    return {
+        PREDICTIONS_FILE: buffer.getvalue(),
+        SPLIT_SIZES_FILE: sizes.to_csv(index=False, lineterminator="\n").encode("utf-8"),
+    }
 
 
 def load_results(out: str | Path) -> Results:
-    """Open the results stored in an output directory (read-only)."""
+    """Open the results of a results directory (read-only)."""
     return Results(out)

@@ -1,21 +1,21 @@
-"""The benchmark engine: dataset → splits → per-method features → folds → store → tables.
+"""The benchmark engine: plan → execute → finish.
 
-:func:`run` is the whole job (``fer-bench run`` is a thin layer over it). For every
-method it computes the fold-independent features once per dataset (cached on disk),
-then, for every (run, fold) not already in the store, fits a *fresh* instance on the
-training and validation groups and predicts the test group. Each finished fold is
-committed at once; tables are rewritten after every method and at the end, and also
-when the run is interrupted, so no finished work is lost.
+:func:`plan` turns a :class:`~fer_bench.config.RunConfig` into a :class:`Plan`: the dataset,
+the method specs, the protocol's checked splits and the configuration recorded with the
+results. :func:`execute` then, for every method, computes the fold-independent features once
+per dataset (cached on disk) and hands every (run, fold) not already in the store, as a
+ready :class:`~fer_bench.folds.WorkUnit`, to an executor (serial, joblib or Dask). Each
+finished fold is committed at once; tables are rewritten after every method, and the
+figures and report once at the end (:func:`finish`), also when the run is interrupted, so no
+finished work is lost. :func:`run` is all three (``fer-bench run`` is a thin layer over it).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import shlex
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,17 +23,28 @@ from typing import Any
 import numpy as np
 
 from .cache import ArrayCache, default_cache_dir
+from .config import DEFAULT_RESULTS_ROOT, RunConfig
 from .datasets import Dataset, load_dataset
+from .datasets.cross import cross_dataset
+from .datasets.leakage import duplicate_warning, duplicates_spanning_groups
+from .datasets.splits import duplicate_split_report
+from .devices import resolve_device
 from .environment import collect_environment
 from .errors import FerBenchError, RequirementError
+from .executors import make_executor
+from .folds import WorkUnit, fold_seed
 from .metrics import accuracy
-from .model_selection import Fold, check_protocol, folds_of_run, make_groups
+from .model_selection import Fold, Protocol, SplitReport, get_protocol, inner_folds
 from .preprocess import load_images
 from .registry import Method, MethodSpec, available_methods, parse_method_list
+from .reporting import write_report
 from .results import Results
 from .store import ResultsStore
 
 log = logging.getLogger(__name__)
+
+#: Seconds between progress lines when the output is not a terminal (a log file, CI).
+PROGRESS_INTERVAL = 30.0
 
 
 class MethodFailedError(FerBenchError):
@@ -41,177 +52,213 @@ class MethodFailedError(FerBenchError):
 
 
 @dataclass
-class FoldOutcome:
-    run: int
-    fold: int
-    test: np.ndarray
-    y_true: np.ndarray
-    y_pred: np.ndarray
-    sizes: tuple[int, int, int]
-    timings: dict[str, float]
-    info: dict[str, Any] = field(default_factory=dict)
+class Plan:
+    """Everything decided before any method runs.
 
+    ``groups`` maps each run (0-based) to the group id of every sample; ``split_report``
+    holds the invariant checks' warnings and every fold's part sizes; ``record`` is the
+    configuration stored with the results (and checked when a directory is resumed).
+    """
 
-def fold_seed(seed: int, run: int, fold: int) -> int:
-    """The random_state handed to a method for one fold (same for every method)."""
-    digest = hashlib.sha256(f"fer-bench-fold|{seed}|{run}|{fold}".encode()).digest()
-    return int.from_bytes(digest[:4], "little")
+    config: RunConfig
+    dataset: Dataset
+    protocol: Protocol
+    specs: list[MethodSpec]
+    run_all: bool
+    groups: dict[int, np.ndarray]
+    split_report: SplitReport
+    out: Path
+    device: str
+    record: dict[str, Any] = field(default_factory=dict)
 
+    def folds(self) -> list[Fold]:
+        """Every fold of every run, in (run, fold) order."""
+        return [f for r in range(self.config.runs) for f in self.protocol.folds(self.groups[r], r)]
 
-def fit_predict_fold(method: Method, features: np.ndarray, y: np.ndarray, fold: Fold, seed: int) -> FoldOutcome:
-    """Fit a fresh copy of ``method`` on one fold; the test group is seen only by predict."""
-    from threadpoolctl import threadpool_limits
-
-    model = method.clone()
-    with threadpool_limits(limits=method.max_threads):
-        start = time.perf_counter()
-        model.fit(features[fold.train], y[fold.train], features[fold.val], y[fold.val], random_state=seed)
-        fitted = time.perf_counter()
-        y_pred = np.asarray(model.predict(features[fold.test]), dtype=np.int64)
-        done = time.perf_counter()
-    if y_pred.shape != fold.test.shape:
-        raise FerBenchError(
-            f"method {method.name!r} returned {y_pred.shape[0]} predictions for {len(fold.test)} test images"
-        )
-    return FoldOutcome(
-        fold.run, fold.fold, fold.test, y[fold.test], y_pred,
-        (len(fold.train), len(fold.val), len(fold.test)),
-        {"fit": fitted - start, "predict": done - fitted},
-        model.fit_info(),
-    )
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` becomes ``cuda`` when PyTorch sees a GPU, else ``cpu``."""
-    if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
-        raise FerBenchError(f"--device {device!r}: use auto, cpu or cuda")
-    if device != "auto":
-        return device
-    try:
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    except ImportError:
-        return "cpu"
+    def work_units(self, done: set[tuple[int, int]]) -> list[WorkUnit]:
+        """The folds not in ``done``, ready to run: each with its seed (computed here and
+        nowhere else), the refit flag and, for inner-cv selection, its inner splits."""
+        units = []
+        for fold in self.folds():
+            if (fold.run, fold.fold) in done:
+                continue
+            inner = None
+            if self.config.selection == "inner-cv":
+                inner = tuple(inner_folds(self.groups[fold.run], fold))
+            units.append(WorkUnit(fold, fold_seed(self.config.seed, fold.run, fold.fold), self.config.refit, inner))
+        return units
 
 
 def default_out(dataset: Dataset, protocol: str) -> Path:
-    return Path("results") / f"{dataset.name}-{protocol}"
+    """``fer-bench-results/<dataset>-<protocol>`` in the current directory."""
+    return DEFAULT_RESULTS_ROOT / f"{dataset.name}-{protocol}"
 
 
-def run(
-    methods: str | Sequence[str] = "all",
-    dataset: str | Dataset = "synthetic",
-    protocol: str = "paper",
-    runs: int = 10,
-    folds: int = 10,
-    seed: int = 0,
-    out: str | Path | None = None,
-    device: str = "auto",
-    face_crop: bool = False,
-    jobs: int = 1,
-    backend: str = "auto",
-    scheduler: str | None = None,
-    cache_dir: str | Path | None = None,
-    progress: bool = True,
-    echo: Callable[[str], None] | None = None,
-    command: str | None = None,
-) -> Results:
-    """Run a benchmark and return its :class:`~fer_bench.results.Results`.
+def plan(config: RunConfig, dataset: Dataset | None = None) -> Plan:
+    """Load the dataset, resolve the methods and build and check every run's split.
 
-    Parameters mirror ``fer-bench run``: ``methods`` is ``"all"`` or names with optional
-    overrides (``["pca-svm", "swe-bbo:level=3"]``); ``dataset`` a spec (``"jaffe:PATH"``)
-    or a :class:`Dataset`; ``protocol`` ``"paper"`` (image-level) or ``"subject"``;
-    ``out`` the results directory (default ``results/<dataset>-<protocol>``). Re-running
-    with the same arguments resumes: finished folds are not recomputed. ``jobs`` > 1
-    fits folds in parallel (joblib), ``backend="dask"`` on a Dask cluster.
+    Raises :class:`~fer_bench.errors.FerBenchError` subclasses (bad dataset, unknown
+    method or parameter, a protocol the data cannot support) before anything is written.
     """
-    say = echo or (lambda text: print(text, file=sys.stderr))
-    ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
-    parsed = parse_method_list(methods)
+    ds = dataset if dataset is not None else load_dataset(config.dataset)
+    if config.test_dataset:
+        ds = cross_dataset(ds, load_dataset(config.test_dataset))
+    parsed = parse_method_list(config.methods)
     run_all = parsed == "all"
-    specs: list[MethodSpec] = [MethodSpec(n) for n in available_methods()] if run_all else parsed
-
-    labels, subjects = ds.labels, ds.subjects
-    check_protocol(protocol, labels, subjects, folds, runs)
+    specs = [MethodSpec(n) for n in available_methods()] if run_all else parsed
+    protocol = get_protocol(config.protocol)(n_folds=config.folds, n_runs=config.runs, seed=config.seed)
+    labels, subjects, splits = ds.labels, ds.subjects, ds.splits
+    protocol.check(labels, subjects, ds.classes, splits)
     fingerprint = ds.fingerprint  # reads every image once; names an unreadable file
-    groups = {r: make_groups(protocol, labels, subjects, folds, r, seed, fingerprint) for r in range(runs)}
-
-    out_dir = Path(out) if out is not None else default_out(ds, protocol)
-    config = {
+    groups, report = protocol.all_groups(labels, subjects, fingerprint, class_names=ds.classes, splits=splits)
+    needs_device = any("device" in s.method_class().parameters for s in specs)
+    device = resolve_device(config.device) if needs_device else "cpu"
+    record = {
         "dataset_fingerprint": fingerprint,
-        "dataset_spec": ds.spec,
-        "protocol": protocol,
-        "folds": folds,
-        "runs": runs,
-        "seed": seed,
-        "face_crop": bool(face_crop),
+        "dataset_spec": ds.parts[0].spec if config.test_dataset else ds.spec,
+        "test_dataset_spec": ds.parts[1].spec if config.test_dataset else None,
+        "protocol": config.protocol,
+        "folds": config.folds,
+        "runs": config.runs,
+        "seed": config.seed,
+        "refit": config.refit,
+        "selection": config.selection,
+        "face_crop": bool(config.face_crop),
         "classes": ds.classes,
     }
-    cache = ArrayCache(default_cache_dir() if cache_dir is None else cache_dir)
-    needs_device = any("device" in _class_of(s).parameters for s in specs)
-    run_device = resolve_device(device) if needs_device else "cpu"
-    from .executors import make_executor
+    out = config.out if config.out is not None else default_out(ds, config.protocol)
+    return Plan(config, ds, protocol, specs, run_all, groups, report, out, device, record)
 
-    executor = make_executor(jobs=jobs, backend=backend, scheduler=scheduler)
 
-    with ResultsStore(out_dir, write=True) as store:
-        store.initialise(config, ds.samples, groups)
-        store.set_meta("dataset", {k: v for k, v in ds.summary().items() if k != "notes"})
+def run(config: RunConfig | None = None, *, echo: Callable[[str], None] | None = None, **options) -> Results:
+    """Run a benchmark and return its :class:`~fer_bench.results.Results`.
+
+    Give a :class:`~fer_bench.config.RunConfig`, or its options as keywords
+    (``fer_bench.run(methods=["pca-svm"], dataset="jaffe:PATH", protocol="subject")``);
+    ``dataset`` may also be a loaded :class:`~fer_bench.datasets.Dataset`.
+    Re-running the same configuration into the same ``out`` resumes: finished folds are
+    not recomputed. Raises :class:`MethodFailedError` (after keeping every other method's
+    results) when a method fails, and other :class:`~fer_bench.errors.FerBenchError`
+    subclasses on bad input.
+    """
+    dataset = options.get("dataset")
+    loaded = dataset if isinstance(dataset, Dataset) else None
+    if loaded is not None:  # an already loaded (and fingerprinted) dataset: keep it
+        options["dataset"] = loaded.spec
+    if config is None:
+        config = RunConfig(**options)
+    elif options:
+        config = config.replace(**options)
+    say = echo or (lambda text: print(text, file=sys.stderr, flush=True))
+    the_plan = plan(config, loaded)
+    return execute(the_plan, say)
+
+
+def execute(the_plan: Plan, say: Callable[[str], None]) -> Results:
+    """Run every method of a :class:`Plan` into its results directory; see :func:`run`."""
+    config, ds = the_plan.config, the_plan.dataset
+    cache = ArrayCache(default_cache_dir() if config.cache_dir is None else config.cache_dir)
+    executor = make_executor(jobs=config.jobs, backend=config.backend, scheduler=config.scheduler)
+    failed: dict[str, str] = {}
+    with ResultsStore(the_plan.out, write=True) as store:
+        store.initialise(the_plan.record, ds.samples, the_plan.groups)
+        store.set_meta("dataset", ds.summary())
         store.set_meta("environment", collect_environment())
-        store.set_meta("command", command or _api_call(methods, ds.spec, protocol, runs, folds, seed, out))
+        store.set_meta("command", config.command or config.as_command())
+        store.set_meta("split_warnings", list(the_plan.split_report.warnings))
+        for line in ds.report_lines():  # files skipped, subject ids merged, decoding applied
+            say(line)
+        for warning in the_plan.split_report.warnings:
+            say(f"warning: {warning}")
         duplicates = ds.duplicate_groups()
         if duplicates:
-            say(
-                f"warning: {len(duplicates)} groups of byte-identical images (they leak across folds), e.g. "
-                + ", ".join(duplicates[0][:3])
-            )
+            say(duplicate_warning(duplicates, the_plan.groups[0], ds.sample_ids))
             store.set_meta("duplicates", duplicates)
-        fold_lists = {r: folds_of_run(groups[r], r) for r in range(runs)}
-        failed: dict[str, str] = {}
+            store.set_meta("duplicates_spanning", [
+                len(duplicates_spanning_groups(duplicates, the_plan.groups[r], ds.sample_ids))
+                for r in sorted(the_plan.groups)
+            ])
+            if ds.splits is not None:  # the dataset's own split: copies across it, and conflicting labels
+                split_report = duplicate_split_report(ds.duplicate_index_groups(), ds.labels, ds.splits)
+                store.set_meta("duplicates_split", split_report.as_dict())
+                say("duplicates and the dataset's split: " + "; ".join(split_report.lines()))
         say(
-            f"fer-bench: {ds.spec} ({len(ds)} images, {len(ds.classes)} classes), protocol {protocol}, "
-            f"{runs} runs × {folds} folds → {out_dir}"
+            f"fer-bench: {ds.spec} ({len(ds)} images, {len(ds.classes)} classes), protocol {config.protocol}, "
+            f"{config.runs} runs × {config.folds} folds, {'refit on train+val' if config.refit else 'no refit'}"
+            f" → {the_plan.out}"
         )
         try:
-            for spec in specs:
-                method = spec.create(device=run_device)
-                reasons = method.skip_reasons(run_device) if run_all else method.unmet_requirements(run_device)
-                if reasons:
-                    if not run_all:
-                        raise RequirementError(f"method {spec.label!r} cannot run here: " + "; ".join(reasons))
-                    store.record_skipped(spec.label, "; ".join(reasons))
-                    say(f"skipped {spec.label}: {'; '.join(reasons)}")
-                    continue
-                identity = {
-                    "class": f"{type(method).__module__}.{type(method).__qualname__}",
-                    "params": {k: v for k, v in method.params.items() if k not in method.runtime_parameters},
-                }
-                store.register_method(spec.label, spec.name, method.params, identity)
-                done = store.finished_folds(spec.label)
-                pending = [f for r in range(runs) for f in fold_lists[r] if (f.run, f.fold) not in done]
-                if not pending:
-                    say(f"{spec.label}: all {runs * folds} folds already in the store")
-                    continue
-                try:
-                    _run_method(spec, method, ds, labels, pending, seed, cache, face_crop, store, executor, progress,
-                                say, jobs)
-                except FerBenchError:
-                    raise
-                except Exception as exc:  # a method's own bug must not cost the others' results
-                    log.exception("method %s failed", spec.label)
-                    failed[spec.label] = f"{type(exc).__name__}: {exc}"
-                    say(f"error: method {spec.label} failed: {failed[spec.label]}")
-                _write_tables(out_dir, figures=False)
+            for spec in the_plan.specs:
+                reason = _run_one_method(the_plan, spec, cache, store, executor, say)
+                if reason:
+                    failed[spec.label] = reason
+                write_report(Results(the_plan.out), the_plan.out, figures=False)
         finally:
             executor.close()
-            _write_tables(out_dir, figures=True)
+            finish(the_plan.out)
     if failed:
         raise MethodFailedError(
             "; ".join(f"{m}: {why}" for m, why in failed.items())
-            + f" (results of the other methods are in {out_dir})"
+            + f" (results of the other methods are in {the_plan.out})"
         )
-    return Results(out_dir)
+    return Results(the_plan.out)
+
+
+def finish(out: Path) -> None:
+    """Write every table, figure and the HTML report of ``out`` from its store."""
+    try:
+        write_report(Results(out), out, figures=True)
+    except FerBenchError as exc:  # nothing to report yet (no method finished a run)
+        log.info("no report written: %s", exc)
+
+
+def _run_one_method(the_plan: Plan, spec: MethodSpec, cache, store, executor, say) -> str | None:
+    """Run one method's pending folds; returns a failure reason, or None."""
+    config = the_plan.config
+    method = spec.create(device=the_plan.device)
+    reasons = method.skip_reasons(the_plan.device) if the_plan.run_all else method.unmet_requirements(the_plan.device)
+    if reasons:
+        if not the_plan.run_all:
+            raise RequirementError(f"method {spec.label!r} cannot run here: " + "; ".join(reasons))
+        store.record_skipped(spec.label, "; ".join(reasons))
+        say(f"skipped {spec.label}: {'; '.join(reasons)}")
+        return None
+    if config.selection == "inner-cv" and not method.supports_refit():
+        raise RequirementError(f"method {spec.label!r} does not implement refit, which --selection inner-cv needs")
+    store.register_method(spec.label, spec.name, method.params, method_identity(method), method_record(method))
+    units = the_plan.work_units(store.finished_folds(spec.label))
+    if not units:
+        say(f"{spec.label}: all {config.runs * config.folds} folds already in the store")
+        return None
+    try:
+        _fit_folds(spec, method, the_plan, units, cache, store, executor, say)
+    except FerBenchError:
+        raise
+    except Exception as exc:  # a method's own bug must not cost the others' results
+        log.exception("method %s failed", spec.label)
+        reason = f"{type(exc).__name__}: {exc}"
+        say(f"error: method {spec.label} failed: {reason}")
+        return reason
+    return None
+
+
+def method_identity(method: Method) -> dict[str, Any]:
+    """What must match for stored folds of a method to be resumed: class and parameters."""
+    return {"class": f"{type(method).__module__}.{type(method).__qualname__}", "params": method.identity_params()}
+
+
+def method_record(method: Method) -> dict[str, Any]:
+    """What reports show about a method, recorded at run time so reports never import plugins."""
+    return {
+        "name": method.name,
+        "description": method.description,
+        "citation": method.citation,
+        "paper_oa": list(method.paper_oa) if method.paper_oa else None,
+        "paper_oa_source": method.paper_oa_source if method.paper_oa else None,
+        "pretraining": method.pretraining,
+        "refit": method.supports_refit(),
+        "input": {"size": list(method.input_spec().size), "color": method.input_spec().color},
+    }
 
 
 def extract_in_parallel(method: Method, images: np.ndarray, jobs: int) -> np.ndarray:
@@ -229,7 +276,7 @@ def extract_in_parallel(method: Method, images: np.ndarray, jobs: int) -> np.nda
 def method_features(
     method: Method, ds: Dataset, cache: ArrayCache, face_crop: bool = False, progress=None, jobs: int = 1
 ) -> np.ndarray:
-    """The fold-independent features of ``method`` on ``ds``, computed once and cached.
+    """The fold-independent features of ``method`` on ``ds`` (N × …), computed once and cached.
 
     With ``jobs`` > 1 and a method whose features are per image
     (``parallel_features``), the images are split across ``jobs`` processes: feature
@@ -246,54 +293,66 @@ def method_features(
             raise FerBenchError(f"method {method.name!r} returned features for {features.shape[0]} of {len(ds)} images")
         return features
 
-    if not method.feature_parameters and type(method).extract_features is Method.extract_features:
+    if type(method).extract_features is Method.extract_features:
         # Pixels only: the preprocessed image stack is the feature cache entry.
         return load_images(ds, method.input_spec(), cache, face_crop=face_crop, progress=progress)
     return cache.get_or_compute(key, compute)
 
 
-def _run_method(spec, method, ds, labels, pending, seed, cache, face_crop, store, executor, progress, say, jobs=1):
-    from tqdm.auto import tqdm
+class Progress:
+    """Fold progress of one method: a tqdm bar on a terminal; otherwise (a log file, CI)
+    a line every :data:`PROGRESS_INTERVAL` seconds with folds done, elapsed time and an
+    estimate of the time left."""
 
+    def __init__(self, label: str, total: int, enabled: bool, say: Callable[[str], None]):
+        from tqdm.auto import tqdm
+
+        self.label, self.total, self.say, self.done = label, total, say, 0
+        self.start = self.last = time.monotonic()
+        terminal = enabled and sys.stderr.isatty()
+        self.lines = enabled and not terminal
+        self.bar = tqdm(total=total, desc=label, unit="fold", disable=not terminal, leave=True, file=sys.stderr)
+
+    def update(self) -> None:
+        self.done += 1
+        self.bar.update(1)
+        now = time.monotonic()
+        if self.lines and (now - self.last >= PROGRESS_INTERVAL or self.done == self.total):
+            self.last = now
+            elapsed = now - self.start
+            left = elapsed / self.done * (self.total - self.done)
+            self.say(f"{self.label}: {self.done}/{self.total} folds, {_duration(elapsed)} elapsed, "
+                     f"about {_duration(left)} left")
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+def _fit_folds(spec, method, the_plan: Plan, units, cache, store, executor, say) -> None:
+    config, ds = the_plan.config, the_plan.dataset
     start = time.perf_counter()
     misses = cache.misses
-    features = method_features(method, ds, cache, face_crop, jobs=jobs)
+    if config.progress and not sys.stderr.isatty():
+        say(f"{spec.label}: preparing features of {len(ds)} images")
+    features = method_features(method, ds, cache, config.face_crop, jobs=config.jobs)
     features_seconds = time.perf_counter() - start
     if cache.misses > misses:
         say(f"{spec.label}: features of {len(ds)} images computed in {features_seconds:.1f} s (cached for later runs)")
-    # disable=None: a bar on a terminal, nothing in a log file or CI.
-    bar = tqdm(total=len(pending), desc=spec.label, unit="fold", disable=None if progress else True, leave=True,
-               file=sys.stderr)
+    labels = ds.labels
+    progress = Progress(spec.label, len(units), config.progress, say)
     try:
-        for outcome in executor.map_folds(method, features, labels, pending, seed):
+        for outcome in executor.map_folds(method, features, labels, units):
             timings = dict(outcome.timings)
             timings["features"] = features_seconds
             store.record_fold(
                 spec.label, outcome.run, outcome.fold, outcome.test, outcome.y_true, outcome.y_pred,
                 accuracy(outcome.y_true, outcome.y_pred), outcome.sizes, timings, outcome.info,
             )
-            bar.update(1)
+            progress.update()
     finally:
-        bar.close()
-
-
-def _write_tables(out_dir: Path, figures: bool) -> None:
-    try:
-        Results(out_dir).write_tables(figures=figures)
-    except FerBenchError:
-        pass
-
-
-def _class_of(spec: MethodSpec):
-    from .registry import get_method_class
-
-    return get_method_class(spec.name)
-
-
-def _api_call(methods, dataset_spec, protocol, runs, folds, seed, out) -> str:
-    method_text = methods if isinstance(methods, str) else ",".join(methods)
-    parts = ["fer-bench", "run", "--methods", method_text, "--dataset", dataset_spec, "--protocol", protocol,
-             "--runs", str(runs), "--folds", str(folds), "--seed", str(seed)]
-    if out is not None:
-        parts += ["--out", str(out)]
-    return shlex.join(parts)
+        progress.close()

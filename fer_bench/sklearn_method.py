@@ -1,9 +1,12 @@
 """Base class for methods that are scikit-learn pipelines.
 
 A subclass supplies :meth:`SklearnMethod.build_pipeline` (hyperparameters as keyword
-arguments) and :meth:`SklearnMethod.param_grid`; fitting tries every grid point on the
-training group, keeps the one with the best accuracy on the validation group, and never
-sees the test group. The chosen point is stored per fold (``fit_info``).
+arguments) and :meth:`SklearnMethod.param_grid`; :meth:`~SklearnMethod.fit` tries every grid
+point on the training group and keeps the best on the validation group (the one tie rule of
+:func:`fer_bench.model_selection.best_candidate`), recording every candidate's validation
+accuracy; :meth:`~SklearnMethod.refit` then trains the chosen point on training + validation
+(Li 2021, §3.6). The test group is never seen. The chosen point and the scores are stored
+per fold.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .model_selection import select_on_validation
+from .model_selection import select_on_validation, weight_key
 from .registry import Method
 
 
@@ -37,11 +40,12 @@ class SklearnMethod(Method):
 
     @staticmethod
     def flatten(X: np.ndarray) -> np.ndarray:
+        """``X`` as a 2-D float64 matrix, one row per sample (N × everything else)."""
         return np.asarray(X, dtype=np.float64).reshape(len(X), -1)
 
     def fit(self, X_train, y_train, X_val, y_val, *, random_state: int):
         X_train, X_val = self.flatten(X_train), self.flatten(X_val)
-        model, chosen, score = select_on_validation(
+        model, chosen, _, scores = select_on_validation(
             lambda **hyper: self.build_pipeline(random_state=random_state, **hyper),
             self.param_grid(len(X_train)),
             X_train,
@@ -50,8 +54,19 @@ class SklearnMethod(Method):
             y_val,
             sample_weight_train=self.sample_weight(X_train, y_train),
         )
+        self.model_, self.chosen_, self.validation_scores_ = model, chosen, scores
+        return self
+
+    def refit(self, X, y, *, random_state: int):
+        """Fit the chosen grid point on ``X, y`` (training + validation groups)."""
+        X = self.flatten(X)
+        model = self.build_pipeline(random_state=random_state, **self.chosen_)
+        weights = self.sample_weight(X, y)
+        if weights is None:
+            model.fit(X, y)
+        else:
+            model.fit(X, y, **{weight_key(model): weights})
         self.model_ = model
-        self.fit_info_ = {"chosen": chosen, "val_accuracy": round(100 * score, 4)}
         return self
 
     def predict(self, X) -> np.ndarray:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as _dt
 import fcntl
 import json
+import logging
 import os
 import sqlite3
 from collections.abc import Iterable
@@ -23,10 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigMismatchError, StoreLockedError
+from .errors import ConfigMismatchError, FerBenchError, StoreLockedError
+
+log = logging.getLogger(__name__)
 
 STORE_NAME = "results.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -36,7 +39,7 @@ CREATE TABLE IF NOT EXISTS splits (
     run INTEGER NOT NULL, idx INTEGER NOT NULL, grp INTEGER NOT NULL, PRIMARY KEY (run, idx));
 CREATE TABLE IF NOT EXISTS methods (
     method TEXT PRIMARY KEY, name TEXT NOT NULL, params TEXT NOT NULL, identity TEXT NOT NULL,
-    position INTEGER NOT NULL);
+    position INTEGER NOT NULL, record TEXT);
 CREATE TABLE IF NOT EXISTS folds (
     method TEXT NOT NULL, run INTEGER NOT NULL, fold INTEGER NOT NULL,
     accuracy REAL NOT NULL, n_train INTEGER, n_val INTEGER, n_test INTEGER,
@@ -49,7 +52,10 @@ CREATE TABLE IF NOT EXISTS skipped (method TEXT PRIMARY KEY, reason TEXT NOT NUL
 """
 
 #: Configuration keys that must match for a directory to be resumed.
-IDENTITY_KEYS = ("dataset_fingerprint", "protocol", "folds", "runs", "seed", "face_crop", "classes")
+IDENTITY_KEYS = (
+    "dataset_fingerprint", "test_dataset_spec", "protocol", "folds", "runs", "seed", "refit", "selection", "face_crop",
+    "classes",
+)
 
 
 def _now() -> str:
@@ -75,10 +81,11 @@ class ResultsStore:
             self.conn.execute("PRAGMA journal_mode=DELETE")
             self.conn.execute("PRAGMA synchronous=FULL")
             self.conn.executescript(_SCHEMA)
+            columns = {row[1] for row in self.conn.execute("PRAGMA table_info(methods)")}
+            if "record" not in columns:  # a store written by schema 1
+                self.conn.execute("ALTER TABLE methods ADD COLUMN record TEXT")
         else:
             if not self.path.exists():
-                from .errors import FerBenchError
-
                 raise FerBenchError(f"no results in {self.out}: {STORE_NAME} is missing")
             self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
 
@@ -116,10 +123,12 @@ class ResultsStore:
 
     # -- meta ---------------------------------------------------------------------------
     def get_meta(self, key: str, default: Any = None) -> Any:
+        """The JSON value stored under ``key`` in the ``meta`` table, or ``default``."""
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else default
 
     def set_meta(self, key: str, value: Any) -> None:
+        """Store ``value`` (JSON-serialisable) under ``key``, replacing any earlier value."""
         with self.conn:
             self.conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value, sort_keys=True))
@@ -130,26 +139,39 @@ class ResultsStore:
 
         Returns True when the store was new. A mismatch raises
         :class:`ConfigMismatchError` naming every differing key; nothing is changed.
+        A store that holds no finished fold yet (a run that stopped on bad input before
+        its first fold) is not results: another configuration takes it over, with a
+        logged warning, so a corrected dataset re-runs in the same ``--out``.
         """
         stored = self.get_meta("config")
         if stored is not None:
-            diffs = [
-                f"{key}: stored {stored.get(key)!r}, requested {config.get(key)!r}"
-                for key in IDENTITY_KEYS
-                if stored.get(key) != config.get(key)
+            changed = [key for key in IDENTITY_KEYS if stored.get(key) != config.get(key)]
+            changed_splits = [
+                run
+                for run, groups in groups_by_run.items()
+                if [r[0] for r in self.conn.execute("SELECT grp FROM splits WHERE run = ? ORDER BY idx", (run,))]
+                != [int(g) for g in groups]
             ]
-            if diffs:
+            if (changed or changed_splits) and not self._has_finished_folds():
+                log.warning(
+                    "output directory %s held no finished fold of its earlier configuration (%s differed): "
+                    "taking it over for this one",
+                    self.out,
+                    ", ".join(changed) or "splits",
+                )
+                self._clear()
+                return self.initialise(config, dataset_samples, groups_by_run)
+            if changed:
+                diffs = [f"{key}: stored {stored.get(key)!r}, requested {config.get(key)!r}" for key in changed]
                 raise ConfigMismatchError(
                     f"output directory {self.out} holds results of another configuration "
                     f"({'; '.join(diffs)}); use another --out, or delete that directory to start over"
                 )
-            for run, groups in groups_by_run.items():
-                rows = self.conn.execute("SELECT grp FROM splits WHERE run = ? ORDER BY idx", (run,)).fetchall()
-                if [r[0] for r in rows] != [int(g) for g in groups]:
-                    raise ConfigMismatchError(
-                        f"the stored splits of run {run + 1} in {self.out} differ from the ones computed "
-                        "now (another fer-bench version?); use another --out"
-                    )
+            if changed_splits:
+                raise ConfigMismatchError(
+                    f"the stored splits of run {changed_splits[0] + 1} in {self.out} differ from the ones computed "
+                    "now (another fer-bench version?); use another --out"
+                )
             return False
         with self.conn:
             self.conn.execute("BEGIN")
@@ -176,9 +198,24 @@ class ResultsStore:
             self.conn.execute("COMMIT")
         return True
 
+    def _has_finished_folds(self) -> bool:
+        return self.conn.execute("SELECT 1 FROM folds LIMIT 1").fetchone() is not None
+
+    def _clear(self) -> None:
+        """Empty every table (used only when no fold result is stored)."""
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            for table in ("meta", "samples", "splits", "methods", "folds", "predictions", "skipped"):
+                self.conn.execute(f"DELETE FROM {table}")
+            self.conn.execute("COMMIT")
+
     # -- methods ------------------------------------------------------------------------
-    def register_method(self, label: str, name: str, params: dict, identity: dict) -> None:
-        """Add a method, or check its parameters match the ones stored under ``label``."""
+    def register_method(self, label: str, name: str, params: dict, identity: dict, record: dict | None = None) -> None:
+        """Add a method, or check its parameters match the ones stored under ``label``.
+
+        ``record`` is what reports show about the method (citation, published OA, …),
+        stored so that reports never need to import the plugin; it is refreshed on resume.
+        """
         row = self.conn.execute("SELECT identity FROM methods WHERE method = ?", (label,)).fetchone()
         identity_json = json.dumps(identity, sort_keys=True, default=str)
         if row is not None:
@@ -190,33 +227,56 @@ class ResultsStore:
                     f"({', '.join(diffs)} differ); use another --out or name the change "
                     f"explicitly (e.g. {name}:{diffs[0]}=...)"
                 )
+            if record is not None:
+                with self.conn:
+                    self.conn.execute("UPDATE methods SET record = ? WHERE method = ?",
+                                      (json.dumps(record, sort_keys=True, default=str), label))
             return
         position = self.conn.execute("SELECT COALESCE(MAX(position), -1) + 1 FROM methods").fetchone()[0]
         with self.conn:
             self.conn.execute("BEGIN IMMEDIATE")
             self.conn.execute(
-                "INSERT INTO methods (method, name, params, identity, position) VALUES (?, ?, ?, ?, ?)",
-                (label, name, json.dumps(params, sort_keys=True, default=str), identity_json, position),
+                "INSERT INTO methods (method, name, params, identity, position, record) VALUES (?, ?, ?, ?, ?, ?)",
+                (label, name, json.dumps(params, sort_keys=True, default=str), identity_json, position,
+                 None if record is None else json.dumps(record, sort_keys=True, default=str)),
             )
             self.conn.execute("DELETE FROM skipped WHERE method = ?", (label,))
             self.conn.execute("COMMIT")
 
     def record_skipped(self, label: str, reason: str) -> None:
+        """Record that method ``label`` was skipped, and why (shown in every leaderboard)."""
         with self.conn:
             self.conn.execute("INSERT OR REPLACE INTO skipped (method, reason) VALUES (?, ?)", (label, reason))
 
     def methods(self) -> list[str]:
+        """Method labels in the order they were first run."""
         return [r[0] for r in self.conn.execute("SELECT method FROM methods ORDER BY position")]
 
     def method_params(self, label: str) -> dict:
+        """Every parameter value of method ``label`` as run (empty if unknown)."""
         row = self.conn.execute("SELECT params FROM methods WHERE method = ?", (label,)).fetchone()
         return json.loads(row[0]) if row else {}
 
+    def method_record(self, label: str) -> dict:
+        """What was recorded about a method at run time (name, citation, published OA, …)."""
+        columns = {r[1] for r in self.conn.execute("PRAGMA table_info(methods)")}
+        if "record" not in columns:  # schema 1: nothing recorded
+            row = self.conn.execute("SELECT name FROM methods WHERE method = ?", (label,)).fetchone()
+            return {"name": row[0]} if row else {}
+        row = self.conn.execute("SELECT name, record FROM methods WHERE method = ?", (label,)).fetchone()
+        if not row:
+            return {}
+        record = json.loads(row[1]) if row[1] else {}
+        record.setdefault("name", row[0])
+        return record
+
     def skipped(self) -> dict[str, str]:
+        """Skipped method label → reason."""
         return dict(self.conn.execute("SELECT method, reason FROM skipped ORDER BY method"))
 
     # -- folds --------------------------------------------------------------------------
     def finished_folds(self, label: str) -> set[tuple[int, int]]:
+        """(run, fold) pairs (0-based) of method ``label`` already committed."""
         return {(r, f) for r, f in self.conn.execute("SELECT run, fold FROM folds WHERE method = ?", (label,))}
 
     def record_fold(
@@ -259,6 +319,7 @@ class ResultsStore:
 
     # -- reading ------------------------------------------------------------------------
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """Rows of a read query (used by :class:`~fer_bench.results.Results`)."""
         return self.conn.execute(sql, params).fetchall()
 
 

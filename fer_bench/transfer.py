@@ -411,7 +411,7 @@ class TorchvisionFineTune(TorchvisionTransfer):
         "amp": True,
     }
     # The input is the cached preprocessed image stack itself (no feature step).
-    feature_parameters = ()
+    feature_parameters = ("image_size",)  # it sets the input spec (the cached preprocessing)
 
     def __init__(self, **params: Any):
         super().__init__(**params)

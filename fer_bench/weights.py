@@ -77,10 +77,10 @@ def check_backbone(backbone: str) -> str:
     """``backbone`` if torchvision builds it as a classifier, else a clear error."""
     names = classification_backbones()
     if backbone not in names:
-        from .registry import _suggest
+        from .params import suggestion
 
         raise UnknownBackboneError(
-            f"unknown backbone {backbone!r}" + _suggest(backbone, names)
+            f"unknown backbone {backbone!r}" + suggestion(backbone, names)
             + "; any torchvision classification model works, e.g. resnet18, resnet101, mobilenet_v2"
         )
     return backbone

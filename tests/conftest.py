@@ -1,4 +1,12 @@
-"""Shared fixtures: an isolated feature cache, the JAFFE path and small synthetic data."""
+"""Shared fixtures: an isolated feature cache, the JAFFE path and small synthetic data.
+
+Everything the suite needs is in the repository, except two optional folders that a clone
+does not have; the tests that need them skip, saying why:
+
+- JAFFE (research use only, never shipped): ``$FER_BENCH_DATA_JAFFE`` (the variable the
+  accuracy gate reads too), else ``../shared/datasets/jaffe`` beside the repository;
+- the field-report cases: ``$FER_BENCH_TEST_CASES``, else ``../shared/cases``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +17,8 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-JAFFE = (REPO / ".." / "shared" / "datasets" / "jaffe").resolve()
+JAFFE = Path(os.environ.get("FER_BENCH_DATA_JAFFE") or REPO / ".." / "shared" / "datasets" / "jaffe").resolve()
+CASES = Path(os.environ.get("FER_BENCH_TEST_CASES") or REPO / ".." / "shared" / "cases").resolve()
 
 
 @pytest.fixture(autouse=True)
@@ -22,9 +31,19 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(scope="session")
 def jaffe_path() -> Path:
+    """The JAFFE folder; the test skips when there is none (it is not part of the repository)."""
     if not JAFFE.is_dir():
-        pytest.skip(f"JAFFE not found at {JAFFE}")
+        pytest.skip(f"needs JAFFE (not in the repository): none at {JAFFE}; set FER_BENCH_DATA_JAFFE=DIR")
     return JAFFE
+
+
+@pytest.fixture(scope="session")
+def cases_path() -> Path:
+    """The field-report cases folder; the test skips when there is none (it is not part of the repository)."""
+    if not CASES.is_dir():
+        pytest.skip(f"needs the field-report cases (not in the repository): none at {CASES}; "
+                    "set FER_BENCH_TEST_CASES=DIR")
+    return CASES
 
 
 def write_images(root: Path, rows, size=32, seed=0):

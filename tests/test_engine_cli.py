@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import fer_bench
+from fer_bench.reporting import table1, table2, table3
 from tests.conftest import cli
 
 TABLES = ("table1_pca-svm.csv", "table1_pca-svm.md", "table2.csv", "table2.md", "table3.csv", "table3.md",
@@ -93,10 +94,12 @@ def test_subject_protocol(tiny_manifest, tmp_path):
 @pytest.mark.parametrize(
     "args,message",
     [
-        (("--methods", "pca-svn"), "unknown method 'pca-svn'; did you mean 'pca-svm'"),
-        (("--methods", "pca-svm:n_comp=3"), "no parameter 'n_comp'; did you mean 'n_components_grid'"),
+        (("--methods", "pca-svn"), "unknown method 'pca-svn' (did you mean 'pca-svm'"),
+        (("--methods", "pca-svm:n_comp=3"), "no parameter 'n_comp' (did you mean 'n_components'"),
+        (("--methods", "pca-svm:C=-1"), "parameter C=-1 of method 'pca-svm': -1.0 is below the minimum 0"),
         (("--protocol", "subject"), "needs a subject (person) id"),
-        (("--folds", "20"), "fewer images than folds"),
+        (("--folds", "20"), "class 'anger' has 12 images, class 'happiness' has 12 images, class 'sadness' has 12 images; --folds 20"),
+        (("--selection", "inner-cv", "--no-refit"), "--selection inner-cv chooses on the non-test groups and needs the refit step"),
         (("--dataset", "nowhere:/x"), "unknown dataset source 'nowhere'"),
     ],
 )
@@ -110,6 +113,47 @@ def test_bad_input_gets_one_line_error(tiny_folder, tmp_path, args, message):
     assert proc.stderr.startswith("fer-bench: error:") and len(proc.stderr.strip().splitlines()) == 1
 
 
+def test_default_output_is_untracked_and_progress_is_logged(tiny_folder, tmp_path):
+    """No --out: results go to fer-bench-results/ in the current directory (never the
+    repository's tracked results/), and without a terminal the run prints progress lines."""
+    proc = cli("run", "--methods", "pca-svm", "--dataset", f"folder:{tiny_folder}", "--runs", "1", "--folds", "3",
+               cwd=tmp_path)
+    out = tmp_path / "fer-bench-results" / "folder-tiny-paper"
+    assert (out / "table3.csv").is_file() and not (tmp_path / "results").exists()
+    assert "written to fer-bench-results/folder-tiny-paper" in proc.stdout
+    assert "pca-svm: 3/3 folds," in proc.stderr and "elapsed" in proc.stderr
+
+
+def test_incomplete_method_is_not_ranked(tiny_manifest, tmp_path):
+    out = tmp_path / "out"
+    cli("run", "--methods", "pca-svm,hog-svm", "--dataset", f"manifest:{tiny_manifest}", "--runs", "2", "--folds", "3",
+        "--out", str(out), "-q")
+    with sqlite3.connect(out / "results.sqlite") as conn:
+        conn.execute("DELETE FROM folds WHERE method = 'hog-svm' AND run = 1 AND fold = 2")
+    cli("report", str(out))
+    board = (out / "leaderboard.md").read_text()
+    ranked, _, unranked = board.partition("Incomplete methods")
+    assert "| 1 | pca-svm |" in ranked and "hog-svm" not in ranked.split("| rank |")[1].split("\n\n")[0]
+    assert "| hog-svm |" in unranked and "incomplete" in unranked
+    t3 = pd.read_csv(out / "table3.csv", keep_default_na=False)
+    assert list(t3["method"]) == ["pca-svm", "hog-svm"] and t3.loc[1, "significance"] == "incomplete"
+
+
+def test_committed_results_without_store_can_be_compared_and_reported(tiny_manifest, tmp_path):
+    paper, subject = tmp_path / "p", tmp_path / "s"
+    for out, protocol in ((paper, "paper"), (subject, "subject")):
+        cli("run", "--methods", "pca-svm", "--dataset", f"manifest:{tiny_manifest}", "--protocol", protocol,
+            "--runs", "1", "--folds", "3", "--out", str(out), "-q")
+    before = cli("compare", str(paper), str(subject)).stdout
+    tables = (paper / "table3.csv").read_bytes()
+    for out in (paper, subject):
+        (out / "results.sqlite").unlink()
+    assert cli("compare", str(paper), str(subject)).stdout == before
+    assert "Leakage view" in before
+    cli("report", str(paper))
+    assert (paper / "table3.csv").read_bytes() == tables
+
+
 def test_corrupt_image_is_named_and_other_results_kept(tiny_folder, tmp_path):
     (tiny_folder / "sad" / "007.png").write_bytes(b"\x89PNG broken")
     proc = cli("run", "--methods", "pca-svm", "--dataset", f"folder:{tiny_folder}", "--runs", "1", "--folds", "3",
@@ -121,9 +165,9 @@ def test_corrupt_image_is_named_and_other_results_kept(tiny_folder, tmp_path):
 def test_python_api_matches_cli(tiny_manifest, tmp_path):
     res = fer_bench.run(methods=["pca-svm"], dataset=f"manifest:{tiny_manifest}", runs=2, folds=3,
                         out=tmp_path / "api", progress=False, echo=lambda s: None)
-    assert isinstance(res.table2(), pd.DataFrame)
-    assert list(res.table1("pca-svm").index) == ["1", "2", "Mean ± SD"]
-    assert res.table3().loc[0, "method"] == "pca-svm"
+    assert isinstance(table2(res), pd.DataFrame)
+    assert list(table1(res, "pca-svm").index) == ["1", "2", "Mean ± SD"]
+    assert table3(res).loc[0, "method"] == "pca-svm"
     cli(*run_args(f"manifest:{tiny_manifest}", tmp_path / "cli"))
     assert (tmp_path / "api" / "table2.csv").read_bytes() == (tmp_path / "cli" / "table2.csv").read_bytes()
 

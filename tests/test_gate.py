@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import fer_bench
-from fer_bench.gate import REFERENCE_FORMAT, ReferenceError, check, check_results, load_reference, make_reference
+from fer_bench.gate import REFERENCE_FORMAT, ReferenceCheckError, check, check_results, load_reference, make_reference
 from tests.conftest import cli
 
 
@@ -42,7 +42,7 @@ def test_reference_file_records_configuration_values_and_commands(recorded, tiny
     assert record["config"] == {
         "methods": ["pca-svm"], "dataset_spec": f"manifest:{tiny_manifest}",
         "dataset_fingerprint": res.config["dataset_fingerprint"], "protocol": "paper", "runs": 2, "folds": 3,
-        "seed": 0, "face_crop": False,
+        "seed": 0, "refit": True, "selection": "validation", "face_crop": False,
     }
     mean, sd, n = res.oa_summary("pca-svm")
     assert record["methods"]["pca-svm"] == {"oa_mean": round(mean, 4), "oa_sd": round(sd, 4), "runs": 2}
@@ -150,7 +150,7 @@ def test_gate_catches_a_regressed_method(tmp_path, tiny_manifest):
     row = report.table.set_index("method").loc["test-gate-flaky"]
     assert row.status == "FAIL" and row.delta < -1.0
     assert "FAIL" in report.summary() and "test-gate-flaky" in report.summary()
-    with pytest.raises(ReferenceError, match="not a fer-bench reference"):
+    with pytest.raises(ReferenceCheckError, match="not a fer-bench reference"):
         load_reference(_write(tmp_path, {"a": 1}))
 
 
@@ -172,3 +172,153 @@ def test_several_references_and_a_method_not_installed(recorded, tmp_path):
     assert "no-such-method cannot run here" in proc.stderr
     assert (tmp_path / "runs" / "ref" / "results.sqlite").is_file()
     assert (tmp_path / "runs" / "second" / "results.sqlite").is_file()
+
+
+# -- where a reference's data are: fingerprint first, --data-root, FER_BENCH_DATA_*, skipping -------
+
+_SYN = "synthetic?subjects=2&per_expression=3&size=32"
+
+
+def _synthetic_reference(path):
+    """A tiny reference on a built-in synthetic set (42 images), written by hand; any OA passes."""
+    from fer_bench.datasets import load_dataset
+
+    ds = load_dataset(_SYN)
+    record = {
+        "format": REFERENCE_FORMAT,
+        "config": {"methods": ["pca-svm"], "dataset_spec": ds.spec, "dataset_fingerprint": ds.fingerprint,
+                   "protocol": "paper", "runs": 1, "folds": 3, "seed": 0, "face_crop": False},
+        "methods": {"pca-svm": {"oa_mean": 0.0, "oa_sd": None, "runs": 1}},
+        "tolerance": 1.0,
+    }
+    path.write_text(json.dumps(record))
+    return path
+
+
+def _move_data(tiny_manifest, tmp_path):
+    """Move the manifest's folder away from the path the reference recorded; return the new CSV."""
+    import shutil
+
+    moved = tmp_path / "elsewhere" / "man"
+    moved.parent.mkdir()
+    shutil.move(str(tiny_manifest.parent), moved)
+    return moved / tiny_manifest.name
+
+
+def _error_line(proc):
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fer-bench: error: "), proc.stderr
+    return lines[0]
+
+
+def test_fingerprint_is_compared_before_anything_is_computed(recorded, tmp_path, tiny_manifest):
+    import shutil
+
+    from PIL import Image
+
+    from fer_bench.datasets import load_dataset
+
+    _, ref = recorded
+    other = tmp_path / "other"
+    shutil.copytree(tiny_manifest.parent, other)
+    first = sorted((other / "img").iterdir())[0]
+    Image.fromarray(np.full((32, 32), 7, np.uint8)).save(first)  # one image differs: other data
+    recorded_fp = json.loads(ref.read_text())["config"]["dataset_fingerprint"]
+    other_fp = load_dataset(f"manifest:{other / 'labels.csv'}").fingerprint
+    never = tmp_path / "never"
+    proc = cli("check", "--reference", str(ref), "--dataset", f"manifest:{other / 'labels.csv'}", "--out", str(never),
+               "-q", check=False)
+    assert proc.returncode == 2
+    line = _error_line(proc)
+    assert recorded_fp in line and other_fp in line and "(from --dataset)" in line
+    assert "other data" in line and "another version of its generator" in line and "nothing was run" in line
+    assert not never.exists()  # nothing was computed, not even the results directory
+
+
+def test_missing_data_says_where_the_path_comes_from(recorded, tmp_path, tiny_manifest):
+    _, ref = recorded
+    moved = _move_data(tiny_manifest, tmp_path)
+    proc = cli("check", "--reference", str(ref), "-q", check=False)
+    assert proc.returncode == 2
+    line = _error_line(proc)
+    assert f"dataset manifest:{tiny_manifest} not found (the path comes from the reference file {ref}" in line
+    assert "--data-root manifest=PATH" in line and "FER_BENCH_DATA_MANIFEST=PATH" in line
+    assert "--skip-missing-data" in line
+    # An override that points nowhere is named as the origin of the path.
+    proc = cli("check", "--reference", str(ref), "--data-root", f"manifest={tmp_path / 'nowhere.csv'}", check=False)
+    assert proc.returncode == 2 and f"the path comes from --data-root manifest={tmp_path / 'nowhere.csv'}" in proc.stderr
+    assert moved.is_file()
+
+
+def test_data_root_option_and_environment_variable(recorded, tmp_path, tiny_manifest):
+    _, ref = recorded
+    moved = _move_data(tiny_manifest, tmp_path)
+    proc = cli("check", "--reference", str(ref), "--out", str(tmp_path / "b"), "-q",
+               env={"FER_BENCH_DATA_MANIFEST": str(moved)})
+    assert "PASS" in proc.stdout and f"manifest:{moved} (paper" in proc.stdout
+    # --data-root, and it wins over the environment variable.
+    proc = cli("check", "--reference", str(ref), "--data-root", f"manifest={moved}", "--out", str(tmp_path / "c"),
+               "-q", env={"FER_BENCH_DATA_MANIFEST": str(tmp_path / "nowhere.csv")})
+    assert "PASS" in proc.stdout and f"manifest:{moved} (paper" in proc.stdout
+    proc = cli("check", "--reference", str(ref), "--data-root", "jaffe=/x", check=False)
+    assert proc.returncode == 2 and "no reference uses a jaffe dataset" in _error_line(proc)
+    proc = cli("check", "--reference", str(ref), "--data-root", "manifest", check=False)
+    assert proc.returncode == 2 and "expected SOURCE=PATH" in _error_line(proc)
+
+
+def test_dataset_applies_to_the_references_of_its_source(recorded, tmp_path, tiny_manifest):
+    _, ref = recorded
+    twin = tmp_path / "twin.json"
+    twin.write_text(ref.read_text())
+    syn = _synthetic_reference(tmp_path / "syn.json")
+    moved = _move_data(tiny_manifest, tmp_path)
+    runs = tmp_path / "runs"
+    proc = cli("check", "--reference", str(ref), str(twin), str(syn), "--dataset", f"manifest:{moved}",
+               "--out", str(runs), "-q")
+    assert proc.stdout.count("fer-bench check against") == 3
+    assert f"check against {syn}: {_SYN} (paper" in proc.stdout  # the synthetic reference keeps its dataset
+    assert proc.stdout.count(f"manifest:{moved} (paper") == 2
+    assert "fer-bench check: 3 reference(s) passed, 0 failed" in proc.stdout
+    # Ambiguous: two references of the same source recorded different data.
+    _edit(twin, lambda r: r["config"].update(dataset_spec="manifest:/some/other/labels.csv"))
+    proc = cli("check", "--reference", str(ref), str(twin), "--dataset", f"manifest:{moved}", check=False)
+    assert proc.returncode == 2 and "is ambiguous" in _error_line(proc)
+    proc = cli("check", "--reference", str(ref), str(syn), "--dataset", "jaffe:/x", check=False)
+    assert proc.returncode == 2 and "none of the references uses a jaffe dataset" in _error_line(proc)
+
+
+def test_skip_missing_data(recorded, tmp_path, tiny_manifest):
+    _, ref = recorded
+    syn = _synthetic_reference(tmp_path / "syn.json")
+    _move_data(tiny_manifest, tmp_path)
+    runs = tmp_path / "runs"
+    # Without the option: an error before anything runs, even for the reference whose data are here.
+    proc = cli("check", "--reference", str(syn), str(ref), "--out", str(runs), "-q", check=False)
+    assert proc.returncode == 2 and "not found" in _error_line(proc) and not runs.exists()
+    proc = cli("check", "--reference", str(syn), str(ref), "--out", str(runs), "-q", "--skip-missing-data")
+    assert proc.returncode == 0
+    assert f"fer-bench check: skipped {ref}: its dataset manifest:{tiny_manifest} is absent" in proc.stderr
+    assert "the path comes from the reference file" in proc.stderr
+    assert proc.stdout.count("fer-bench check against") == 1 and "PASS" in proc.stdout
+    assert (f"fer-bench check: 1 reference(s) passed, 0 failed, 1 skipped because their data are absent ({ref})"
+            in proc.stdout)
+    assert (runs / "syn" / "results.sqlite").is_file() and not (runs / "ref").exists()
+
+
+def test_resolve_dataset_precedence():
+    from fer_bench.gate import data_env_var, parse_data_roots, resolve_dataset
+
+    ref = {"config": {"dataset_spec": "kdef:../data/kdef?poses=all"}}
+    env = {"FER_BENCH_DATA_KDEF": "/env/kdef"}
+    assert data_env_var("kdef") == "FER_BENCH_DATA_KDEF" and data_env_var("my-src") == "FER_BENCH_DATA_MY_SRC"
+    recorded = resolve_dataset(ref, environ={}, name="r.json")
+    assert (recorded.spec, recorded.origin) == ("kdef:../data/kdef?poses=all", "the reference file r.json")
+    assert resolve_dataset(ref, environ=env).spec == "kdef:/env/kdef?poses=all"  # options kept
+    roots = parse_data_roots(["kdef=/root/kdef"])
+    choice = resolve_dataset(ref, data_roots=roots, environ=env)
+    assert (choice.spec, choice.origin) == ("kdef:/root/kdef?poses=all", "--data-root kdef=/root/kdef")
+    assert resolve_dataset(ref, "kdef:/x", roots, environ=env).spec == "kdef:/x"
+    with pytest.raises(ReferenceCheckError, match="takes no path"):
+        resolve_dataset({"config": {"dataset_spec": "synthetic"}}, environ={"FER_BENCH_DATA_SYNTHETIC": "/x"})
+    with pytest.raises(ReferenceCheckError, match="given twice"):
+        parse_data_roots(["kdef=/a", "kdef=/b"])

@@ -2,6 +2,7 @@
 
 import json
 import math
+from importlib.resources import files
 
 import numpy as np
 import pytest
@@ -9,7 +10,8 @@ import pytest
 from fer_bench.metrics import confusion_matrix, format_mean_sd, mean_sd, overall_accuracy, sensitivity
 from tests.conftest import REPO
 
-SEED = json.loads((REPO / ".." / "shared" / "reference" / "seed_tables.json").read_text())
+# The paper's tables ship with the package (fer_bench/data/README.md says where they come from).
+SEED = json.loads(files("fer_bench").joinpath("data", "seed_tables.json").read_text(encoding="utf-8"))
 
 
 def run_confusion(sens_percent, per_class=100, seed=0):
@@ -74,3 +76,16 @@ def test_single_run_has_no_sd():
     mean, sd = mean_sd([90.0])
     assert mean == 90.0 and math.isnan(sd)
     assert format_mean_sd(mean, sd) == "90.00 ± –"
+
+
+def test_seed_tables_are_package_data():
+    """The tables travel with the package: pyproject's package-data covers every file in fer_bench/data."""
+    import fnmatch
+
+    tomllib = pytest.importorskip("tomllib", reason="tomllib needs Python 3.11")
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["fer_bench"]
+    shipped = sorted(p.relative_to(REPO / "fer_bench").as_posix() for p in (REPO / "fer_bench" / "data").iterdir())
+    assert "data/seed_tables.json" in shipped
+    assert all(any(fnmatch.fnmatch(name, pat) for pat in patterns) for name in shipped), (shipped, patterns)
+    assert SEED["source"].startswith("Bin Li, 'Facial expression recognition via transfer learning'")

@@ -10,8 +10,8 @@ import tempfile
 import numpy as np
 import pytest
 
-from fer_bench.html_report import render_html
-from fer_bench.plots import figures, plot_confusion
+from fer_bench.reporting.html import render_html
+from fer_bench.reporting.plots import figures, plot_confusion
 from fer_bench.results import load_results
 from tests.conftest import cli
 from tests.test_stats import make_two_method_results
@@ -55,7 +55,7 @@ def test_rewriting_the_report_is_byte_identical(subject_results):
 def test_confusion_is_normalised_by_row(subject_results):
     fig = plot_confusion(subject_results, "test-majority")
     shown = fig.axes[0].images[0].get_array()
-    cm = subject_results.confusion("test-majority")
+    cm = subject_results.confusion_counts("test-majority")
     expected = 100 * cm / cm.sum(axis=1, keepdims=True)
     assert np.allclose(np.asarray(shown), expected)
     assert np.allclose(np.asarray(shown).sum(axis=1), 100)

@@ -37,7 +37,8 @@ def plugin_env(tmp_path):
 
 
 def args(out, *extra, methods="centroid"):
-    return ("run", "--methods", methods, "--dataset", SMALL, "--runs", "3", "--folds", "4", "--out", str(out), "-q", *extra)
+    return ("run", "--methods", methods, "--dataset", SMALL, "--runs", "3", "--folds", "4", "--out", str(out), "-q",
+            "--jobs", "1", *extra)
 
 
 def test_third_party_plugin_is_found_through_entry_points(plugin_env, tmp_path):
@@ -129,7 +130,7 @@ def test_duplicate_images_are_reported(tmp_path, tiny_folder):
     out = tmp_path / "o"
     proc = cli("run", "--methods", "pca-svm", "--dataset", f"folder:{tiny_folder}", "--runs", "1", "--folds", "3",
                "--out", str(out), "-q")
-    assert "byte-identical" in proc.stderr and "sad/001.png" in proc.stderr
+    assert "groups of identical images" in proc.stderr and "sad/001.png" in proc.stderr
     assert "sad/dup.png" in (out / "leaderboard.md").read_text()
 
 

@@ -11,12 +11,11 @@ from scipy import stats as scipy_stats
 
 import fer_bench
 from fer_bench.errors import FerBenchError
-from fer_bench.stats import (
+from fer_bench.reporting import compare_results, leakage_table, table3
+from fer_bench.reporting.stats import (
     compare_methods,
-    compare_results,
     corrected_interval,
     corrected_resampled_ttest,
-    leakage_table,
     pairwise_tests,
     significance_columns,
 )
@@ -159,7 +158,8 @@ def test_compare_methods_pairs_the_same_folds(two_methods):
     b = folds.loc["test-majority"]
     d = (a - b).to_numpy()
     sizes = res.folds[res.folds.method == "pca-svm"]
-    expected = corrected_resampled_ttest(d, sizes["n_train"].mean(), sizes["n_test"].mean())
+    # refit (the default): the final models were trained on training + validation
+    expected = corrected_resampled_ttest(d, (sizes["n_train"] + sizes["n_val"]).mean(), sizes["n_test"].mean())
     got = compare_methods(res, "pca-svm", "test-majority")
     assert got == expected
     assert got.n_pairs == 6 and got.df == 5
@@ -168,12 +168,12 @@ def test_compare_methods_pairs_the_same_folds(two_methods):
 
 
 def test_table3_has_interval_p_value_and_significance(two_methods):
-    table3 = two_methods.table3()
-    assert list(table3.columns) == [
+    t3 = table3(two_methods)
+    assert list(t3.columns) == [
         "method", "oa_mean", "oa_sd", "runs", "folds", "protocol", "paper_oa",
-        "ci95_low", "ci95_high", "p_vs_best", "significance",
+        "ci95_low", "ci95_high", "ci95_note", "p_vs_best", "significance",
     ]
-    rows = table3.set_index("method")
+    rows = t3.set_index("method")
     assert rows.loc["pca-svm", "significance"] == "best" and math.isnan(rows.loc["pca-svm", "p_vs_best"])
     p = compare_methods(two_methods, "pca-svm", "test-majority").p_value
     assert rows.loc["test-majority", "p_vs_best"] == pytest.approx(p)
@@ -183,17 +183,19 @@ def test_table3_has_interval_p_value_and_significance(two_methods):
     # the interval is the corrected one over the 6 folds, centred on the OA mean over runs
     folds = two_methods.folds[two_methods.folds.method == "test-majority"]
     mean = two_methods.oa_summary("test-majority")[0]
-    low, high = corrected_interval(folds.accuracy, folds.n_train.mean(), folds.n_test.mean(), centre=mean)
+    n_train = (folds.n_train + folds.n_val).mean()  # refit: the final models saw training + validation
+    low, high = corrected_interval(folds.accuracy, n_train, folds.n_test.mean(), centre=mean)
     assert (rows.loc["test-majority", "ci95_low"], rows.loc["test-majority", "ci95_high"]) == (
-        round(low, 2), round(high, 2))
+        round(max(low, 0.0), 2), round(min(high, 100.0), 2))
+    assert rows.loc["test-majority", "ci95_note"] == "uninformative: only 6 folds"
     marks = significance_columns(two_methods, alpha=1.0)
     assert marks.loc["test-majority", "significance"] == "*"
 
 
 def test_written_tables_carry_the_statistics_and_the_caveat(two_methods):
     out = two_methods.out
-    table3 = pd.read_csv(out / "table3.csv", keep_default_na=False)
-    assert list(table3.columns[7:]) == ["ci95_low", "ci95_high", "p_vs_best", "significance"]
+    written = pd.read_csv(out / "table3.csv", keep_default_na=False)
+    assert list(written.columns[7:]) == ["ci95_low", "ci95_high", "ci95_note", "p_vs_best", "significance"]
     pairs = pd.read_csv(out / "pairwise_tests.csv")
     assert list(pairs[["method_a", "method_b"]].iloc[0]) == ["pca-svm", "test-majority"]
     assert pairs.loc[0, "p_value"] == pytest.approx(pairwise_tests(two_methods).loc[0, "p_value"], rel=1e-5)
@@ -232,4 +234,4 @@ def test_leakage_view_and_compare(tmp_path, tiny_manifest):
     proc = cli("compare", str(paper.out))
     assert "Leakage view" not in proc.stdout and "pca-svm" in proc.stdout
     bad = cli("compare", str(tmp_path / "nowhere"), check=False)
-    assert bad.returncode == 2 and "results.sqlite is missing" in bad.stderr
+    assert bad.returncode == 2 and "neither results.sqlite nor the exported run.json" in bad.stderr

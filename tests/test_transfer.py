@@ -64,7 +64,7 @@ def test_four_methods_are_registered_with_their_backbones():
     assert create_method("mobilenetv2-probe").backbone == "mobilenet_v2"
     assert fer_bench.get_method_class("resnet101").paper_oa == (96.29, 0.78)
     assert create_method("resnet101-probe").input_spec() == fer_bench.ImageSpec((224, 224), "rgb")
-    assert "device" in create_method("resnet101").runtime_parameters
+    assert "device" in create_method("resnet101").parameter_names("runtime")
 
 
 def test_bad_backbone_or_weights_fail_at_the_edge():
@@ -74,8 +74,9 @@ def test_bad_backbone_or_weights_fail_at_the_edge():
         create_method("resnet101", weights="IMAGENET9K")
     with pytest.raises(fer_bench.errors.FerBenchError, match="optimizer"):
         create_method("resnet101", optimizer="lbfgs")
-    # `weights=none` on the command line arrives as Python None
-    assert create_method("resnet101", weights=None).weights == "none"
+    # `weights=none` on the command line stays the text "none" (the parameter is a str)
+    (spec,) = fer_bench.registry.parse_method_list("resnet101:weights=none")
+    assert spec.create().weights == "none"
 
 
 def test_requirements_and_skip_reasons(torch_home):

@@ -2,13 +2,31 @@
 
 A source is a function ``(path, options) -> Dataset`` in :data:`SOURCES`; third-party
 packages may add one under the entry-point group ``fer_bench.datasets``.
+
+What every file-based source shares (so a dataset from another lab reads the same way
+whichever source names it):
+
+- discovery walks the root, following symbolic links (each directory once); extensions
+  and file-name patterns are matched without regard to case;
+- hidden and system files and folders (``.DS_Store``, ``._*`` AppleDouble files,
+  ``Thumbs.db``, ``desktop.ini``, ``__MACOSX/``, ``@eaDir/``, …), files of other types,
+  image formats Pillow cannot read (HEIC, RAW, …), broken links and names that do not fit
+  the layout are *skipped and recorded* (:attr:`Dataset.skipped`), never dropped silently;
+- a file name that is not valid UTF-8 is still read; its id shows the bad bytes as
+  ``\\xNN``;
+- subject ids go through :func:`~fer_bench.datasets.base.normalise_subject`, and ids that
+  differ only in case or spacing are reported (:attr:`Dataset.subject_id_variants`).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import importlib.metadata
+import io
+import os
+import posixpath
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -18,60 +36,257 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DatasetError
-from ..labels import canonical_label
-from .base import Dataset, file_reader
+from ..labels import canonical_label, merged_spellings
+from .base import Dataset, file_reader, normalise_subject, skipped_line, subject_variants
+from .specs import IMAGE_SUFFIXES, check_options, require_path
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".pgm", ".ppm", ".gif", ".webp"}
+#: Image formats seen in the field that Pillow does not read: skipped with a reason.
+UNSUPPORTED_IMAGE_SUFFIXES = {
+    ".heic", ".heif", ".avif", ".jxl", ".jp2", ".j2k", ".svg", ".psd", ".raw", ".cr2", ".cr3",
+    ".nef", ".arw", ".dng", ".orf", ".rw2", ".exr", ".hdr",
+}
+#: Names of files and folders that operating systems and tools leave behind.
+SYSTEM_NAMES = {
+    "thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r", "__macosx", "@eadir", "$recycle.bin",
+    "system volume information", "#recycle", "#snapshot", "lost+found",
+}
+
+HIDDEN = "hidden or system file"
+NOT_IN_CLASS_FOLDER = "not inside a class sub-folder"
 
 
-def _table(rows: list[tuple[str, str, str | None]]) -> pd.DataFrame:
+def _table(rows: list[tuple]) -> tuple[pd.DataFrame, list[str]]:
+    """Samples sorted by id, and the file (relative or absolute) of each sample."""
+    rows = sorted(rows, key=lambda r: r[0])
     # object dtype throughout: a person coded "NA" (JAFFE) must stay the string "NA".
-    frame = pd.DataFrame(rows, columns=["sample_id", "label", "subject"], dtype=object)
-    return frame.sort_values("sample_id", kind="stable").reset_index(drop=True)
+    frame = pd.DataFrame([r[:3] for r in rows], columns=["sample_id", "label", "subject"], dtype=object)
+    return frame, [r[3] for r in rows]
 
 
-def _images_under(root: Path, recursive: bool = True) -> list[Path]:
+def display_name(name: str) -> str:
+    """A file name as text: bytes that are not UTF-8 (kept by Python as surrogates) are
+    shown as ``\\xNN``."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace") if _has_surrogates(name) else name
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return False
+    except UnicodeEncodeError:
+        return True
+
+
+def _is_system(name: str) -> bool:
+    return name.startswith(".") or name.lower() in SYSTEM_NAMES or name.startswith("~$")
+
+
+def _walk(root: Path) -> tuple[list[str], list[tuple[str, str]]]:
+    """Every image file under ``root`` (relative POSIX paths, sorted) and what was skipped.
+
+    Follows symbolic links to files and folders, each real folder once (no loops).
+    """
     if not root.exists():
         raise DatasetError(f"dataset directory {root} does not exist")
     if not root.is_dir():
         raise DatasetError(f"{root} is not a directory")
-    pattern = root.rglob("*") if recursive else root.iterdir()
-    return sorted(p for p in pattern if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    images: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    seen_dirs = {os.path.realpath(root)}
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        rel_dir = os.path.relpath(dirpath, root)
+        rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"
+        keep = []
+        for d in sorted(dirnames):
+            real = os.path.realpath(os.path.join(dirpath, d))
+            if _is_system(d):
+                skipped.append((display_name(rel_dir + d) + "/", HIDDEN))
+            elif real not in seen_dirs:
+                seen_dirs.add(real)
+                keep.append(d)
+        dirnames[:] = keep
+        for name in sorted(filenames):
+            rel = rel_dir + name
+            shown = display_name(rel)
+            suffix = os.path.splitext(name)[1].lower()
+            if _is_system(name):
+                skipped.append((shown, HIDDEN))
+            elif not os.path.exists(os.path.join(dirpath, name)):
+                skipped.append((shown, "broken symbolic link"))
+            elif suffix in IMAGE_SUFFIXES:
+                images.append(rel)
+            elif suffix in UNSUPPORTED_IMAGE_SUFFIXES:
+                skipped.append((shown, f"unreadable format {suffix} (convert to PNG)"))
+            else:
+                skipped.append((shown, f"not an image ({suffix or 'no extension'})"))
+    images.sort(key=display_name)
+    return images, skipped
 
 
-def _class_folders(root: Path) -> list[tuple[Path, str]]:
-    """(relative path, canonical label) of every image in a ``<class>/<image>`` layout."""
-    found = []
-    for file in _images_under(root):
-        rel = file.relative_to(root)
-        if len(rel.parts) < 2:
-            raise DatasetError(f"image {file} is not inside a class sub-folder of {root}")
-        found.append((rel, canonical_label(rel.parts[0], where=f"folder name {root / rel.parts[0]}")))
-    return found
+def _class_folders(root: Path, source: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[str]]:
+    """(relative file, canonical label) of every image in a ``<class>/<image>`` layout,
+    the files skipped, and notices (empty class folders)."""
+    files, skipped = _walk(root)
+    found, at_root = [], []
+    labels: dict[str, str] = {}
+    for rel in files:
+        top, slash, _ = rel.partition("/")
+        if not slash:
+            at_root.append(rel)
+            continue
+        if top not in labels:
+            labels[top] = _folder_label(root, top)
+        found.append((rel, labels[top]))
+    if at_root and not found:
+        hint = _layout_hint(root, [Path(f).name for f in files], source)
+        raise DatasetError(
+            f"{source}: the {len(at_root)} images in {root} are not in class sub-folders "
+            f"(expected {root}/<class>/<image>, e.g. {root}/happy/001.png){hint}"
+        )
+    skipped.extend((display_name(f), NOT_IN_CLASS_FOLDER) for f in at_root)
+    notices = _merged_label_notices(labels, "class folders")
+    used = set(labels)
+    for entry in sorted(os.listdir(root)):
+        if entry not in used and not _is_system(entry) and (root / entry).is_dir():
+            label = canonical_label_or_none(entry)
+            if label is not None:
+                notices.append(f"note: class folder {display_name(entry)}/ holds no images, so class {label!r} is absent")
+    return found, skipped, notices
 
 
-def _file_dataset(name: str, spec: str, root: Path, rows, notes=None) -> Dataset:
-    samples = _table(rows)
+def _merged_label_notices(raw_labels, where: str) -> list[str]:
+    return [
+        f"note: {where} {' and '.join(repr(s) for s in spellings)} are all read as class {label!r}"
+        for label, spellings in merged_spellings(raw_labels).items()
+    ]
+
+
+def canonical_label_or_none(raw: str) -> str | None:
+    """The canonical label of ``raw``, or ``None`` when it is not a known spelling."""
+    try:
+        return canonical_label(raw)
+    except DatasetError:
+        return None
+
+
+def _folder_label(root: Path, folder: str) -> str:
+    try:
+        return canonical_label(folder, where=f"folder name {root / display_name(folder)}")
+    except DatasetError as exc:
+        inner = root / folder
+        nested = [d for d in sorted(os.listdir(inner)) if (inner / d).is_dir() and canonical_label_or_none(d)]
+        if nested:  # FER2013 as unpacked from Kaggle: train/<class>/, test/<class>/
+            raise DatasetError(
+                f"{exc}; {inner} holds class folders itself ({', '.join(nested[:3])}, …): "
+                f"give that folder, e.g. folder:{inner}"
+            ) from None
+        hint = _layout_hint(root, _sample_names(root), "folder")  # KDEF ships one folder per person
+        if hint:
+            raise DatasetError(f"{exc}{hint}") from None
+        raise
+
+
+def _file_dataset(name, spec, root, rows, skipped=(), filtered=None, notices=(), layout=None) -> Dataset:
+    """A :class:`Dataset` over files; ``rows`` are (sample id, label, raw subject, file).
+
+    Raw subject ids are normalised here, the one place every source goes through."""
+    if not rows:
+        raise DatasetError(_empty_message(spec, root, skipped, layout))
+    variants = subject_variants(r[2] for r in rows if r[2] is not None)
+    rows = [(sid, label, normalise_subject(subject), file) for sid, label, subject, file in rows]
+    samples, files = _table(rows)
     return Dataset(
         name=name,
         spec=spec,
         samples=samples,
-        read_bytes=file_reader(root, list(samples["sample_id"])),
+        read_bytes=file_reader(root, files),
         root=root,
-        notes=notes or {},
+        skipped=list(skipped),
+        filtered=dict(filtered or {}),
+        subject_id_variants=variants,
+        notices=list(notices),
     )
+
+
+def _empty_message(spec, root, skipped, layout) -> str:
+    text = f"dataset {spec!r} is empty: no usable images under {root}"
+    if layout is not None:
+        misnamed = [f for f, reason in skipped if reason == layout.reason]
+        if misnamed:
+            names = [Path(f).name for f in misnamed]
+            return (
+                f"{text}: {len(misnamed)} image files, none named like {layout.example} ({layout.pattern_text}), "
+                f"e.g. {misnamed[0]}{_layout_hint(root, names, layout.source)}"
+            )
+    if skipped:
+        return f"{text}: {skipped_line(list(skipped))}"
+    return text
+
+
+# -- layouts known by their file names ----------------------------------------------------
+class _Layout:
+    def __init__(self, source: str, regex: str, example: str, pattern_text: str):
+        self.source = source
+        self.regex = re.compile(regex, re.IGNORECASE)
+        self.example = example
+        self.pattern_text = pattern_text
+        self.reason = f"name not in the {source} pattern {example}"
+
+    def match(self, name: str):
+        return self.regex.match(name)
+
+
+_SUFFIX = r"\.(?:" + "|".join(s[1:] for s in sorted(IMAGE_SUFFIXES)) + r")$"
+_JAFFE = _Layout(
+    "jaffe", r"^(?P<person>[A-Z]{2})\.(?P<expr>[A-Z]{2})\d*\.(?P<num>\d+)" + _SUFFIX,
+    "KA.AN1.39.tiff", "person.expression+number.image-number.extension",
+)
+_CKPLUS = _Layout("ckplus", r"^(?P<person>S\d+)_\d+_\d+", "S005_001_00000011.png", "S<person>_<sequence>_<frame>")
+_KDEF = _Layout(
+    "kdef",
+    r"^(?P<session>[AB])(?P<person>[FM]\d{2})(?P<expr>AF|AN|DI|HA|NE|SA|SU)(?P<pose>S|HL|HR|FL|FR)" + _SUFFIX,
+    "AF01ANS.JPG", "session, person F01/M01, expression, pose",
+)
+_LAYOUTS = (_JAFFE, _CKPLUS, _KDEF)
+
+
+def guess_layout(names: list[str]) -> str | None:
+    """The source (``jaffe``, ``ckplus``, ``kdef``) whose naming most of ``names`` follow."""
+    if not names:
+        return None
+    best, best_count = None, 0
+    for layout in _LAYOUTS:
+        count = sum(bool(layout.match(n)) for n in names)
+        if count > best_count:
+            best, best_count = layout.source, count
+    return best if best_count * 2 > len(names) else None
+
+
+def _layout_hint(root: Path, names: list[str], current: str) -> str:
+    guess = guess_layout(names)
+    if guess is None or guess == current:
+        return ""
+    if guess == "ckplus" and current == "folder":
+        return ""
+    example = {layout.source: layout.example for layout in _LAYOUTS}[guess]
+    return f"; the file names look like {guess}'s ({example}): use {guess}:{root}"
 
 
 # -- the sources -------------------------------------------------------------------------
 def synthetic(path: str | None, options: dict) -> Dataset:
-    """Built-in synthetic faces; options ``subjects``, ``per_expression``, ``size``, ``seed``."""
+    """Built-in synthetic faces; options subjects, per_expression, size, seed."""
     from .synthetic import make_synthetic
 
     if path:
         raise DatasetError("the synthetic dataset takes options, not a path: synthetic?subjects=40")
     known = {"subjects": 20, "per_expression": 5, "size": 256, "seed": 0}
-    _check_options("synthetic", options, known)
-    params = {k: int(options.get(k, v)) for k, v in known.items()}
+    check_options("synthetic", options, known)
+    params = {}
+    for key, default in known.items():
+        try:
+            params[key] = int(options.get(key, default))
+        except ValueError:
+            raise DatasetError(f"synthetic?{key}={options[key]!r}: give a whole number") from None
     images, labels, subjects = make_synthetic(
         n_subjects=params["subjects"],
         images_per_expression=params["per_expression"],
@@ -89,109 +304,366 @@ def synthetic(path: str | None, options: dict) -> Dataset:
         samples=samples,
         read_bytes=lambda i: images[i].tobytes(),
         decode=lambda data, i: images[i],
-        notes={"synthetic": True, **params},
     )
 
 
 def folder(path: str | None, options: dict) -> Dataset:
-    """``PATH/<class>/<image>``: the class is the sub-folder's name; no subject ids."""
-    root = _require_path("folder", path)
-    _check_options("folder", options, {})
-    rows = [(rel.as_posix(), label, None) for rel, label in _class_folders(root)]
-    return _file_dataset("folder-" + root.name, f"folder:{path}", root, rows)
-
-
-def manifest(path: str | None, options: dict) -> Dataset:
-    """A CSV with ``path,label[,subject]``; paths relative to the CSV's directory."""
-    csv_path = _require_path("manifest", path, want_dir=False)
-    _check_options("manifest", options, {})
-    try:
-        with csv_path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)  # csv keeps "NA" a string, unlike pandas
-            fields = [f.strip().lower() for f in reader.fieldnames or []]
-            if "path" not in fields or "label" not in fields:
-                raise DatasetError(
-                    f"manifest {csv_path} needs columns 'path' and 'label' (found: {', '.join(fields) or 'none'})"
-                )
-            raw_rows = [{k.strip().lower(): (v or "").strip() for k, v in r.items() if k} for r in reader]
-    except OSError as exc:
-        raise DatasetError(f"cannot read manifest {csv_path}: {exc.strerror or exc}") from None
-    root = csv_path.parent
-    rows = []
-    for line, row in enumerate(raw_rows, start=2):
-        where = f"{csv_path} line {line}"
-        if not row.get("path"):
-            raise DatasetError(f"empty path in {where}")
-        subject = row.get("subject") or None
-        rows.append((row["path"], canonical_label(row.get("label", ""), where=where), subject))
-    return _file_dataset("manifest-" + csv_path.stem, f"manifest:{path}", root, rows)
-
-
-_JAFFE = re.compile(r"^(?P<person>[A-Za-z]{2})\.(?P<expr>[A-Za-z]{2})\d*\.(?P<num>\d+)\.tiff?$")
+    """PATH/<class>/<image>: the class is the sub-folder's name; no subject ids."""
+    root = require_path("folder", path)
+    check_options("folder", options, {})
+    found, skipped, notices = _class_folders(root, "folder")
+    rows = [(display_name(rel), label, None, rel) for rel, label in found]
+    guess = guess_layout([Path(rel).name for rel, _ in found])
+    if guess in ("ckplus", "kdef", "jaffe"):
+        notices.append(
+            f"note: the file names look like {guess}'s; {guess}:{root} also reads the subject ids "
+            "(needed for --protocol subject)"
+        )
+    return _file_dataset("folder-" + root.name, f"folder:{path}", root, rows, skipped, notices=notices)
 
 
 def jaffe(path: str | None, options: dict) -> Dataset:
-    """Original JAFFE names: ``KA.AN1.39.tiff`` is person KA, anger, sample 1, image 39."""
-    root = _require_path("jaffe", path)
-    _check_options("jaffe", options, {})
-    rows, skipped = [], []
-    for file in _images_under(root):
-        match = _JAFFE.match(file.name)
+    """Original JAFFE names: KA.AN1.39.tiff is person KA, anger, sample 1, image 39."""
+    root = require_path("jaffe", path)
+    check_options("jaffe", options, {})
+    files, skipped = _walk(root)
+    rows = []
+    for rel in files:
+        name = display_name(Path(rel).name)
+        match = _JAFFE.match(name)
         if not match:
-            skipped.append(file.name)
+            skipped.append((display_name(rel), _JAFFE.reason))
             continue
-        label = canonical_label(match["expr"], where=f"file name {file}")
-        rows.append((file.relative_to(root).as_posix(), label, match["person"].upper()))
-    notes = {"skipped_files": skipped} if skipped else {}
-    return _file_dataset("jaffe", f"jaffe:{path}", root, rows, notes)
-
-
-_CKPLUS = re.compile(r"^(?P<person>S\d+)_\d+_\d+", re.IGNORECASE)
+        label = canonical_label(match["expr"], where=f"file name {root / display_name(rel)}")
+        rows.append((display_name(rel), label, match["person"], rel))
+    return _file_dataset("jaffe", f"jaffe:{path}", root, rows, skipped, layout=_JAFFE)
 
 
 def ckplus(path: str | None, options: dict) -> Dataset:
-    """CK+48 layout: ``PATH/<class>/S005_001_00000011.png``, person ``S005``."""
-    root = _require_path("ckplus", path)
-    _check_options("ckplus", options, {})
+    """CK+48 layout: PATH/<class>/S005_001_00000011.png, person S005."""
+    root = require_path("ckplus", path)
+    check_options("ckplus", options, {})
+    found, skipped, notices = _class_folders(root, "ckplus")
     rows = []
-    for rel, label in _class_folders(root):
-        match = _CKPLUS.match(rel.name)
+    for rel, label in found:
+        match = _CKPLUS.match(display_name(Path(rel).name))
         if not match:
-            raise DatasetError(f"file name {root / rel} is not a CK+ name such as S005_001_00000011.png")
-        rows.append((rel.as_posix(), label, match["person"].upper()))
-    return _file_dataset("ckplus", f"ckplus:{path}", root, rows)
+            skipped.append((display_name(rel), _CKPLUS.reason))
+            continue
+        rows.append((display_name(rel), label, match["person"], rel))
+    return _file_dataset("ckplus", f"ckplus:{path}", root, rows, skipped, notices=notices, layout=_CKPLUS)
 
 
-_KDEF = re.compile(
-    r"^(?P<session>[AB])(?P<person>[FM]\d{2})(?P<expr>AF|AN|DI|HA|NE|SA|SU)(?P<pose>S|HL|HR|FL|FR)\.jpe?g$",
-    re.IGNORECASE,
-)
+KDEF_POSES = ("S", "HL", "HR", "FL", "FR")
 
 
 def kdef(path: str | None, options: dict) -> Dataset:
-    """KDEF names ``AF01ANS.JPG``: session A/B, person F01, expression, pose.
-
-    Only the frontal pose ``S`` by default; ``?poses=S,HL,HR`` or ``?poses=all`` widens
-    it. Both sessions of a person share the person id, so the subject protocol keeps
-    them together.
-    """
-    root = _require_path("kdef", path)
-    _check_options("kdef", options, {"poses": "S"})
-    poses = str(options.get("poses", "S")).upper()
-    wanted = {"S", "HL", "HR", "FL", "FR"} if poses == "ALL" else {p.strip() for p in poses.split(",")}
-    rows, skipped = [], []
-    for file in _images_under(root):
-        match = _KDEF.match(file.name)
+    """KDEF names AF01ANS.JPG: session A/B, person F01, expression, pose (frontal S unless ?poses=)."""
+    root = require_path("kdef", path)
+    check_options("kdef", options, {"poses": "S"})
+    poses = str(options.get("poses", "S")).upper().replace(" ", "")
+    wanted = set(KDEF_POSES) if poses == "ALL" else {p for p in poses.split(",") if p}
+    unknown = sorted(wanted - set(KDEF_POSES))
+    if unknown or not wanted:
+        raise DatasetError(
+            f"kdef?poses={options.get('poses')!r}: unknown pose {', '.join(unknown) or '(none)'}; "
+            f"use a comma list of {', '.join(KDEF_POSES)} or all"
+        )
+    files, skipped = _walk(root)
+    rows, left_out = [], 0
+    for rel in files:
+        match = _KDEF.match(display_name(Path(rel).name))
         if not match:
-            skipped.append(file.name)
+            skipped.append((display_name(rel), _KDEF.reason))
             continue
         if match["pose"].upper() not in wanted:
+            left_out += 1
             continue
-        label = canonical_label(match["expr"], where=f"file name {file}")
-        rows.append((file.relative_to(root).as_posix(), label, match["person"].upper()))
-    notes = {"poses": sorted(wanted), **({"skipped_files": skipped} if skipped else {})}
-    return _file_dataset("kdef", f"kdef:{path}" + (f"?poses={poses}" if poses != "S" else ""), root, rows, notes)
+        label = canonical_label(match["expr"], where=f"file name {root / display_name(rel)}")
+        rows.append((display_name(rel), label, match["person"], rel))
+    canonical_poses = ",".join(p for p in KDEF_POSES if p in wanted)
+    filtered = {f"pose not in ?poses={canonical_poses} (add ?poses=all for every pose)": left_out} if left_out else {}
+    spec = f"kdef:{path}" + (f"?poses={canonical_poses}" if canonical_poses != "S" else "")
+    return _file_dataset("kdef", spec, root, rows, skipped, filtered, layout=_KDEF)
 
+
+# -- manifests ---------------------------------------------------------------------------
+_COLUMN_SYNONYMS = {
+    "path": ("file", "filename", "file_name", "image", "img", "image_path", "filepath", "file_path", "imagepath"),
+    "label": ("emotion", "expression", "class", "category", "target", "emotion_label"),
+    "subject": ("person", "subject_id", "subjectid", "participant", "identity", "actor", "id", "person_id"),
+}
+
+
+def manifest(path: str | None, options: dict) -> Dataset:
+    """A CSV with columns path, label and optionally subject and split; paths relative to the CSV's folder."""
+    csv_path = require_path("manifest", path, want_dir=False)
+    check_options("manifest", options, {"encoding": "auto"})
+    wanted = options.get("encoding", "").strip()
+    text, encoding, notices = _manifest_text(csv_path, None if wanted.lower() in ("", "auto") else wanted)
+    rows, skipped, more_notices, split_of = _manifest_rows(csv_path, text, encoding)
+    spec = f"manifest:{path}" + (f"?encoding={wanted}" if wanted else "")
+    dataset = _file_dataset(
+        "manifest-" + csv_path.stem, spec, csv_path.parent, rows, skipped, notices=notices + more_notices
+    )
+    if split_of:  # the manifest's own train / val / test split (--protocol holdout)
+        dataset.samples["split"] = dataset.samples["sample_id"].map(split_of).astype(object)
+    return dataset
+
+
+#: Spellings of the parts of a manifest's ``split`` column (FER2013's names included).
+_SPLIT_SPELLINGS = {
+    "train": ("train", "training", "trn"),
+    "val": ("val", "valid", "validation", "dev", "publictest", "public_test"),
+    "test": ("test", "testing", "tst", "privatetest", "private_test"),
+}
+_SPLIT_OF = {spelling: part for part, spellings in _SPLIT_SPELLINGS.items() for spelling in spellings}
+
+
+def _manifest_text(csv_path: Path, encoding: str | None) -> tuple[str, str, list[str]]:
+    """The manifest decoded: UTF-8 (with or without BOM), UTF-16 with BOM, the given
+    ``?encoding=``, else Windows-1252 (what Excel's plain "CSV" writes on Western
+    European Windows) with a notice. Returns (text, encoding, notices)."""
+    try:
+        data = csv_path.read_bytes()
+    except OSError as exc:
+        raise DatasetError(f"cannot read manifest {csv_path}: {exc.strerror or exc}") from None
+    if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise DatasetError(
+            f"manifest {csv_path} is a spreadsheet workbook (.xlsx/.xls), not a CSV: save it as 'CSV UTF-8'"
+        )
+    if encoding:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise DatasetError(f"manifest {csv_path}: unknown ?encoding={encoding!r} (e.g. utf-8, cp1252, latin-1)") from None
+        return _decode_manifest(csv_path, data, encoding), encoding, []
+    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+        return _decode_manifest(csv_path, data, "utf-16"), "utf-16", []  # Excel's "Unicode Text"
+    try:
+        return data.decode("utf-8-sig"), "utf-8", []
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        line, column = _position(data, utf8_error.start)
+        raise DatasetError(
+            f"manifest {csv_path} line {line} (column {column}) is not UTF-8 (byte 0x{data[utf8_error.start]:02x}) "
+            "nor Windows-1252: save it as 'CSV UTF-8', or name its encoding, e.g. "
+            f"manifest:{csv_path}?encoding=cp1250"
+        ) from None
+    line, _ = _position(data, utf8_error.start)
+    return text, "cp1252", [
+        f"note: manifest {csv_path.name} is not UTF-8 (first at line {line}): read as Windows-1252 (cp1252), "
+        f"as Excel saves 'CSV' on Western-European Windows; if names look wrong, give manifest:{csv_path}?encoding=..."
+    ]
+
+
+def _decode_manifest(csv_path: Path, data: bytes, encoding: str) -> str:
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line, column = _position(data, exc.start)
+        raise DatasetError(
+            f"manifest {csv_path} line {line} (column {column}) cannot be decoded as {encoding} "
+            f"(byte 0x{data[exc.start]:02x}): save it as 'CSV UTF-8' or give its real ?encoding="
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def _position(data: bytes, offset: int) -> tuple[int, int]:
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    return data.count(b"\n", 0, offset) + 1, offset - line_start + 1
+
+
+def _manifest_rows(csv_path: Path, text: str, encoding: str):
+    """Rows (sample id, label, raw subject, file), skipped repeats, notices, and the split
+    of every sample id when the manifest has a ``split`` column (else an empty dict)."""
+    root = csv_path.parent
+    first_line = text.split("\n", 1)[0]
+    delimiter, fields = _manifest_header(csv_path, first_line)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)  # csv keeps "NA" a string
+    next(reader, None)
+    col = {name: fields.index(name) for name in ("path", "label", "subject", "split") if name in fields}
+    split_of: dict[str, str] = {}
+    notices = []
+    if "subject" not in col:
+        others = [f for f in fields if f in _COLUMN_SYNONYMS["subject"]]
+        if others:
+            notices.append(
+                f"note: manifest {csv_path.name} has no 'subject' column; column {others[0]!r} is not used "
+                "(rename it 'subject' to use it as person ids)"
+            )
+    rows, skipped, missing, raw_labels = [], [], [], set()
+    case_matched: list[tuple[int, str, str]] = []
+    no_subject: list[int] = []
+    listings: dict[str, dict[str, list[str]]] = {}
+    first_line_of: dict[str, tuple[int, str, str | None]] = {}
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise DatasetError(f"manifest {csv_path} line {reader.line_num}: {exc}") from None
+        line = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue  # blank row (spreadsheets add them at the end)
+        cell = {name: (cells[i].strip() if i < len(cells) else "") for name, i in col.items()}
+        where = f"{csv_path} line {line}"
+        if not cell["path"]:
+            raise DatasetError(f"empty path in {where}")
+        label = canonical_label(cell["label"], where=where)
+        raw_labels.add(cell["label"])
+        raw_subject = cells[col["subject"]] if "subject" in col and col["subject"] < len(cells) else None
+        if raw_subject is not None and not raw_subject.strip():
+            raw_subject = None
+        sample_id, file, by_case = _manifest_file(root, cell["path"], encoding, listings)
+        if file is None:
+            missing.append((line, cell["path"]))
+            continue
+        if by_case:
+            case_matched.append((line, cell["path"], sample_id))
+        if raw_subject is None and "subject" in col:
+            no_subject.append(line)
+        key = os.path.normcase(os.path.normpath(os.path.join(root, file)))
+        if key in first_line_of:
+            first, first_label, first_subject = first_line_of[key]
+            if first_label != label or normalise_subject(first_subject) != normalise_subject(raw_subject):
+                raise DatasetError(
+                    f"manifest {csv_path} lines {first} and {line} both list {sample_id} with different "
+                    f"labels or subjects ({first_label}/{first_subject} vs {label}/{raw_subject}); keep one row"
+                )
+            skipped.append((f"{sample_id} (line {line})", "repeats an earlier manifest row"))
+            continue
+        first_line_of[key] = (line, label, raw_subject)
+        rows.append((sample_id, label, raw_subject, file))
+        if "split" in col:
+            raw_split = cell["split"].strip().lower().replace(" ", "")
+            if raw_split not in _SPLIT_OF:
+                raise DatasetError(
+                    f"{where}: split {cell['split']!r} is not one of train, val, test (or training, validation, "
+                    "testing, PublicTest, PrivateTest)"
+                )
+            split_of[sample_id] = _SPLIT_OF[raw_split]
+    if missing:
+        raise DatasetError(_missing_message(csv_path, missing, encoding))
+    notices += _merged_label_notices(raw_labels, f"manifest {csv_path.name} labels")
+    if case_matched:
+        line, written, found = case_matched[0]
+        notices.append(
+            f"note: {len(case_matched)} paths in manifest {csv_path.name} match a file only when case is ignored "
+            f"(as on Windows), e.g. line {line}: {written} is {found}"
+        )
+    if no_subject and len(no_subject) < len(rows):
+        notices.append(
+            f"warning: {len(no_subject)} rows of manifest {csv_path.name} have no subject id (e.g. line "
+            f"{no_subject[0]}); --protocol subject needs one on every row"
+        )
+    return rows, skipped, notices, split_of
+
+
+def _manifest_header(csv_path: Path, first_line: str) -> tuple[str, list[str]]:
+    """The delimiter (comma, semicolon as European Excel writes, tab, bar) and the
+    normalised column names."""
+    found: list[str] = []
+    for delimiter in (",", ";", "\t", "|"):
+        fields = [f.strip().strip('"').strip().lower() for f in next(csv.reader([first_line], delimiter=delimiter), [])]
+        if "path" in fields and "label" in fields:
+            repeated = sorted({f for f in fields if f and fields.count(f) > 1})
+            if repeated:
+                raise DatasetError(f"manifest {csv_path}: column {repeated[0]!r} appears twice in the first line")
+            return delimiter, fields
+        if len(fields) > len(found):
+            found = fields
+    hints = [
+        f"{name} (found {syn!r})"
+        for name, synonyms in _COLUMN_SYNONYMS.items()
+        if name != "subject" and name not in found
+        for syn in synonyms
+        if syn in found
+    ]
+    hint = f"; rename: {', '.join(hints)}" if hints else ""
+    raise DatasetError(
+        f"manifest {csv_path} needs columns 'path' and 'label' in its first line, separated by commas, "
+        f"semicolons or tabs (found: {', '.join(found) or 'none'}){hint}"
+    )
+
+
+def _manifest_file(root: Path, raw: str, encoding: str, listings: dict) -> tuple[str, str | None, bool]:
+    """(sample id, file to read, matched only without regard to case) of a manifest
+    path cell; the file is ``None`` if there is no such file.
+
+    Accepts ``/`` and Windows ``\\`` separators, ``./`` prefixes, absolute paths and
+    paths outside the manifest's folder; a name that exists on disk only as the
+    manifest's own bytes (files unpacked from a Windows archive) is found too, and so is
+    a path whose case differs from the file's (written on Windows), if exactly one file
+    matches."""
+    candidates = [raw]
+    if "\\" in raw:
+        candidates.append(raw.replace("\\", "/"))
+    for candidate in candidates:
+        normal = posixpath.normpath(candidate)
+        if (root / normal).is_file():
+            return normal, normal, False
+        if encoding.lower().replace("-", "") not in ("utf8", "utf8sig"):
+            try:
+                native = os.fsdecode(normal.encode(encoding))
+            except (UnicodeEncodeError, LookupError):
+                native = None
+            if native is not None and (root / native).is_file():
+                return normal, native, False
+    normal = posixpath.normpath(candidates[-1])
+    found = _ignoring_case(root, normal, listings)
+    if found is not None:
+        return display_name(found), found, True
+    return normal, None, False
+
+
+def _ignoring_case(root: Path, rel: str, listings: dict) -> str | None:
+    """The one existing path equal to ``rel`` when case is ignored, or None."""
+    parts = rel.split("/")
+    current = "/" if rel.startswith("/") else ""
+    for i, part in enumerate(p for p in parts if p):
+        if part in (".", ".."):
+            current += part + "/"
+            continue
+        directory = os.path.join(root, current) if current else str(root)
+        if directory not in listings:
+            try:
+                names = os.listdir(directory)
+            except OSError:
+                return None
+            index: dict[str, list[str]] = {}
+            for name in names:
+                index.setdefault(display_name(name).casefold(), []).append(name)
+            listings[directory] = index
+        matches = listings[directory].get(part.casefold(), [])
+        if len(matches) != 1:
+            return None
+        current += matches[0] + ("/" if i < len([p for p in parts if p]) - 1 else "")
+    return current if (root / current).is_file() else None
+
+
+def _missing_message(csv_path: Path, missing: list[tuple[int, str]], encoding: str) -> str:
+    examples = "; ".join(f"line {line}: {p}" for line, p in missing[:3])
+    text = (
+        f"manifest {csv_path}: {len(missing)} listed image file{'s' if len(missing) != 1 else ''} not found "
+        f"(paths are read relative to {csv_path.parent}), e.g. {examples}"
+    )
+    if any(re.match(r"^[A-Za-z]:[\\/]", p) for _, p in missing):
+        text += "; Windows drive paths (C:\\...) do not exist here: write paths relative to the manifest's folder"
+    if encoding == "cp1252" and any(not p.isascii() for _, p in missing):
+        text += (
+            "; the manifest is not UTF-8 and was read as Windows-1252: if that is wrong, save it as 'CSV UTF-8' "
+            f"or give manifest:{csv_path}?encoding=..."
+        )
+    return text
+
+
+from .fer2013 import fer2013  # noqa: E402  (split-aware sources live in their own modules)
+from .rafdb import rafdb  # noqa: E402
 
 SOURCES: dict[str, Callable[[str | None, dict], Dataset]] = {
     "synthetic": synthetic,
@@ -200,6 +672,8 @@ SOURCES: dict[str, Callable[[str | None, dict], Dataset]] = {
     "jaffe": jaffe,
     "ckplus": ckplus,
     "kdef": kdef,
+    "fer2013": fer2013,
+    "rafdb": rafdb,
 }
 
 
@@ -211,11 +685,11 @@ def _all_sources() -> dict[str, Callable]:
 
 
 def describe_sources() -> list[tuple[str, str]]:
-    """(name, first docstring line) of every dataset source."""
+    """(name, first docstring line as plain text) of every dataset source."""
     out = []
     for name, source in _all_sources().items():
         doc = (getattr(source, "__doc__", None) or getattr(source, "value", "")).strip().splitlines()
-        out.append((name, doc[0] if doc else ""))
+        out.append((name, doc[0].replace("``", "") if doc else ""))
     return out
 
 
@@ -228,8 +702,14 @@ def load_dataset(spec: str) -> Dataset:
     sources = _all_sources()
     if name not in sources:
         hint = difflib.get_close_matches(name, list(sources), n=2)
-        if not colon and Path(head).exists():
-            hint_text = f"; for a directory of class sub-folders use folder:{head}"
+        if Path(head).expanduser().is_dir():
+            root = Path(head).expanduser()
+            guess = guess_layout(_sample_names(root))
+            hint_text = f"; the file names look like {guess}'s: use {guess}:{head}" if guess else (
+                f"; for a directory of class sub-folders use folder:{head}"
+            )
+        elif Path(head).expanduser().is_file() and head.lower().endswith((".csv", ".tsv", ".txt")):
+            hint_text = f"; for a CSV of path,label[,subject] use manifest:{head}"
         else:
             hint_text = f"; did you mean {' or '.join(hint)}?" if hint else ""
         raise DatasetError(f"unknown dataset source {name!r} in {spec!r}{hint_text} (known: {', '.join(sources)})")
@@ -240,21 +720,12 @@ def load_dataset(spec: str) -> Dataset:
     return source(path or None, options)
 
 
-def _require_path(source: str, path: str | None, want_dir: bool = True) -> Path:
-    if not path:
-        raise DatasetError(f"the {source} source needs a path: {source}:PATH")
-    resolved = Path(path).expanduser()
-    if not resolved.exists():
-        raise DatasetError(f"{source}: {resolved} does not exist")
-    if want_dir and not resolved.is_dir():
-        raise DatasetError(f"{source}: {resolved} is not a directory")
-    if not want_dir and resolved.is_dir():
-        raise DatasetError(f"{source}: {resolved} is a directory; give the CSV file")
-    return resolved.resolve()
+def _sample_names(root: Path, limit: int = 500) -> list[str]:
+    names = []
+    for _, _, filenames in os.walk(root):
+        names.extend(n for n in filenames if os.path.splitext(n)[1].lower() in IMAGE_SUFFIXES)
+        if len(names) >= limit:
+            break
+    return names[:limit]
 
 
-def _check_options(source: str, options: dict, known: dict) -> None:
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        allowed = ", ".join(known) or "none"
-        raise DatasetError(f"unknown option {unknown[0]!r} for dataset source {source} (options: {allowed})")

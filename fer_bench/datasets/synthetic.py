@@ -49,8 +49,8 @@ upper/lower curves around an optional dark opening with teeth) is painted from a
 signed-distance field evaluated on a coordinate grid restricted to the part's
 bounding box, with one-pixel anti-aliasing. The pose is then applied by one
 bilinear affine warp, followed by lighting, blur and noise. Everything is
-vectorised numpy/scipy; there are no per-pixel Python loops (about 5 ms per
-256 x 256 image).
+vectorised numpy/scipy; there are no per-pixel Python loops (a few milliseconds
+per 256 x 256 image; ``benchmarks/calibrate_synthetic.py`` prints the time).
 
 Determinism
 -----------
@@ -58,6 +58,24 @@ Person ``i`` is drawn from ``default_rng([seed, i, 0])`` and image (i, expressio
 e, repeat r) from ``default_rng([seed, i, e + 1, r])``, so the same seed always
 gives the same images, and enlarging ``n_subjects`` or ``images_per_expression``
 leaves the images already generated unchanged.
+
+The bytes are the same on every machine with the same numpy and scipy versions,
+whatever the CPU. numpy's exp, log, power, sin, cos, ... run SIMD kernels chosen at
+run time from the CPU's features (baseline, AVX2/FMA3, AVX-512), which differ in the
+last bits, and its matrix products run OpenBLAS kernels chosen the same way; such a
+last-bit difference flips a few rounded pixels in a 700-image set and so changes the
+dataset's fingerprint. The generator therefore uses only operations that IEEE 754
+rounds the same everywhere (+, -, *, /, sqrt, comparisons, and the exact frexp,
+ldexp, rint), computes its few transcendental values with its own polynomials
+(:func:`_exp`, :func:`_log`, :func:`_pow`, :func:`_cos_sin`), builds the blur kernel
+itself (:func:`_gaussian_blur`; scipy's uses ``numpy.exp``) and writes its 2 x 2
+products out. scipy.ndimage's compiled filters and warps have no run-time dispatch.
+numpy's random streams are the same on every platform (its compatibility policy); the
+one libm call left on the path is in the normal sampler's rare rejection and tail
+steps (the C library's exp and log1p), where a last-bit difference would matter only
+on an exact tie or a tail draw of the noise. ``tests/test_synthetic.py``
+checks stored image hashes, and the same bytes under ``NPY_DISABLE_CPU_FEATURES`` and
+``OPENBLAS_CORETYPE`` settings that make numpy and OpenBLAS use other kernels.
 
 Difficulty
 ----------
@@ -427,6 +445,137 @@ def _expression_params(
 
 
 # ---------------------------------------------------------------------------
+# Elementary functions with the same bits on every CPU
+# ---------------------------------------------------------------------------
+#
+# numpy evaluates exp, log, power, sin, cos, tanh ... with SIMD kernels chosen at run time
+# from the CPU's features (baseline, AVX2/FMA3, AVX-512 through Intel's SVML), and the
+# variants round differently in the last bits; the C library behind ``math`` picks FMA
+# variants of exp, log, pow, sin and cos at load time too, and numpy's matrix products go
+# to OpenBLAS, whose kernels also depend on the CPU. So the generator evaluates its few
+# transcendental values here, from operations IEEE 754 rounds correctly and identically on
+# every machine (+, -, *, /, sqrt, and the exact frexp, ldexp and rint), and computes its
+# 2 x 2 products by hand. The polynomials are accurate to about 1e-15 (relative), far below
+# float32 resolution: the images look the same as with numpy's own functions.
+
+#: ln 2 split as in fdlibm (e_exp.c): ``k * _LN2_HI`` is exact for |k| < 2**11.
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+_INV_LN2 = 1.44269504088896338700e00
+_SQRT_HALF = 0.70710678118654752440
+#: pi/2 split as in fdlibm (k_rem_pio2.c, pio2_1 and pio2_1t): ``k * _PIO2_HI`` is exact for |k| < 2**20.
+_PIO2_HI = 1.57079632673412561417e00
+_PIO2_LO = 6.07710050650619224932e-11
+#: Taylor coefficients 1/n!, n = 12 ... 0 (Horner order): exp(r) on |r| <= ln(2)/2, truncation < 2e-16.
+_EXP_COEF = tuple(1.0 / math.factorial(n) for n in range(12, -1, -1))
+#: 1/(2n + 1), n = 8 ... 0: log(m) = 2 atanh(s) = 2 s sum z**n/(2n + 1), z = s**2 <= 0.0295, error < 1e-15.
+_ATANH_COEF = tuple(1.0 / (2 * n + 1) for n in range(8, -1, -1))
+
+
+def _exp(x) -> np.ndarray:
+    """``e**x`` elementwise (float64 array), the same bits on every CPU.
+
+    Range reduction ``x = k ln 2 + r`` with |r| <= ln(2)/2 (Cody & Waite, as in fdlibm's
+    e_exp.c), a degree-12 Taylor polynomial for ``e**r`` and an exact ``ldexp``. Meant for
+    moderate arguments (|x| < 700); relative error below 1e-15.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    k = np.rint(x * _INV_LN2)
+    r = (x - k * _LN2_HI) - k * _LN2_LO
+    p = np.full_like(r, _EXP_COEF[0])
+    for c in _EXP_COEF[1:]:
+        p *= r
+        p += c
+    return np.ldexp(p, k.astype(np.int32))
+
+
+def _log(x) -> np.ndarray:
+    """Natural logarithm of ``x > 0`` elementwise (float64 array), the same bits on every CPU.
+
+    ``x = m 2**e`` with m in [sqrt(1/2), sqrt(2)) (exact ``frexp``), then
+    ``log m = 2 atanh(s)``, ``s = (m - 1)/(m + 1)``, by its series (as in fdlibm's e_log.c,
+    with Taylor instead of minimax coefficients). Absolute error below 1e-15.
+    """
+    m, e = np.frexp(np.asarray(x, dtype=np.float64))
+    low = m < _SQRT_HALF
+    m = np.where(low, m + m, m)
+    e = (e - low).astype(np.float64)
+    s = (m - 1.0) / (m + 1.0)
+    z = s * s
+    p = np.full_like(z, _ATANH_COEF[0])
+    for c in _ATANH_COEF[1:]:
+        p *= z
+        p += c
+    return e * _LN2_HI + (2.0 * s * p + e * _LN2_LO)
+
+
+def _pow(x, exponent: float) -> np.ndarray:
+    """``x**exponent`` for ``x >= 0`` and a scalar exponent, the same bits on every CPU.
+
+    Exponents 2, 4, 0.5 and 0.25 are products and square roots; any other is
+    ``exp(exponent log x)`` (with ``0**exponent = 0``). float32 in, float32 out; else float64.
+    """
+    x = np.asarray(x)
+    dtype = np.float32 if x.dtype == np.float32 else np.float64
+    if exponent == 2.0:
+        return (x * x).astype(dtype, copy=False)
+    if exponent == 4.0:
+        x2 = x * x
+        return (x2 * x2).astype(dtype, copy=False)
+    if exponent == 0.5:
+        return np.sqrt(x).astype(dtype, copy=False)
+    if exponent == 0.25:
+        return np.sqrt(np.sqrt(x)).astype(dtype, copy=False)
+    x = x.astype(np.float64)
+    positive = x > 0.0
+    y = _exp(exponent * _log(np.where(positive, x, 1.0)))
+    return np.where(positive, y, 0.0).astype(dtype, copy=False)
+
+
+def _cos_sin(theta: float) -> tuple[float, float]:
+    """``(cos theta, sin theta)`` of a Python float, the same bits on every machine.
+
+    Reduction by multiples of pi/2 in two parts (fdlibm's pio2_1, pio2_1t), then Taylor
+    series to degree 18 on |r| <= pi/4 (truncation below 1e-19) and the quadrant's signs.
+    """
+    k = round(theta / (math.pi / 2.0))
+    r = (theta - k * _PIO2_HI) - k * _PIO2_LO
+    z = r * r
+    # sin r = r (1 - z/(2*3) (1 - z/(4*5) (1 - ...))), cos r = 1 - z/(1*2) (1 - z/(3*4) (1 - ...)).
+    sin_r = 1.0
+    cos_r = 1.0
+    for n in range(9, 0, -1):
+        sin_r = 1.0 - z / ((2 * n) * (2 * n + 1)) * sin_r
+        cos_r = 1.0 - z / ((2 * n - 1) * (2 * n)) * cos_r
+    sin_r *= r
+    quadrant = k % 4
+    if quadrant == 0:
+        return cos_r, sin_r
+    if quadrant == 1:
+        return -sin_r, cos_r
+    if quadrant == 2:
+        return -cos_r, -sin_r
+    return sin_r, -cos_r
+
+
+def _gaussian_blur(img: np.ndarray, sigma: float, truncate: float = 3.0) -> np.ndarray:
+    """``scipy.ndimage.gaussian_filter(img, sigma, mode="nearest", truncate=truncate)``, CPU-independent.
+
+    scipy builds the kernel with ``numpy.exp`` (CPU-dispatched); here the same sampled,
+    normalised Gaussian (radius ``int(truncate * sigma + 0.5)``, as scipy) comes from
+    :func:`_exp` and an exactly rounded sum (``math.fsum``), then one
+    ``ndimage.correlate1d`` per axis (compiled C without run-time dispatch).
+    """
+    radius = int(truncate * float(sigma) + 0.5)
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    weights = _exp((-0.5 / (sigma * sigma)) * (x * x))
+    weights /= math.fsum(weights.tolist())
+    for axis in range(img.ndim):
+        img = ndimage.correlate1d(img, weights, axis=axis, mode="nearest")
+    return img
+
+
+# ---------------------------------------------------------------------------
 # Drawing primitives
 # ---------------------------------------------------------------------------
 
@@ -464,6 +613,30 @@ class _Canvas:
         """Coverage from a signed distance (face units, positive inside)."""
         return np.clip(0.5 + sd / self.px, 0.0, 1.0)
 
+    def cover_super_ellipse(self, level: np.ndarray, shape: float, size) -> np.ndarray:
+        """Coverage of a super-ellipse from its level ``|u|**shape + |v|**shape`` (1 on the outline).
+
+        ``cover((1 - level**(1/shape)) * size)``, with ``size`` (face units; a scalar or an
+        array broadcastable to ``level``) turning the radial distance into face units. The
+        power is evaluated on a band around the anti-aliased rim only: inside it the coverage
+        is 1, outside 0. The band is ``(1 - h)**n < level < (1 + h)**n`` with h half a pixel
+        in radius units and n = ceil(shape) >= shape (integer powers: products only), which
+        contains the rim ``(1 - h)**shape < level < (1 + h)**shape``.
+        """
+        half = 0.5 * self.px / np.asarray(size, dtype=np.float64)  # half a pixel, in radius units
+        lo = np.maximum(1.0 - half, 0.0)
+        hi = 1.0 + half
+        lo_n, hi_n = lo, hi
+        for _ in range(max(1, math.ceil(shape)) - 1):
+            lo_n, hi_n = lo_n * lo, hi_n * hi
+        lo, hi = (lo_n, hi_n) if shape >= 1.0 else (np.zeros_like(lo), hi)
+        level, lo, hi, size = np.broadcast_arrays(level, lo, hi, size)
+        alpha = (level <= lo).astype(np.float32)
+        rim = (level > lo) & (level < hi)
+        r = _pow(level[rim], 1.0 / shape)
+        alpha[rim] = self.cover((1.0 - r) * size[rim])
+        return alpha
+
     def blend(self, sl, alpha: np.ndarray, value) -> None:
         """Blend ``value`` (scalar or array) into the window with ``alpha``."""
         sub = self.img[sl]
@@ -484,8 +657,8 @@ class _Canvas:
         if w is None:
             return
         sl, X, Y = w
-        r = (np.abs((X - x) / a) ** shape + np.abs((Y - y) / b) ** shape) ** (1.0 / shape)
-        alpha = self.cover((1.0 - r) * min(a, b))
+        level = _pow(np.abs((X - x) / a), shape) + _pow(np.abs((Y - y) / b), shape)
+        alpha = self.cover_super_ellipse(level, shape, min(a, b))
         if strength != 1.0:
             alpha *= strength
         self.blend(sl, alpha, value)
@@ -496,7 +669,9 @@ class _Canvas:
         if w is None:
             return
         sl, X, Y = w
-        g = np.exp(-0.5 * (((X - x) / a) ** 2 + ((Y - y) / b) ** 2))
+        # exp(-(u**2 + v**2)/2) = exp(-u**2/2) exp(-v**2/2): two 1-D evaluations.
+        u, v = (X - x) / a, (Y - y) / b
+        g = (_exp(-0.5 * u * u) * _exp(-0.5 * v * v)).astype(np.float32)
         self.shade(sl, g, factor)
 
     def curve(
@@ -520,7 +695,7 @@ class _Canvas:
         """
         (x0, y0), (x1, y1) = p, q
         dx, dy = x1 - x0, y1 - y0
-        length = math.hypot(dx, dy)
+        length = math.sqrt(dx * dx + dy * dy)
         if length < 1e-6 or thick <= 0 or strength <= 0:
             return
         ex, ey = dx / length, dy / length
@@ -536,7 +711,7 @@ class _Canvas:
         tc = np.clip(t, 0.0, 1.0)
         off = bulge * 4.0 * tc * (1.0 - tc)
         slope = bulge * 4.0 * (1.0 - 2.0 * tc) / length
-        th = thick * (1.0 + (thick_end - 1.0) * tc) * (4.0 * tc * (1.0 - tc) + 1e-3) ** taper
+        th = thick * (1.0 + (thick_end - 1.0) * tc) * _pow(4.0 * tc * (1.0 - tc) + 1e-3, taper)
         sd = th - np.abs(d - off) / np.sqrt(1.0 + slope * slope)
         sd = np.minimum(sd, np.minimum(t, 1.0 - t) * length)
         alpha = np.clip(0.5 + sd / (soft * self.px), 0.0, 1.0)
@@ -570,17 +745,23 @@ def _draw_hair_and_head(cv: _Canvas, pp: PersonGeometry, jaw: float) -> None:
     sl, X, Y = w
     h = np.where(Y < 0, fh, ch)
     yy = Y / h
-    width = fw * (1.0 - pp.jaw_taper * np.clip(yy, 0.0, 1.0) ** 2)
-    r = (np.abs(X / width) ** pp.face_shape + np.abs(yy) ** pp.face_shape) ** (1.0 / pp.face_shape)
-    alpha = cv.cover((1.0 - r) * np.minimum(width, h))
-    # Soft shading towards the face border gives the face some relief.
-    value = skin * (1.0 - 0.18 * np.clip(r, 0.0, 1.0) ** 4)
+    width = fw * (1.0 - pp.jaw_taper * _pow(np.clip(yy, 0.0, 1.0), 2.0))
+    fs = pp.face_shape
+    # |X / width|**fs = |X|**fs * width**-fs: a row times a column.
+    level = _pow(np.abs(X), fs) * _pow(width, -fs) + _pow(np.abs(yy), fs)
+    alpha = cv.cover_super_ellipse(level, fs, np.minimum(width, h))
+    # Soft shading towards the face border gives the face some relief: 1 - 0.18 r**4 with
+    # r = level**(1/fs) clipped to 1 (evaluated where r < 1 only).
+    inner = level < 1.0
+    r4 = np.ones_like(level)
+    r4[inner] = _pow(level[inner], 4.0 / fs)
+    value = skin * (1.0 - 0.18 * r4)
     cv.blend(sl, alpha, value)
     # Hair over the forehead, above a curved hair line.
     w = cv.window(-fw * hv - 0.05, fw * hv + 0.05, -fh * hv - 0.25, pp.hairline + 0.5)
     sl, X, Y = w
     line = pp.hairline + pp.hairline_curve * X * X
-    inside = ((X / (fw * hv + 0.05)) ** 2 + ((Y + 0.12) / (fh * hv + 0.08)) ** 2) < 1.0
+    inside = (_pow(X / (fw * hv + 0.05), 2.0) + _pow((Y + 0.12) / (fh * hv + 0.08), 2.0)) < 1.0
     cv.blend(sl, cv.cover(line - Y) * inside, pp.hair)
     # Cheek shading (fuller cheeks cast a shadow under the cheekbone).
     if pp.cheek > 0.05:
@@ -620,14 +801,14 @@ def _draw_eyes(cv: _Canvas, pp: PersonGeometry, p: dict[str, float], gaze: tuple
             continue
         sl, X, Y = w
         u = (X - ex) / ew
-        g = np.clip(1.0 - u * u, 0.0, 1.0) ** 0.8
+        g = _pow(np.clip(1.0 - u * u, 0.0, 1.0), 0.8)
         y_up = ey - hu * g
         y_lo = ey + hl * g
         opening = cv.cover(np.minimum(Y - y_up, y_lo - Y))
         cv.blend(sl, opening, 0.55 + 0.35 * skin + 0.1)
         # Iris and pupil, clipped to the opening.
         ix, iy = ex + gaze[0], ey + gaze[1] + 0.1 * (hl - hu) * 0.3
-        r = np.sqrt((X - ix) ** 2 + (Y - iy) ** 2)
+        r = np.sqrt(_pow(X - ix, 2.0) + _pow(Y - iy, 2.0))
         cv.blend(sl, opening * cv.cover(pp.iris_r - r), pp.iris_tone)
         cv.blend(sl, opening * cv.cover(pp.iris_r * 0.45 - r), 0.04)
         # Upper lid line (lashes) and lower lid line.
@@ -720,11 +901,11 @@ def _draw_mouth(cv: _Canvas, pp: PersonGeometry, p: dict[str, float], ny: float)
     ins = np.clip(inside, 0.0, 1.0)
     yc = my + c * u * u
     g_open = np.sqrt(ins)
-    bow = 1.0 - 0.35 * np.exp(-((u / 0.18) ** 2))  # Cupid's bow dip
+    bow = 1.0 - 0.35 * _exp(-_pow(u / 0.18, 2.0)).astype(np.float32)  # Cupid's bow dip
     top_in = yc - o_up * g_open
     bot_in = yc + o_lo * g_open
-    top_out = top_in - tu * ins**0.6 * bow - 0.002
-    bot_out = bot_in + tl * ins**0.5 + 0.002
+    top_out = top_in - tu * _pow(ins, 0.6) * bow - 0.002
+    bot_out = bot_in + tl * np.sqrt(ins) + 0.002
     side = cv.cover(inside * mw * 0.5)
     lips = cv.cover(np.minimum(Y - top_out, bot_out - Y)) * side
     cv.blend(sl, lips, pp.lip_tone)
@@ -780,6 +961,18 @@ def render_face(
     the viewing conditions and ``rng`` supplies the per-image jitter of the facial
     parameters, the gaze and the noise.
     """
+    img = _render_float(person, expression, intensity, pose, rng, size)
+    return np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _render_float(
+    person: PersonGeometry, expression: str, intensity: float, pose: Pose, rng: np.random.Generator, size: int
+) -> np.ndarray:
+    """:func:`render_face` before the rounding to uint8: a float32 (size, size) image, 0-1 scale.
+
+    Kept separate so that the determinism tests can compare the full float bits, which
+    show a platform difference long before it flips a rounded uint8 pixel.
+    """
     if expression not in _PROTOTYPES:
         raise ValueError(f"unknown expression {expression!r}; expected one of {EXPRESSIONS}")
     size = int(size)
@@ -807,25 +1000,27 @@ def render_face(
     img = cv.img
 
     # Pose: one bilinear warp (rotation and scale about the centre, translation).
-    theta = math.radians(pose.rotation)
-    cos, sin = math.cos(theta), math.sin(theta)
-    a = np.array([[cos, sin], [-sin, cos]]) / pose.scale
-    centre = np.array([(size - 1) / 2.0, (size - 1) / 2.0])
-    shift = np.array([pose.ty, pose.tx]) * size
-    offset = centre - a @ (centre + shift)
-    img = ndimage.affine_transform(img, a, offset=offset, order=1, mode="nearest")
+    # The 2 x 2 products are written out: numpy's matmul goes to OpenBLAS, whose kernels
+    # depend on the CPU.
+    cos, sin = _cos_sin(pose.rotation * (math.pi / 180.0))
+    a = ((cos / pose.scale, sin / pose.scale), (-sin / pose.scale, cos / pose.scale))
+    centre = (size - 1) / 2.0
+    v = (centre + pose.ty * size, centre + pose.tx * size)
+    offset = (centre - (a[0][0] * v[0] + a[0][1] * v[1]), centre - (a[1][0] * v[0] + a[1][1] * v[1]))
+    img = ndimage.affine_transform(img, np.array(a), offset=offset, order=1, mode="nearest")
 
     # Lighting gradient and global brightness.
     lin = (np.arange(size, dtype=np.float32) - (size - 1) / 2.0) / (size / 2.0)
-    gx = math.cos(pose.light_angle) * pose.light_strength
-    gy = math.sin(pose.light_angle) * pose.light_strength
+    light_cos, light_sin = _cos_sin(pose.light_angle)
+    gx = light_cos * pose.light_strength
+    gy = light_sin * pose.light_strength
     img *= (pose.brightness * (1.0 + gy * lin[:, None] + gx * lin[None, :])).astype(np.float32)
 
     sigma = pose.blur_sigma * size / 256.0
     if sigma > 0.05:
-        img = ndimage.gaussian_filter(img, sigma, mode="nearest", truncate=3.0)
+        img = _gaussian_blur(img, sigma, truncate=3.0)
     img += rng.normal(0.0, pose.noise_sigma, img.shape).astype(np.float32)
-    return np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return img
 
 
 def make_synthetic(n_subjects: int = 20, images_per_expression: int = 5, size: int = 256, seed: int = 0):

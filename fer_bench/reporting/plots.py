@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import write_atomic
+from ..files import write_atomic
+from .markdown import safe_name
 
 #: rcParams that make output independent of the machine's matplotlibrc and of the clock.
 _RC = {
@@ -44,7 +45,9 @@ def _figure(width: float, height: float):
 
 
 def _subtitle(results) -> str:
-    return f"{results.dataset.get('name', '?')} — {results.protocol_short} protocol, {results.n_runs} runs × {results.n_folds} folds"
+    synthetic = " (synthetic faces)" if results.is_synthetic else ""
+    return (f"{results.dataset.get('name', '?')}{synthetic} — {results.protocol_short} protocol, "
+            f"{results.n_runs} runs × {results.n_folds} folds")
 
 
 def plot_class_sensitivity(results, method: str):
@@ -105,6 +108,12 @@ def plot_oa_comparison(results):
     ax = fig.add_subplot()
     x = np.arange(len(ranked))
     ax.bar(x, means, yerr=sds, capsize=4, color=_colours(len(ranked)))
+    # Chance level: what always guessing the largest class scores (uniform guessing when
+    # classes are balanced), so a method near it is visibly near chance.
+    chance = results.chance_levels()["majority"]
+    ax.axhline(chance, color="#c00000", linestyle="--", linewidth=1)
+    ax.text(len(ranked) - 0.5, chance + 1, f"chance {chance:.1f} %", ha="right", va="bottom", fontsize=8,
+            color="#c00000")
     for xi, mean in zip(x, means):
         ax.text(xi, mean / 2, f"{mean:.1f}", ha="center", va="center", fontsize=8, color="white")
     ax.set_xticks(x, ranked, rotation=20, ha="right")
@@ -117,7 +126,7 @@ def plot_oa_comparison(results):
 
 def plot_confusion(results, method: str):
     """Confusion matrix of ``method`` summed over its complete runs, normalised by row (%)."""
-    cm = results.confusion(method).astype(float)
+    cm = results.confusion_counts(method).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(cm.sum(axis=1, keepdims=True) > 0, 100.0 * cm / cm.sum(axis=1, keepdims=True), 0.0)
     classes = results.classes
@@ -154,7 +163,6 @@ def figures(results) -> Iterator[tuple[str, str, Callable[[], object]]]:
     """
     from functools import partial
 
-    from .report import safe_name
 
     methods = [m for m in results.methods if results.complete_runs(m)]
     if not methods:

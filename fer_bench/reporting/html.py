@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .files import write_atomic
+from ..files import write_atomic
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2em auto; max-width: 1100px;
@@ -59,6 +59,15 @@ def _table(frame: pd.DataFrame, index: bool = False, formats: dict | None = None
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>\n"
 
 
+def _md_inline(text: str) -> str:
+    """Escape ``text`` and render its Markdown ``**bold**`` and `` `code` `` spans."""
+    import re
+
+    escaped = _esc(text)
+    escaped = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", escaped)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", escaped)
+
+
 def _kv(mapping: dict) -> str:
     items = []
     for key in sorted(mapping):
@@ -84,8 +93,9 @@ def _figures(results, out: Path) -> list[tuple[str, str, bytes]]:
 
 def render_html(results, out: Path | None = None) -> str:
     """The report page of ``results`` as a string (figures read from ``out`` when present)."""
-    from .report import safe_name
-    from .stats import CORRECTION_NOTE, format_p, pairwise_tests
+    from .markdown import PAPER_OA_NOTE, describe, safe_name
+    from .stats import format_p, pairwise_tests, stats_note
+    from .tables import duplicate_span_text, fold_table, selection_table, table1, table2, table3
 
     out = Path(out) if out is not None else results.out
     ds = results.dataset
@@ -96,12 +106,12 @@ def render_html(results, out: Path | None = None) -> str:
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n",
         f"<style>{_CSS}</style>\n</head>\n<body>\n",
         f"<h1>fer-bench report — {_esc(name)}, {_esc(results.protocol_short)} protocol</h1>\n",
-        f"<p class=\"protocol\"><strong>Protocol:</strong> {_esc(results.protocol_title)}; "
-        f"{results.n_folds} folds × {results.n_runs} runs, seed {_esc(results.config.get('seed'))}.",
+        "<ul class=\"protocol\">" + "".join(f"<li>{_md_inline(line)}</li>" for line in describe(results)) + "</ul>\n",
+        "<p class=\"protocol\">",
     ]
     if results.protocol == "paper":
         parts.append(
-            " The same person can be in training and test groups, so these numbers overstate accuracy on "
+            "The same person can be in training and test groups, so these numbers overstate accuracy on "
             "unseen people; compare with a <code>--protocol subject</code> run (<code>fer-bench compare</code>)."
         )
     parts.append("</p>\n")
@@ -114,11 +124,9 @@ def render_html(results, out: Path | None = None) -> str:
         parts.append(f"<p>Produced by: <code>{_esc(results.command)}</code></p>\n")
 
     # -- Table 3 and statistics
-    table3 = results.table3().sort_values(["oa_mean", "method"], ascending=[False, True], kind="stable")
     parts.append("<h2 id=\"table3\">Table 3 — comparison of methods</h2>\n")
-    parts.append(_table(table3, formats={"p_vs_best": format_p}))
-    parts.append(f"<p class=\"note\">{_esc(CORRECTION_NOTE)} Significance: <code>best</code> = highest mean OA, "
-                 "<code>*</code> = p &lt; 0.05 against it, <code>n.s.</code> = not significant.</p>\n")
+    parts.append(_table(table3(results), formats={"p_vs_best": format_p}))
+    parts.append(f"<p class=\"note\">{_esc(stats_note(results))}</p>\n<p class=\"note\">{_esc(PAPER_OA_NOTE)}</p>\n")
     pairs = pairwise_tests(results)
     if len(pairs):
         parts.append("<h2 id=\"pairwise\">Pairwise corrected t-tests</h2>\n")
@@ -135,12 +143,12 @@ def render_html(results, out: Path | None = None) -> str:
 
     # -- Table 2 and Table 1
     parts.append("<h2 id=\"table2\">Table 2 — overall accuracy (%) per run</h2>\n")
-    parts.append(_table(results.table2().drop(columns="protocol"), index=True))
+    parts.append(_table(table2(results).drop(columns="protocol"), index=True))
     for method in results.methods:
         if not results.complete_runs(method):
             continue
         parts.append(f"<h2 id=\"table1-{_esc(safe_name(method))}\">Table 1 — per-class sensitivity (%) of {_esc(method)}</h2>\n")
-        parts.append(_table(results.table1(method).drop(columns="protocol"), index=True))
+        parts.append(_table(table1(results, method).drop(columns="protocol"), index=True))
 
     # -- figures
     figs = _figures(results, out)
@@ -161,10 +169,26 @@ def render_html(results, out: Path | None = None) -> str:
     if results.duplicates:
         parts.append(
             f"<h2 id=\"duplicates\">Duplicate images</h2>\n<p><strong>Warning:</strong> {len(results.duplicates)} "
-            "groups of byte-identical images; copies can fall in training and test groups and inflate accuracy.</p>\n<ul>"
+            "groups of identical images (same bytes or same decoded pixels); copies can fall in training and "
+            "test groups and inflate accuracy"
+            + (f" ({_esc(duplicate_span_text(results))})" if results.duplicates_spanning else "")
+            + ".</p>\n<ul>"
         )
         parts.extend(f"<li>{_esc(', '.join(group))}</li>" for group in results.duplicates[:50])
         parts.append("</ul>\n")
+    selection = selection_table(results)
+    if len(selection):
+        parts.append("<h2 id=\"selection\">Model selection on the validation group</h2>\n")
+        parts.append(_table(selection))
+        parts.append("<p class=\"note\">most_chosen: the candidate chosen most often (share: % of folds); "
+                     "tied_at_best: mean number of candidates sharing the best validation accuracy (ties go to the "
+                     "simplest); val_best / val_spread: mean best validation accuracy and best − worst (points).</p>\n")
+    sizes = fold_table(results)
+    if len(sizes):
+        parts.append("<h2 id=\"folds\">Folds — training / validation / test sizes</h2>\n")
+        parts.append(_table(sizes))
+    for warning in results.split_warnings:
+        parts.append(f"<p class=\"protocol\"><strong>Split warning:</strong> {_esc(warning)}</p>\n")
     parts.append("<h2 id=\"configuration\">Configuration</h2>\n" + _kv(results.config))
     if results.method_params:
         parts.append("<h3>Method parameters</h3>\n" + _kv(results.method_params))

@@ -14,8 +14,8 @@ on the k·r per-fold differences d_j, with a *two-sided* p-value from Student's 
 
 Choices where the references are silent:
 
-- ``n_train`` is the fit group only (``n_train`` in the store), not training +
-  validation: the smaller value gives the larger, more conservative correction.
+- ``n_train`` is what the final model was trained on: the fit group, plus the
+  validation group when the results were refit (the default, Li 2021 §3.6).
   Group sizes vary from fold to fold (always under the subject-independent protocol),
   so the ratio is mean(n_test) / mean(n_train) over the paired folds.
 - Only complete runs count (as in Tables 1-3); two methods are paired on the
@@ -35,7 +35,7 @@ Choices where the references are silent:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -43,8 +43,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _scipy_stats
 
-from .errors import FerBenchError
-from .files import write_atomic
+from ..errors import FerBenchError
+from ..files import write_atomic
+from .markdown import heading, markdown_table
 
 #: Significance level of the "*" mark in Table 3.
 ALPHA = 0.05
@@ -137,10 +138,17 @@ def corrected_interval(
 
 
 def complete_folds(results, method: str) -> pd.DataFrame:
-    """The folds of ``method``'s complete runs: run, fold, accuracy, n_train, n_test."""
+    """The folds of ``method``'s complete runs: run, fold, accuracy, n_train, n_test.
+
+    ``n_train`` is the number of images the final model was trained on: the training
+    group, plus the validation group when the results were refit (Li 2021, §3.6).
+    """
     runs = results.complete_runs(method)
     rows = results.folds[(results.folds["method"] == method) & results.folds["run"].isin(runs)]
-    return rows[["run", "fold", "accuracy", "n_train", "n_test"]].reset_index(drop=True)
+    rows = rows[["run", "fold", "accuracy", "n_train", "n_val", "n_test"]].reset_index(drop=True)
+    if results.refit:
+        rows["n_train"] = rows["n_train"] + rows["n_val"].fillna(0).astype(int)
+    return rows.drop(columns="n_val")
 
 
 def paired_folds(results, method_a: str, method_b: str) -> pd.DataFrame:
@@ -155,13 +163,57 @@ def paired_folds(results, method_a: str, method_b: str) -> pd.DataFrame:
 
 
 def compare_methods(results, method_a: str, method_b: str) -> TTestResult:
-    """Corrected resampled t-test of ``method_a`` against ``method_b`` (positive: A better)."""
+    """``method_a`` against ``method_b`` (positive: A better): the corrected resampled
+    t-test over cross-validation folds, or, for a fixed holdout split, McNemar's exact test
+    on the first common run's test predictions (:func:`mcnemar_test`)."""
+    if _is_holdout(results):
+        return mcnemar_test(results, method_a, method_b)
     pairs = paired_folds(results, method_a, method_b)
     return corrected_resampled_ttest(pairs["diff"], pairs["n_train_a"].mean(), pairs["n_test_a"].mean())
 
 
+def _is_holdout(results) -> bool:
+    from ..model_selection import PROTOCOLS
+
+    protocol = PROTOCOLS.get(results.protocol)
+    return protocol is not None and not protocol.rotating
+
+
+def mcnemar_test(results, method_a: str, method_b: str) -> TTestResult:
+    """McNemar's exact test (McNemar 1947; Dietterich 1998 recommends it for one fixed test
+    set) of two methods' predictions on the same test images, in the first run both
+    completed: a two-sided binomial test (:func:`scipy.stats.binomtest`) of the images only
+    A got right against those only B got right. ``mean_difference`` is OA(A) − OA(B) in
+    that run (points); ``t`` is NaN and ``df`` the number of discordant images."""
+    runs = sorted(set(results.complete_runs(method_a)) & set(results.complete_runs(method_b)))
+    if not runs:
+        raise FerBenchError(f"{method_a!r} and {method_b!r} have no complete run in common")
+    p = results.predictions
+    a = p[(p["method"] == method_a) & (p["run"] == runs[0])].set_index("idx")
+    b = p[(p["method"] == method_b) & (p["run"] == runs[0])].set_index("idx")
+    joined = a.join(b, lsuffix="_a", rsuffix="_b", how="inner")
+    right_a = joined["y_pred_a"] == joined["y_true_a"]
+    right_b = joined["y_pred_b"] == joined["y_true_b"]
+    only_a, only_b = int((right_a & ~right_b).sum()), int((right_b & ~right_a).sum())
+    n = len(joined)
+    difference = 100.0 * (int(right_a.sum()) - int(right_b.sum())) / n if n else float("nan")
+    pvalue = float(_scipy_stats.binomtest(only_a, only_a + only_b, 0.5).pvalue) if only_a + only_b else 1.0
+    return TTestResult(difference, float("nan"), only_a + only_b, pvalue, float("nan"), n, float("nan"))
+
+
 def oa_interval(results, method: str, confidence: float = 0.95) -> tuple[float, float]:
-    """The corrected-variance interval of ``method``'s OA (centred on the OA mean over runs)."""
+    """The 95 % interval of ``method``'s OA (centred on the OA mean over runs): the
+    corrected-variance interval over cross-validation folds, or, for a holdout split, the
+    Wilson score interval of a proportion on the test set's size."""
+    if _is_holdout(results):
+        mean, _, n_runs = results.oa_summary(method)
+        folds = complete_folds(results, method)
+        if not n_runs or not len(folds):
+            return float("nan"), float("nan")
+        n_test = int(folds["n_test"].iloc[0])
+        interval = _scipy_stats.binomtest(int(round(mean / 100.0 * n_test)), n_test).proportion_ci(
+            confidence_level=confidence, method="wilson")
+        return 100.0 * interval.low, 100.0 * interval.high
     folds = complete_folds(results, method)
     if len(folds) < 2:
         return float("nan"), float("nan")
@@ -169,10 +221,13 @@ def oa_interval(results, method: str, confidence: float = 0.95) -> tuple[float, 
     return corrected_interval(folds["accuracy"], folds["n_train"].mean(), folds["n_test"].mean(), confidence, mean)
 
 
-def ranked_methods(results) -> list[tuple[str, float]]:
-    """Methods with at least one complete run, best mean OA first (ties by name)."""
+def ranked_methods(results, complete_only: bool = False) -> list[tuple[str, float]]:
+    """Methods with at least one complete run (``complete_only``: every run complete),
+    best mean OA first (ties by name)."""
     means = []
     for method in results.methods:
+        if complete_only and not results.is_complete(method):
+            continue
         mean, _, n = results.oa_summary(method)
         if n:
             means.append((method, mean))
@@ -180,24 +235,55 @@ def ranked_methods(results) -> list[tuple[str, float]]:
 
 
 def significance_columns(results, alpha: float = ALPHA) -> pd.DataFrame:
-    """Table 3's statistics, indexed by method: ci95_low, ci95_high, p_vs_best, significance.
+    """Table 3's statistics, indexed by method: ci95_low, ci95_high, ci95_note, p_vs_best,
+    significance.
 
-    ``significance`` is ``"best"`` for the method with the highest mean OA, ``"*"`` when
-    its difference from the best has p < ``alpha``, ``"n.s."`` otherwise, and empty when
-    the test cannot be computed (a single fold in common).
+    The best method is the one with the highest mean OA among those with every run
+    complete. ``significance`` is ``"best"`` for it, ``"*"`` when a method's difference
+    from it has p < ``alpha``, ``"n.s."`` otherwise, ``"incomplete"`` for a method with
+    unfinished runs (its p-value uses only the folds it shares with the best), and empty
+    when the test cannot be computed (a single fold in common). Intervals are clipped to
+    [0, 100] and ``ci95_note`` says when one is uninformative (:func:`interval_note`).
     """
-    ranked = ranked_methods(results)
-    rows = {}
+    ranked = ranked_methods(results, complete_only=True)
     best = ranked[0][0] if ranked else None
-    for method, _ in ranked:
+    rows = {}
+    for method, _ in ranked_methods(results):
         low, high = oa_interval(results, method)
+        note = interval_note(low, high, len(complete_folds(results, method)), _is_holdout(results))
         if method == best:
             p, mark = float("nan"), "best"
         else:
-            p = compare_methods(results, best, method).p_value
+            p = compare_methods(results, best, method).p_value if best else float("nan")
             mark = "" if math.isnan(p) else ("*" if p < alpha else "n.s.")
-        rows[method] = {"ci95_low": low, "ci95_high": high, "p_vs_best": p, "significance": mark}
-    return pd.DataFrame.from_dict(rows, orient="index", columns=["ci95_low", "ci95_high", "p_vs_best", "significance"])
+            if not results.is_complete(method):
+                mark = "incomplete"
+        rows[method] = {"ci95_low": _clip(low), "ci95_high": _clip(high), "ci95_note": note, "p_vs_best": p,
+                        "significance": mark}
+    return pd.DataFrame.from_dict(
+        rows, orient="index", columns=["ci95_low", "ci95_high", "ci95_note", "p_vs_best", "significance"]
+    )
+
+
+#: Fewest per-fold values for which a 95 % interval is shown as informative.
+MIN_FOLDS_FOR_INTERVAL = 10
+
+
+def interval_note(low: float, high: float, n_folds: int, holdout: bool = False) -> str:
+    """Why an OA interval is uninformative (empty when it is not): fewer than
+    :data:`MIN_FOLDS_FOR_INTERVAL` fold values (the t quantile explodes with few degrees of
+    freedom), or bounds beyond 0-100 % before clipping."""
+    if math.isnan(low) or math.isnan(high):
+        return ""
+    if n_folds < MIN_FOLDS_FOR_INTERVAL and not holdout:
+        return f"uninformative: only {n_folds} folds"
+    if low < 0 or high > 100:
+        return "uninformative: clipped to 0-100"
+    return ""
+
+
+def _clip(value: float) -> float:
+    return value if math.isnan(value) else min(100.0, max(0.0, value))
 
 
 def pairwise_tests(results) -> pd.DataFrame:
@@ -231,120 +317,30 @@ def format_p(p: float) -> str:
     return "<0.0001" if p < 1e-4 else f"{p:.4f}"
 
 
-# -- several results directories ---------------------------------------------------------
+#: Shown instead of :data:`CORRECTION_NOTE` for a holdout split.
+HOLDOUT_NOTE = (
+    "p-values: McNemar's exact test on the first common run's test predictions (one fixed test set; "
+    "Dietterich 1998), no multiple-comparison correction; 95 % intervals: Wilson score interval of the OA on "
+    "the test set's size."
+)
 
 
-def _as_results(item):
-    from .results import Results
-
-    return item if isinstance(item, Results) else Results(item)
-
-
-def leakage_table(image_level, subject_independent) -> pd.DataFrame:
-    """Image-level vs subject-independent OA of the methods run under both protocols.
-
-    Both arguments are results (or directories) of the *same dataset* (same
-    fingerprint), the first under ``--protocol paper``, the second under ``subject``.
-    ``gap`` = image-level − subject-independent OA, in percentage points: how much the
-    image-level protocol overstates accuracy on people not seen in training.
-    """
-    paper, subject = _as_results(image_level), _as_results(subject_independent)
-    if paper.protocol != "paper" or subject.protocol != "subject":
-        raise FerBenchError(
-            f"leakage view needs an image-level and a subject-independent run; got {paper.protocol!r} "
-            f"({paper.out}) and {subject.protocol!r} ({subject.out})"
+def stats_note(results=None) -> str:
+    """The note printed under every table with intervals or p-values."""
+    if results is not None and _is_holdout(results):
+        return (
+            "ci95_low/ci95_high: 95 % interval of the OA; p_vs_best: p-value against the best mean OA among "
+            "complete methods; significance: `best`, `*` (p < 0.05), `n.s.` or `incomplete`. " + HOLDOUT_NOTE + "\n"
         )
-    fp_a, fp_b = paper.config.get("dataset_fingerprint"), subject.config.get("dataset_fingerprint")
-    if fp_a != fp_b:
-        raise FerBenchError(f"{paper.out} and {subject.out} are runs on different datasets (fingerprints differ)")
-    rows = []
-    for method in paper.methods:
-        if method not in subject.methods:
-            continue
-        m_a, _, n_a = paper.oa_summary(method)
-        m_b, _, n_b = subject.oa_summary(method)
-        if n_a and n_b:
-            rows.append(
-                {
-                    "method": method,
-                    "image_level_oa": round(m_a, 2),
-                    "subject_independent_oa": round(m_b, 2),
-                    "gap": round(m_a - m_b, 2),
-                }
-            )
-    return pd.DataFrame(rows, columns=["method", "image_level_oa", "subject_independent_oa", "gap"])
-
-
-@dataclass
-class Comparison:
-    """Several results directories side by side (see :func:`compare_results`)."""
-
-    table: pd.DataFrame  #: one row per method, one "mean ± SD" column per directory
-    columns: dict[str, str]  #: column label → directory
-    leakage: dict[str, pd.DataFrame]  #: dataset name → leakage table, where both protocols were run
-
-    def to_markdown(self) -> str:
-        from .report import markdown_table
-
-        text = "# fer-bench comparison\n\nOA (%) mean ± SD over runs; columns are results directories:\n\n"
-        text += "".join(f"- `{label}`: {path}\n" for label, path in self.columns.items()) + "\n"
-        text += markdown_table(self.table, index=False)
-        for name, table in self.leakage.items():
-            text += (
-                f"\n## Leakage view — {name}\n\nThe same dataset under both protocols; gap = image-level − "
-                "subject-independent OA (percentage points), the optimism of letting one person's images "
-                "fall in both training and test groups.\n\n"
-            )
-            text += markdown_table(table, index=False)
-        return text
-
-
-def compare_results(directories: Sequence[str | Path]) -> Comparison:
-    """Put several results directories (datasets, protocols) side by side.
-
-    Columns are labelled ``<dataset> (<protocol>, <runs>×<folds>)``; when two
-    directories hold the same dataset (same fingerprint) under the image-level and the
-    subject-independent protocol, their :func:`leakage_table` is added.
-    """
-    from .metrics import format_mean_sd
-
-    if not directories:
-        raise FerBenchError("compare needs at least one results directory")
-    loaded = [_as_results(d) for d in directories]
-    columns: dict[str, str] = {}
-    values: dict[str, dict[str, str]] = {}
-    methods: list[str] = []
-    for res in loaded:
-        label = f"{res.dataset.get('name', '?')} ({res.protocol_short}, {res.n_runs}×{res.n_folds})"
-        base, i = label, 2
-        while label in columns:
-            label, i = f"{base} #{i}", i + 1
-        columns[label] = str(res.out)
-        for method in res.methods:
-            mean, sd, n = res.oa_summary(method)
-            if not n:
-                continue
-            if method not in methods:
-                methods.append(method)
-            values.setdefault(method, {})[label] = format_mean_sd(mean, sd)
-    table = pd.DataFrame(
-        [{"method": m, **{c: values[m].get(c, "") for c in columns}} for m in methods], columns=["method", *columns]
+    return (
+        "ci95_low/ci95_high: 95 % interval of the OA, clipped to 0-100 (ci95_note says when it is "
+        "uninformative); p_vs_best: p-value against the best mean OA among complete methods, on the folds both "
+        "share; significance: `best`, `*` (p < 0.05), `n.s.` or `incomplete`. " + CORRECTION_NOTE + "\n"
     )
-    leakage: dict[str, pd.DataFrame] = {}
-    for paper in (r for r in loaded if r.protocol == "paper"):
-        for subject in (r for r in loaded if r.protocol == "subject"):
-            if paper.config.get("dataset_fingerprint") == subject.config.get("dataset_fingerprint"):
-                name = paper.dataset.get("name", "?")
-                key, i = name, 2
-                while key in leakage:
-                    key, i = f"{name} #{i}", i + 1
-                leakage[key] = leakage_table(paper, subject)
-    return Comparison(table, columns, leakage)
 
 
 def write_statistics(results, out: Path) -> list[Path]:
     """Write ``pairwise_tests.csv`` and ``.md`` (every pair of methods) into ``out``."""
-    from .report import _heading, markdown_table
 
     table = pairwise_tests(results)
     csv = out / "pairwise_tests.csv"
@@ -356,9 +352,9 @@ def write_statistics(results, out: Path) -> list[Path]:
     md = out / "pairwise_tests.md"
     write_atomic(
         md,
-        _heading(results, "Pairwise comparison — corrected resampled t-test")
+        heading(results, "Pairwise comparison — corrected resampled t-test")
         + "mean_difference = OA(method_a) − OA(method_b) over the paired folds, percentage points.\n\n"
         + markdown_table(shown, index=False)
-        + f"\n{CORRECTION_NOTE}\n",
+        + f"\n{HOLDOUT_NOTE if _is_holdout(results) else CORRECTION_NOTE}\n",
     )
     return [csv, md]

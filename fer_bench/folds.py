@@ -1,0 +1,115 @@
+"""The work of one fold: fit on the training group, choose on validation, refit, predict.
+
+A :class:`WorkUnit` is one (method, run, fold) with its random seed, computed once by the
+runner (:func:`fold_seed`) and handed ready to whichever executor runs it (in this
+process, a joblib worker or a Dask worker). :func:`fit_predict_fold` is a pure function of
+the method's parameters, the cached features, the labels and the unit, so stored results
+do not depend on the executor or on the order in which units finish.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import FerBenchError
+from .model_selection import Fold, best_candidate, mean_scores
+
+#: How the hyperparameters of a fold are chosen (``--selection``).
+SELECTIONS = ("validation", "inner-cv")
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    """One fold to fit: its index arrays, its seed, whether to refit, and (for
+    ``selection="inner-cv"``) the inner (train, validation) splits of its non-test groups."""
+
+    fold: Fold
+    seed: int
+    refit: bool = True
+    inner: tuple[tuple[np.ndarray, np.ndarray], ...] | None = None
+
+
+@dataclass
+class FoldOutcome:
+    """What one fold produced: test indices, true and predicted classes, the sizes of the
+    training / validation / test parts, timings (seconds) and what the method chose."""
+
+    run: int
+    fold: int
+    test: np.ndarray
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    sizes: tuple[int, int, int]
+    timings: dict[str, float]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def fold_seed(seed: int, run: int, fold: int) -> int:
+    """The ``random_state`` handed to a method for one fold (the same for every method, so
+    methods are compared on the same random draws where they share them)."""
+    digest = hashlib.sha256(f"fer-bench-fold|{seed}|{run}|{fold}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+def fit_predict_fold(method, features: np.ndarray, labels: np.ndarray, unit: WorkUnit) -> FoldOutcome:
+    """Fit a fresh copy of ``method`` on one fold and predict its test group.
+
+    With ``unit.inner`` (inner cross-validation), every inner split is fitted and the
+    candidates' validation accuracies are averaged over them before the one tie rule
+    (:func:`~fer_bench.model_selection.best_candidate`) chooses. Then, when ``unit.refit``
+    and the method implements it, the chosen candidate is retrained on the training and
+    validation groups together (Li 2021, §3.6). The test group is only ever passed to
+    ``predict``. Raises :class:`~fer_bench.errors.FerBenchError` when the method returns
+    the wrong number of predictions.
+    """
+    from threadpoolctl import threadpool_limits
+
+    fold, seed = unit.fold, unit.seed
+    model = method.clone()
+    refit = unit.refit and model.supports_refit()
+    info: dict[str, Any] = {}
+    with threadpool_limits(limits=method.max_threads):
+        start = time.perf_counter()
+        if unit.inner:
+            per_split = []
+            for train, val in unit.inner:
+                inner_model = method.clone()
+                inner_model.fit(features[train], labels[train], features[val], labels[val], random_state=seed)
+                per_split.append(list(getattr(inner_model, "validation_scores_", None) or []))
+            scores = mean_scores(per_split)
+            if scores:
+                model.validation_scores_ = scores
+                model.chosen_ = best_candidate(scores)[0]
+                info["selection"] = f"inner-cv over {len(unit.inner)} splits"
+            else:  # the method chooses nothing: fit as usual
+                model.fit(features[fold.train], labels[fold.train], features[fold.val], labels[fold.val],
+                          random_state=seed)
+        else:
+            model.fit(features[fold.train], labels[fold.train], features[fold.val], labels[fold.val],
+                      random_state=seed)
+        fitted = time.perf_counter()
+        if refit:
+            both = np.sort(np.concatenate([fold.train, fold.val]))
+            model.refit(features[both], labels[both], random_state=seed)
+        elif unit.inner:
+            raise FerBenchError(f"method {method.name!r} cannot refit, which --selection inner-cv needs")
+        refitted = time.perf_counter()
+        y_pred = np.asarray(model.predict(features[fold.test]), dtype=np.int64)
+        done = time.perf_counter()
+    if y_pred.shape != fold.test.shape:
+        raise FerBenchError(
+            f"method {method.name!r} returned {y_pred.shape[0]} predictions for {len(fold.test)} test images"
+        )
+    info.update(model.fit_info())
+    info["refit"] = bool(refit)
+    return FoldOutcome(
+        fold.run, fold.fold, fold.test, labels[fold.test], y_pred,
+        (len(fold.train), len(fold.val), len(fold.test)),
+        {"fit": fitted - start, "refit": refitted - fitted, "predict": done - refitted},
+        info,
+    )

@@ -1,0 +1,165 @@
+"""Several results directories side by side, and the leakage view (``fer-bench compare``).
+
+:func:`compare_results` puts the OA of several directories (datasets, protocols) in one
+table; when the same dataset (same fingerprint) was run under the image-level and the
+subject-independent protocol, :func:`leakage_table` shows how much the image-level protocol
+overstates accuracy on people not seen in training. Directories are read with
+:class:`~fer_bench.results.Results`, from their store or, on a fresh clone of committed
+results, from their exported tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import FerBenchError
+from ..files import write_atomic
+from ..metrics import format_mean_sd
+from ..results import Results
+from .markdown import markdown_table
+
+
+def _as_results(item) -> Results:
+    return item if isinstance(item, Results) else Results(item)
+
+
+def leakage_table(image_level, subject_independent) -> pd.DataFrame:
+    """Image-level vs subject-independent OA of the methods run under both protocols.
+
+    Both arguments are results (or directories) of the *same dataset* (same
+    fingerprint), the first under ``--protocol paper``, the second under ``subject``.
+    ``gap`` = image-level − subject-independent OA, in percentage points: how much the
+    image-level protocol overstates accuracy on people not seen in training.
+    """
+    paper, subject = _as_results(image_level), _as_results(subject_independent)
+    if paper.protocol != "paper" or subject.protocol != "subject":
+        raise FerBenchError(
+            f"leakage view needs an image-level and a subject-independent run; got {paper.protocol!r} "
+            f"({paper.out}) and {subject.protocol!r} ({subject.out})"
+        )
+    fp_a, fp_b = paper.config.get("dataset_fingerprint"), subject.config.get("dataset_fingerprint")
+    if fp_a != fp_b:
+        raise FerBenchError(f"{paper.out} and {subject.out} are runs on different datasets (fingerprints differ)")
+    rows = []
+    for method in paper.methods:
+        if method not in subject.methods:
+            continue
+        m_a, _, n_a = paper.oa_summary(method)
+        m_b, _, n_b = subject.oa_summary(method)
+        if n_a and n_b:
+            rows.append(
+                {
+                    "method": method,
+                    "image_level_oa": round(m_a, 2),
+                    "subject_independent_oa": round(m_b, 2),
+                    "gap": round(m_a - m_b, 2),
+                }
+            )
+    return pd.DataFrame(rows, columns=["method", "image_level_oa", "subject_independent_oa", "gap"])
+
+
+@dataclass
+class Comparison:
+    """Several results directories side by side (see :func:`compare_results`)."""
+
+    table: pd.DataFrame  #: one row per method, one "mean ± SD" column per directory
+    columns: dict[str, str]  #: column label → directory
+    leakage: dict[str, pd.DataFrame]  #: dataset name → leakage table, where both protocols were run
+
+    def to_markdown(self) -> str:
+        text = "# fer-bench comparison\n\nOA (%) mean ± SD over runs; columns are results directories:\n\n"
+        text += "".join(f"- `{label}`: {path}\n" for label, path in self.columns.items()) + "\n"
+        text += markdown_table(self.table, index=False)
+        for name, table in self.leakage.items():
+            text += (
+                f"\n## Leakage view — {name}\n\nThe same dataset under both protocols; gap = image-level − "
+                "subject-independent OA (percentage points), the optimism of letting one person's images "
+                "fall in both training and test groups.\n\n"
+            )
+            text += markdown_table(table, index=False)
+        return text
+
+
+def compare_results(directories: Sequence[str | Path]) -> Comparison:
+    """Put several results directories (datasets, protocols) side by side.
+
+    Columns are labelled ``<dataset> (<protocol>, <runs>×<folds>)``; when two
+    directories hold the same dataset (same fingerprint) under the image-level and the
+    subject-independent protocol, their :func:`leakage_table` is added.
+    """
+    if not directories:
+        raise FerBenchError("compare needs at least one results directory")
+    loaded = [_as_results(d) for d in directories]
+    columns: dict[str, str] = {}
+    values: dict[str, dict[str, str]] = {}
+    methods: list[str] = []
+    for res in loaded:
+        label = f"{res.dataset.get('name', '?')} ({res.protocol_short}, {res.n_runs}×{res.n_folds})"
+        base, i = label, 2
+        while label in columns:
+            label, i = f"{base} #{i}", i + 1
+        columns[label] = str(res.out)
+        for method in res.methods:
+            mean, sd, n = res.oa_summary(method)
+            if not n:
+                continue
+            if method not in methods:
+                methods.append(method)
+            values.setdefault(method, {})[label] = format_mean_sd(mean, sd)
+    table = pd.DataFrame(
+        [{"method": m, **{c: values[m].get(c, "") for c in columns}} for m in methods], columns=["method", *columns]
+    )
+    leakage: dict[str, pd.DataFrame] = {}
+    for paper in (r for r in loaded if r.protocol == "paper"):
+        for subject in (r for r in loaded if r.protocol == "subject"):
+            if paper.config.get("dataset_fingerprint") == subject.config.get("dataset_fingerprint"):
+                name = paper.dataset.get("name", "?")
+                key, i = name, 2
+                while key in leakage:
+                    key, i = f"{name} #{i}", i + 1
+                leakage[key] = leakage_table(paper, subject)
+    return Comparison(table, columns, leakage)
+
+
+
+
+# -- command line ---------------------------------------------------------------------------
+def _cmd_compare(args) -> int:
+    comparison = compare_results(args.dirs)
+    text = comparison.to_markdown()
+    print(text, end="")
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix.lower() == ".csv":
+            table = comparison.table
+            for name, leak in comparison.leakage.items():
+                gap = leak.set_index("method")["gap"].rename(f"gap {name}")
+                table = table.join(gap, on="method")
+            write_atomic(out, table.to_csv(index=False, lineterminator="\n", float_format="%.2f"))
+        elif out.suffix.lower() == ".md":
+            write_atomic(out, text)
+        else:
+            raise FerBenchError(f"--out {out}: use a .md or .csv file name")
+        print(f"\nwritten to {out}")
+    return 0
+
+
+def add_cli(subparsers) -> None:
+    """Add ``fer-bench compare``."""
+    compare_p = subparsers.add_parser(
+        "compare",
+        help="several results directories side by side (with the leakage view)",
+        description=(
+            "Print the OA of several results directories side by side as Markdown; when one dataset was "
+            "run under both protocols, add the image-level vs subject-independent gap per method. "
+            "A directory without its results.sqlite (e.g. committed results) is read from its exported tables."
+        ),
+    )
+    compare_p.add_argument("dirs", nargs="+", help="results directories")
+    compare_p.add_argument("--out", default=None, help="also write the comparison to FILE.md or FILE.csv")
+    compare_p.set_defaults(func=_cmd_compare)

@@ -1,0 +1,89 @@
+"""Text shared by every report: Markdown tables, the lines that describe a result, file names."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pandas as pd
+
+from ..results import Results
+
+#: Shown wherever the published OA stands beside ours.
+PAPER_OA_NOTE = (
+    "paper_oa: the overall accuracy that the method's own paper (or Li 2021, Table 3) reports on *its* dataset "
+    "(for the seed paper's methods: a private 700-image, 20-person, 7-class set under image-level 10 × 10-fold "
+    "cross-validation). It is shown for orientation only and is not comparable with the numbers measured here."
+)
+
+
+#: Facts from a dataset's ``about`` record shown beside every number (the rest is in run.json).
+SHOWN_ABOUT = ("subjects", "split_source", "classes")
+
+
+def safe_name(label: str) -> str:
+    """A method label as a portable file-name part (``swe-bbo:level=3`` → ``swe-bbo_level-3``)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", label.replace("=", "-")).strip("_")
+
+
+def markdown_table(frame: pd.DataFrame, index: bool = True) -> str:
+    """A GitHub-flavoured Markdown table (floats with 2 decimals, NaN as empty)."""
+    frame = frame.reset_index() if index else frame
+    header = [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for row in frame.itertuples(index=False):
+        cells = ["" if (isinstance(v, float) and math.isnan(v)) else (f"{v:.2f}" if isinstance(v, float) else str(v)) for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+
+
+# -- what every file says about the numbers ---------------------------------------------------
+def describe(results: Results) -> list[str]:
+    """The lines that must stand beside any number of ``results``: dataset (and whether it is
+    synthetic), protocol, refit and selection, chance level."""
+    ds = results.dataset
+    lines = [
+        f"Dataset: `{ds.get('spec', ds.get('name', '?'))}` ({ds.get('images', '?')} images, "
+        f"{len(results.classes)} classes, fingerprint `{str(results.config.get('dataset_fingerprint', ''))[:16]}`)"
+    ]
+    if results.is_synthetic:
+        lines.append(
+            "**Synthetic data**: fer-bench's generated faces, not photographs; these numbers say nothing about "
+            "accuracy on real faces"
+        )
+    shape = (f"{results.n_runs} runs" if results.protocol == "holdout"
+             else f"{results.n_folds} folds × {results.n_runs} runs")
+    lines.append(f"Protocol: **{results.protocol_title}**, {shape}, seed {results.config.get('seed')}")
+    if "refit" in results.config:
+        selection = results.config.get("selection", "validation")
+        chooser = ("the validation group" if selection == "validation"
+                   else "inner cross-validation over the non-test groups")
+        lines.append(
+            f"Model selection: hyperparameters chosen on {chooser}; "
+            + ("final models retrained on training + validation before testing (Li 2021, §3.6)"
+               if results.refit else "no refit: final models trained on the training groups only")
+        )
+    about = ds.get("about") or {}
+    for key in SHOWN_ABOUT:
+        if about.get(key):
+            lines.append(f"About the data ({key.replace('_', ' ')}): {about[key]}")
+    if results.protocol == "holdout":
+        splits = ds.get("splits") or {}
+        if not splits.get("val"):
+            lines.append(
+                "Validation part: the dataset has none, so a class-stratified 10 % of its training part is drawn "
+                "per run (from the run's seed) to choose hyperparameters"
+            )
+    chance = results.chance_levels()
+    lines.append(
+        f"Chance level: {chance['uniform']:.2f} % (uniform guess over {len(results.classes)} classes); "
+        f"{chance['majority']:.2f} % by always predicting the largest class"
+    )
+    return lines
+
+
+def heading(results: Results, title: str) -> str:
+    """A Markdown title followed by :func:`describe`'s lines as a list."""
+    return f"# {title}\n\n" + "".join(f"- {line}\n" for line in describe(results)) + "\n"

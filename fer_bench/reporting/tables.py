@@ -1,0 +1,283 @@
+"""The paper's tables from :class:`~fer_bench.results.Results`, and the files that hold them.
+
+Tables (pandas DataFrames, :func:`table1`, :func:`table2`, :func:`table3`, :func:`fold_table`)
+and files (all rewritten from the results by ``fer-bench report DIR``):
+
+- ``table1_<method>.csv|md``: per-class sensitivity per run with a Mean ± SD row (the
+  paper's Table 1);
+- ``table2.csv|md``: OA per run, one column per method, Mean ± SD row (Table 2);
+- ``table3.csv|md``: one row per method, in rank order, with the published OA, a 95 %
+  interval and the p-value against the best (Table 3);
+- ``selection.csv``: how each method's validation-group choices went (how often each
+  candidate won, how many tied: how flat the choice was);
+- ``fold_accuracy.csv`` (per-fold accuracies and part sizes), ``split_sizes.csv`` (every
+  fold's training / validation / test sizes), ``predictions.csv.gz``: the data, so a
+  directory can be re-read without its store;
+- ``leaderboard.md``: the methods ranked, with everything a reader needs to judge them;
+- ``run.json``: configuration, environment, dataset, methods' parameters and records.
+
+Every table carries its protocol (a ``protocol`` column, and a heading in Markdown that
+also says whether the final models were refit on training + validation, the chance level,
+and whether the data are synthetic), because numbers from different protocols are not
+comparable. Nothing written here depends on timings or the clock, so the same results
+give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from ..files import write_atomic
+from ..metrics import format_mean_sd, mean_sd
+from ..results import RECORD_FILE, Results, export_frames
+from .markdown import PAPER_OA_NOTE, heading, markdown_table, safe_name
+from .stats import format_p, significance_columns, stats_note
+
+
+def _fmt(value: float) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.2f}"
+
+
+# -- the paper's tables ---------------------------------------------------------------------
+def table1(results: Results, method: str) -> pd.DataFrame:
+    """Per-class sensitivity (%) of ``method`` per complete run, with the paper's Mean ± SD row
+    (Li 2021, Table 1; eq. 7)."""
+    metrics = results.run_metrics(method)
+    classes = results.classes
+    body = metrics[classes].map(_fmt)
+    body.index = [str(i) for i in body.index]
+    summary = {c: format_mean_sd(*mean_sd(metrics[c])) for c in classes}
+    table = pd.concat([body, pd.DataFrame([summary], index=["Mean ± SD"])])
+    table.index.name = "run"
+    table["protocol"] = results.protocol_short
+    return table
+
+
+def table2(results: Results) -> pd.DataFrame:
+    """Overall accuracy (%) per run, one column per method, with a Mean ± SD row
+    (Li 2021, Table 2; eq. 8)."""
+    columns = {}
+    for method in results.methods:
+        oa = results.run_metrics(method)["oa"]
+        if len(oa):
+            columns[method] = oa
+    runs = sorted({r for col in columns.values() for r in col.index})
+    body = pd.DataFrame({m: col.reindex(runs).map(_fmt) for m, col in columns.items()}, index=runs)
+    body.index = [str(r) for r in runs]
+    summary = {m: format_mean_sd(*mean_sd(col)) for m, col in columns.items()}
+    table = pd.concat([body, pd.DataFrame([summary], index=["Mean ± SD"])])
+    table.index.name = "run"
+    table["protocol"] = results.protocol_short
+    return table.fillna("")
+
+
+def table3(results: Results) -> pd.DataFrame:
+    """One row per method, in rank order: OA mean and SD over runs, the published value,
+    and statistics (Li 2021, Table 3, plus :mod:`fer_bench.reporting.stats`).
+
+    Ranked methods are those with every run complete, best mean OA first; methods still
+    incomplete follow, marked ``incomplete`` and compared only on the folds they share
+    with the best. After the paper's columns: ``ci95_low``/``ci95_high`` (corrected-variance
+    95 % interval of the OA, clipped to [0, 100]), ``ci95_note`` (why an interval is
+    uninformative), ``p_vs_best`` (two-sided corrected resampled t-test against the best
+    ranked method on their common folds) and ``significance`` (``best``, ``*`` for p < 0.05,
+    ``n.s.``, ``incomplete``).
+    """
+    rows = []
+    for method in results.methods:
+        mean, sd, n_runs = results.oa_summary(method)
+        if n_runs == 0:
+            continue
+        record = results.method_records.get(method, {})
+        paper = ""
+        if record.get("paper_oa") and method == record.get("name", method):
+            paper = format_mean_sd(*record["paper_oa"])
+        rows.append(
+            {
+                "method": method,
+                "oa_mean": round(mean, 2),
+                "oa_sd": round(sd, 2) if not math.isnan(sd) else float("nan"),
+                "runs": n_runs,
+                "folds": results.n_folds,
+                "protocol": results.protocol_short,
+                "paper_oa": paper,
+            }
+        )
+    base = ["method", "oa_mean", "oa_sd", "runs", "folds", "protocol", "paper_oa"]
+    stats_columns = ["ci95_low", "ci95_high", "ci95_note", "p_vs_best", "significance"]
+    table = pd.DataFrame(rows, columns=base)
+    table = table.join(significance_columns(results), on="method")
+    table["ci95_low"] = table["ci95_low"].astype(float).round(2)
+    table["ci95_high"] = table["ci95_high"].astype(float).round(2)
+    table["ci95_note"] = table["ci95_note"].fillna("").astype(str)
+    table["p_vs_best"] = table["p_vs_best"].astype(float)
+    table["significance"] = table["significance"].fillna("").astype(str)
+    complete = table["method"].map(results.is_complete)
+    table = table.assign(_complete=complete).sort_values(
+        ["_complete", "oa_mean", "method"], ascending=[False, False, True], kind="stable"
+    )
+    return table[[*base, *stats_columns]].reset_index(drop=True)
+
+
+def fold_table(results: Results) -> pd.DataFrame:
+    """Every fold's training / validation / test sizes (run and fold 1-based), so a broken
+    split is visible at a glance."""
+    frame = results.split_sizes.copy()
+    frame[["run", "fold"]] += 1
+    return frame
+
+
+def selection_table(results: Results) -> pd.DataFrame:
+    """How each method's validation-group choices went, over its finished folds.
+
+    Columns: ``method``; ``folds`` with a recorded choice; ``candidates`` tried per fold;
+    ``most_chosen`` (the candidate chosen most often) and ``share`` (% of folds);
+    ``distinct`` choices; ``tied_at_best`` (mean number of candidates sharing the best
+    validation accuracy: 1 means a clear choice, many means a flat one decided by the tie
+    rule); ``val_best``/``val_spread`` (mean best validation accuracy, and mean best minus
+    worst, percentage points). Methods that choose nothing are left out.
+    """
+    rows = []
+    for method in results.methods:
+        infos = [i for i in results.folds.loc[results.folds["method"] == method, "info"] if i.get("validation_scores")]
+        if not infos:
+            continue
+        chosen = [json.dumps(i.get("chosen"), sort_keys=True) for i in infos]
+        counts = pd.Series(chosen).value_counts()
+        scores = [[s for _, s in i["validation_scores"]] for i in infos]
+        rows.append({
+            "method": method,
+            "folds": len(infos),
+            "candidates": round(sum(len(s) for s in scores) / len(scores), 1),
+            "most_chosen": counts.index[0],
+            "share": round(100.0 * counts.iloc[0] / len(infos), 1),
+            "distinct": int(len(counts)),
+            "tied_at_best": round(sum(sum(v == max(s) for v in s) for s in scores) / len(scores), 2),
+            "val_best": round(sum(max(s) for s in scores) / len(scores), 2),
+            "val_spread": round(sum(max(s) - min(s) for s in scores) / len(scores), 2),
+        })
+    columns = ["method", "folds", "candidates", "most_chosen", "share", "distinct", "tied_at_best", "val_best",
+               "val_spread"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+# -- files ----------------------------------------------------------------------------------
+def write_tables(results: Results, out: Path) -> list[Path]:
+    """Write Tables 1-3, the fold data, the leaderboard and ``run.json`` into ``out``."""
+    written = []
+    for method in results.methods:
+        if not results.complete_runs(method):
+            continue
+        table = table1(results, method)
+        stem = f"table1_{safe_name(method)}"
+        written.append(write_atomic(out / f"{stem}.csv", table.to_csv(lineterminator="\n")))
+        written.append(
+            write_atomic(
+                out / f"{stem}.md",
+                heading(results, f"Table 1 — per-class sensitivity (%) of {method} per run")
+                + markdown_table(table.drop(columns="protocol")),
+            )
+        )
+    t2 = table2(results)
+    written.append(write_atomic(out / "table2.csv", t2.to_csv(lineterminator="\n")))
+    written.append(
+        write_atomic(out / "table2.md", heading(results, "Table 2 — overall accuracy (%) per run")
+                     + markdown_table(t2.drop(columns="protocol")))
+    )
+    t3 = display_table3(table3(results))
+    written.append(write_atomic(out / "table3.csv", t3.to_csv(index=False, lineterminator="\n", float_format="%.2f")))
+    written.append(
+        write_atomic(
+            out / "table3.md",
+            heading(results, "Table 3 — comparison") + markdown_table(t3, index=False) + "\n" + stats_note(results)
+            + "\n" + PAPER_OA_NOTE + "\n",
+        )
+    )
+    written.append(write_atomic(out / "selection.csv", selection_table(results).to_csv(
+        index=False, lineterminator="\n")))
+    written.append(write_atomic(out / "fold_accuracy.csv", results.fold_accuracy().to_csv(
+        index=False, lineterminator="\n", float_format="%.4f")))
+    for name, data in export_frames(results).items():
+        written.append(write_atomic(out / name, data))
+    written.append(write_atomic(out / "leaderboard.md", leaderboard(results)))
+    written.append(write_atomic(out / RECORD_FILE, json.dumps(run_record(results), indent=2, sort_keys=True,
+                                                             default=str) + "\n"))
+    return written
+
+
+def display_table3(t3: pd.DataFrame) -> pd.DataFrame:
+    """Table 3 with p-values written to 4 decimals (the other floats keep 2)."""
+    shown = t3.copy()
+    if "p_vs_best" in shown:
+        shown["p_vs_best"] = shown["p_vs_best"].map(format_p)
+    return shown
+
+
+def leaderboard(results: Results) -> str:
+    """The methods ranked by mean OA, with the protocol, statistics and what was skipped."""
+    t3 = display_table3(table3(results))
+    text = heading(results, f"fer-bench leaderboard — {results.dataset.get('name', '')} ({results.protocol_short})")
+    if results.protocol == "paper":
+        text += (
+            "> Image-level protocol: the same person can be in training and test groups, so these numbers "
+            "overstate accuracy on unseen people. Compare with `--protocol subject`.\n\n"
+        )
+    ranked = t3[t3["significance"] != "incomplete"].reset_index(drop=True)
+    ranked.index = ranked.index + 1
+    ranked.index.name = "rank"
+    text += markdown_table(ranked)
+    unranked = t3[t3["significance"] == "incomplete"]
+    if len(unranked):
+        text += (
+            "\nIncomplete methods (not ranked: OA over their finished runs only; p-values on the folds they share "
+            "with the best; re-run the same command to finish):\n\n"
+        )
+        text += markdown_table(unranked, index=False)
+    text += "\n" + stats_note(results) + "\n" + PAPER_OA_NOTE + "\n"
+    for warning in results.split_warnings:
+        text += f"\n**Split warning:** {warning}\n"
+    if results.duplicates:
+        text += (
+            f"\n**Warning:** {len(results.duplicates)} groups of identical images (same bytes or same decoded "
+            "pixels); copies can fall in training and test groups and inflate accuracy"
+            + (f" ({duplicate_span_text(results)})" if results.duplicates_spanning else "")
+            + ":\n\n"
+        )
+        text += "".join(f"- {', '.join(f'`{s}`' for s in group)}\n" for group in results.duplicates[:20])
+        if len(results.duplicates) > 20:
+            text += f"- … and {len(results.duplicates) - 20} more groups (see run.json)\n"
+    if results.skipped:
+        text += "\nSkipped methods (requirements not met here):\n\n"
+        text += "".join(f"- `{m}`: {reason}\n" for m, reason in sorted(results.skipped.items()))
+    if results.command:
+        text += f"\nProduced by: `{results.command}`\n"
+    return text
+
+
+def duplicate_span_text(results: Results) -> str:
+    """How many duplicate groups span more than one group of the split, per run."""
+    spans = results.duplicates_spanning
+    if len(set(spans)) == 1:
+        return f"{spans[0]} of them span more than one group of the split in every run"
+    return f"{min(spans)} to {max(spans)} of them span more than one group of the split, depending on the run"
+
+
+def run_record(results: Results) -> dict:
+    """Everything ``run.json`` holds (enough, with the exported CSVs, to re-read the results)."""
+    return {
+        "config": results.config,
+        "dataset": results.dataset,
+        "environment": results.environment,
+        "methods": results.method_params,
+        "method_order": results.methods,
+        "method_records": results.method_records,
+        "skipped": results.skipped,
+        "duplicates": results.duplicates,
+        "duplicates_spanning": results.duplicates_spanning,
+        "split_warnings": results.split_warnings,
+        "command": results.command,
+    }
