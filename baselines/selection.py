@@ -10,7 +10,8 @@ paper's protocol (Li 2021, §3.6) as fer-bench's *refit contract*:
   group, scores each on the validation group, and records
   ``validation_scores_``: ``[(candidate, validation accuracy), …]`` for *every*
   candidate tried, in declared order (simplest first), and ``chosen_``: the best
-  candidate, ties going to the earliest (:func:`best_candidate`). The model fitted on
+  candidate, ties going to the earliest (the one tie rule,
+  :func:`fer_bench.model_selection.best_candidate`). The model fitted on
   the training group with ``chosen_`` predicts until ``refit`` is called;
 - ``refit(X, y, random_state=...)`` trains the final model on the given data (the
   engine passes training + validation groups) with ``chosen_`` fixed and no validation
@@ -48,12 +49,13 @@ without re-evaluating kernels on high-dimensional features for each ``C``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import numpy as np
 
 from fer_bench.errors import FerBenchError
+from fer_bench.model_selection import parameter_candidates, validation_accuracy
 from fer_bench.params import Param
 from fer_bench.registry import Method
 
@@ -82,34 +84,6 @@ def classifier_parameter(published: str, choices: tuple[str, ...]) -> Param:
                  doc=f"the classifier on the method's features: {published!r} (published) or an ablation")
 
 Transform = Callable[[np.ndarray], np.ndarray]
-
-
-def best_candidate(scores: Sequence[tuple[dict[str, Any], float]]) -> tuple[dict[str, Any], float]:
-    """The candidate with the best validation accuracy; ties go to the earliest one
-    (candidates are declared simplest first). ``scores`` is ``[(candidate, accuracy), …]``.
-
-    Raises ``ValueError`` on an empty list.
-    """
-    if not scores:
-        raise ValueError("no candidate was scored")
-    best = 0
-    for i, (_, score) in enumerate(scores):
-        if score > scores[best][1]:
-            best = i
-    return scores[best]
-
-
-def accuracy(model, Z: np.ndarray, y: np.ndarray) -> float:
-    """Fraction of ``y`` that ``model.predict(Z)`` gets right (0 for an empty group)."""
-    return float(np.mean(model.predict(Z) == y)) if len(y) else 0.0
-
-
-def grid_candidates(grid: dict[str, Sequence[Any]]) -> list[dict[str, Any]]:
-    """Every combination of ``grid`` in declared order, the first key varying slowest."""
-    combos: list[dict[str, Any]] = [{}]
-    for key, values in grid.items():
-        combos = [{**c, key: v} for c in combos for v in values]
-    return combos
 
 
 def scale_gamma(Z: np.ndarray) -> float:
@@ -297,7 +271,7 @@ class FeatureClassifierMethod(Method):
         for hyper in self._grid(kind):
             candidate = {**prefix, **hyper}
             model = self.train_classifier(candidate, Z_train, y_train, random_state)
-            scores.append((candidate, accuracy(model, Z_val, y_val), model))
+            scores.append((candidate, validation_accuracy(model, Z_val, y_val), model))
         return scores
 
     def train_classifier(self, candidate: dict[str, Any], Z: np.ndarray, y: np.ndarray, random_state: int):
@@ -329,9 +303,9 @@ class FeatureClassifierMethod(Method):
 
     def _grid(self, kind: str) -> list[dict[str, Any]]:
         if kind == "logistic":
-            return grid_candidates({"C": [float(c) for c in self.logistic_C_grid]})
+            return parameter_candidates({"C": [float(c) for c in self.logistic_C_grid]})
         if kind == "backprop":
-            return grid_candidates({"alpha": [float(a) for a in self.backprop_alpha_grid]})
+            return parameter_candidates({"alpha": [float(a) for a in self.backprop_alpha_grid]})
         raise FerBenchError(f"{self.name}: classifier {kind!r} has no grid")
 
     # -- the refit contract -------------------------------------------------------------
@@ -352,7 +326,7 @@ class FeatureClassifierMethod(Method):
                 if best is None or score > scores[best[0]][1]:  # ties keep the earliest
                     best = (len(scores) - 1, transform, Z_train, model)
         index, transform, Z_train, model = best
-        chosen, score = scores[index]  # = best_candidate(scores), with its fitted transform
+        chosen, score = scores[index]  # = fer_bench's best_candidate(scores), with its fitted transform
         self.validation_scores_ = [(dict(c), round(s, 6)) for c, s in scores]
         self.chosen_ = dict(chosen)
         self.transform_ = transform
