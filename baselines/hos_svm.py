@@ -45,16 +45,28 @@ Our choices where the source is silent (each a parameter):
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
-from sklearn.decomposition import PCA
-from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from fer_bench.errors import FerBenchError
 from fer_bench.params import Param
 from fer_bench.registry import ImageSpec
 
-from .selection import CLASSIFIER_PARAMETERS, SKLEARN_CLASSIFIERS, FeatureClassifierMethod, classifier_parameter
+from .selection import (
+    CLASSIFIER_PARAMETERS,
+    SKLEARN_CLASSIFIERS,
+    FeatureClassifierMethod,
+    SnapshotPCA,
+    classifier_parameter,
+)
+
+
+def standardised_components(X: np.ndarray, scaler, pca) -> np.ndarray:
+    """Principal components (``pca``) of the standardised (``scaler``) rows of ``X``."""
+    return pca.transform(scaler.transform(X))
+
 
 HOS_FEATURES = ("mean_magnitude", "P1", "P2", "sum_log", "sum_log_diagonal", "moment_diagonal", "f1m", "f2m")
 
@@ -185,9 +197,10 @@ class HOSSVM(FeatureClassifierMethod):
         return np.concatenate(rows).astype(np.float32)
 
     def transforms(self, X_train, y_train, random_state):
-        steps = [StandardScaler()]
-        if self.n_components is not None:
-            n = self.n_components if self.n_components < 1 else int(min(self.n_components, *X_train.shape))
-            steps.append(PCA(n_components=n, svd_solver="full", random_state=random_state))
-        pipeline = make_pipeline(*steps)
-        yield {}, pipeline.transform, pipeline.fit_transform(X_train)
+        scaler = StandardScaler().fit(X_train)
+        if self.n_components is None:
+            yield {}, scaler.transform, scaler.transform(X_train)
+            return
+        # Exact PCA through the n × n Gram matrix (far fewer images than features).
+        pca = SnapshotPCA(self.n_components, whiten=False)
+        yield {}, partial(standardised_components, scaler=scaler, pca=pca), pca.fit_transform(scaler.transform(X_train))

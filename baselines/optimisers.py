@@ -179,47 +179,56 @@ class CatSwarmOptimizer:
         n_changed = max(1, int(round(self.CDC * dim)))
         n_trace = int(round(self.MR * n))
         done = 0
+        n_seek = n - n_trace
+        rows = np.arange(n_seek)
         for it in range(self.iterations):
-            tracing = np.zeros(n, dtype=bool)
-            tracing[rng.choice(n, size=n_trace, replace=False)] = True
-            seek_idx, trace_idx = np.flatnonzero(~tracing), np.flatnonzero(tracing)
+            order = rng.permutation(n)  # MR·n cats, drawn at random, trace; the others seek
+            trace_idx, seek_idx = order[:n_trace], order[n_trace:]
 
             # Seeking mode: perturbed copies of each seeking cat (not fresh random points).
-            ns = seek_idx.size
-            copies = np.repeat(cats[seek_idx][:, None, :], n_copies, axis=1)  # ns × copies × dim
-            if ns:
-                # CDC of the dimensions change: choose them per copy by ranking random keys.
-                keys = rng.random((ns, n_copies, dim))
-                changed = np.argsort(keys, axis=2)[:, :, :n_changed]
-                mask = np.zeros((ns, n_copies, dim), dtype=bool)
-                np.put_along_axis(mask, changed, True, axis=2)
-                sign = rng.choice((-1.0, 1.0), size=(ns, n_copies, dim))
-                scale = np.abs(copies) if self.srd_scale == "value" else np.broadcast_to(width, copies.shape)
-                copies = np.where(mask, copies + sign * self.SRD * scale, copies)
-                copies = np.clip(copies, low, high)
+            if n_seek:
+                copies = np.repeat(cats[seek_idx][:, None, :], n_copies, axis=1)  # ns × copies × dim
+                # CDC of the dimensions change, exactly n_changed per copy: those whose random
+                # key is among the n_changed smallest of the copy.
+                keys = rng.random((n_seek, n_copies, dim))
+                if n_changed < dim:
+                    mask = keys <= np.partition(keys, n_changed - 1, axis=2)[:, :, n_changed - 1 : n_changed]
+                else:
+                    mask = np.ones_like(keys, dtype=bool)
+                step = np.abs(copies) if self.srd_scale == "value" else np.broadcast_to(width, copies.shape)
+                step = self.SRD * step
+                # ± with equal probability: the sign comes from a second key.
+                np.negative(step, out=step, where=rng.random((n_seek, n_copies, dim)) < 0.5)
+                copies += np.where(mask, step, 0.0)
+                np.minimum(copies, high, out=copies)
+                np.maximum(copies, low, out=copies)
 
             # Tracing mode: move towards the best cat with a clamped velocity.
-            if trace_idx.size:
-                r = rng.random((trace_idx.size, dim))
-                v = velocity[trace_idx] + r * self.c1 * (best_x - cats[trace_idx])
-                v = np.clip(v, -v_max, v_max)
+            if n_trace:
+                v = velocity[trace_idx] + rng.random((n_trace, dim)) * (self.c1 * (best_x - cats[trace_idx]))
+                np.minimum(v, v_max, out=v)
+                np.maximum(v, -v_max, out=v)
                 velocity[trace_idx] = v
-                cats[trace_idx] = np.clip(cats[trace_idx] + v, low, high)
+                moved = cats[trace_idx] + v
+                np.minimum(moved, high, out=moved)
+                np.maximum(moved, low, out=moved)
+                cats[trace_idx] = moved
 
             # One batched evaluation of every new candidate of this iteration.
-            batch = np.concatenate([copies.reshape(-1, dim), cats[trace_idx]], axis=0)
+            batch = np.concatenate([copies.reshape(-1, dim), cats[trace_idx]], axis=0) if n_seek else cats[trace_idx]
             values = _evaluate(fitness_batch, batch)
             evaluations += batch.shape[0]
-            copy_fit = values[: ns * n_copies].reshape(ns, n_copies)
-            fit[trace_idx] = values[ns * n_copies :]
+            fit[trace_idx] = values[n_seek * n_copies :]
 
-            if ns:
+            if n_seek:
+                copy_fit = values[: n_seek * n_copies].reshape(n_seek, n_copies)
                 if self.SPC:  # the cat's own position is one of the candidates
-                    copies = np.concatenate([copies, cats[seek_idx][:, None, :]], axis=1)
                     copy_fit = np.concatenate([copy_fit, fit[seek_idx][:, None]], axis=1)
                 choice = self._roulette(rng, copy_fit)
-                cats[seek_idx] = copies[np.arange(ns), choice]
-                fit[seek_idx] = copy_fit[np.arange(ns), choice]
+                own = choice == n_copies  # SPC: the cat stays where it is
+                picked = copies[rows, np.minimum(choice, n_copies - 1)]
+                cats[seek_idx[~own]] = picked[~own]
+                fit[seek_idx] = copy_fit[rows, choice]
 
             i = int(np.argmin(fit))
             if fit[i] < best_f:
@@ -234,13 +243,17 @@ class CatSwarmOptimizer:
     def _roulette(rng, fitness: np.ndarray) -> np.ndarray:
         """Per row, an index drawn with P_i ∝ |FS_i − FS_max| / (FS_max − FS_min)
         (minimising: the worst has probability 0); a row of equal values is uniform."""
-        finite = np.where(np.isfinite(fitness), fitness, np.nan)
-        worst = np.nanmax(np.where(np.isnan(finite), -np.inf, finite), axis=1, keepdims=True)
-        best = np.nanmin(np.where(np.isnan(finite), np.inf, finite), axis=1, keepdims=True)
-        spread = worst - best
-        with np.errstate(invalid="ignore", divide="ignore"):
-            prob = np.abs(finite - worst) / spread
-        prob = np.where(np.isnan(prob), 0.0, prob)
+        finite = np.isfinite(fitness)
+        if finite.all():
+            worst = fitness.max(axis=1, keepdims=True)
+            spread = worst - fitness.min(axis=1, keepdims=True)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                prob = (worst - fitness) / spread
+        else:  # a non-finite fitness (an overflowing candidate) gets probability 0
+            worst = np.where(finite, fitness, -np.inf).max(axis=1, keepdims=True)
+            spread = worst - np.where(finite, fitness, np.inf).min(axis=1, keepdims=True)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                prob = np.where(finite, (worst - fitness) / spread, 0.0)
         flat = ~(spread > 0).ravel()
         prob[flat] = 1.0
         cumulative = np.cumsum(prob, axis=1)

@@ -42,7 +42,7 @@ def curves(method, features, labels, folds, multiplier: float) -> list[dict]:
     from fer_bench_baselines.slfn import StallRule
     from threadpoolctl import threadpool_limits
 
-    from fer_bench.runner import fold_seed
+    from fer_bench.folds import fold_seed
 
     per_iteration = method.optimiser_object().evaluations_per_iteration
     out = []
@@ -143,14 +143,14 @@ def main(argv=None) -> int:
     import fer_bench
     from fer_bench.cache import ArrayCache, default_cache_dir
     from fer_bench.datasets.sources import load_dataset
-    from fer_bench.model_selection import folds_of_run, make_groups
+    from fer_bench.model_selection import ImageLevelKFold
     from fer_bench.runner import method_features
 
     results: dict[str, dict] = {}
     for spec in args.dataset or ["synthetic"]:
         ds = load_dataset(spec)
         labels = np.asarray(ds.labels)
-        folds = folds_of_run(make_groups("paper", labels, ds.subjects, 10, 0, 0, ds.fingerprint), 0)
+        folds = list(ImageLevelKFold(n_folds=10, n_runs=1, seed=0).split(labels, ds.subjects, ds.fingerprint))
         results[ds.name] = {}
         for name in args.methods.split(","):
             method = fer_bench.create_method(name)

@@ -56,13 +56,14 @@ def main(argv=None) -> int:
 
     from fer_bench.cache import ArrayCache, default_cache_dir
     from fer_bench.datasets.sources import load_dataset
-    from fer_bench.model_selection import folds_of_run, make_groups
+    from fer_bench.folds import fold_seed
+    from fer_bench.model_selection import ImageLevelKFold
     from fer_bench.registry import parse_method_list
-    from fer_bench.runner import fold_seed, method_features
+    from fer_bench.runner import method_features
 
     ds = load_dataset(args.dataset)
     labels = np.asarray(ds.labels)
-    folds = folds_of_run(make_groups("paper", labels, ds.subjects, 10, 0, 0, ds.fingerprint), 0)[: args.folds_used]
+    folds = list(ImageLevelKFold(n_folds=10, n_runs=1, seed=0).split(labels, ds.subjects, ds.fingerprint))[: args.folds_used]
     rows = []
     for spec in parse_method_list(args.variants):
         method = spec.create()

@@ -40,7 +40,7 @@ def run_point(spec: str, overrides: dict, features, labels, folds, evaluations: 
     from threadpoolctl import threadpool_limits
 
     import fer_bench
-    from fer_bench.runner import fold_seed
+    from fer_bench.folds import fold_seed
 
     name, _, rest = spec.partition(":")
     base = dict(item.split("=", 1) for item in rest.split(":") if item) if rest else {}
@@ -81,7 +81,7 @@ def main(argv=None) -> int:
     import fer_bench
     from fer_bench.cache import ArrayCache, default_cache_dir
     from fer_bench.datasets.sources import load_dataset
-    from fer_bench.model_selection import folds_of_run, make_groups
+    from fer_bench.model_selection import ImageLevelKFold
     from fer_bench.runner import method_features
 
     ds = load_dataset(args.dataset)
@@ -90,7 +90,7 @@ def main(argv=None) -> int:
     base = dict(item.split("=", 1) for item in rest.split(":") if item) if rest else {}
     method = fer_bench.create_method(name, **base)
     features = np.asarray(method_features(method, ds, ArrayCache(default_cache_dir())))
-    folds = folds_of_run(make_groups("paper", labels, ds.subjects, 10, 0, 0, ds.fingerprint), 0)[: args.folds_used]
+    folds = list(ImageLevelKFold(n_folds=10, n_runs=1, seed=0).split(labels, ds.subjects, ds.fingerprint))[: args.folds_used]
     grid = json.loads(args.grid)
     rows = []
     for combo in itertools.product(*grid.values()):

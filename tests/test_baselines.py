@@ -256,6 +256,10 @@ def test_snapshot_pca_matches_scikit_learn():
         theirs = PCA(12, whiten=whiten, svd_solver="full").fit(X)
         np.testing.assert_allclose(ours.transform(new), theirs.transform(new), rtol=1e-7, atol=1e-8)
     assert SnapshotPCA(500).fit(X).components_.shape == (39, 300)  # at most n − 1
+    # A variance fraction keeps as many components as scikit-learn does.
+    ours, theirs = SnapshotPCA(0.9, whiten=False).fit(X), PCA(0.9, svd_solver="full").fit(X)
+    assert ours.components_.shape == theirs.components_.shape
+    np.testing.assert_allclose(ours.transform(new), theirs.transform(new), rtol=1e-7, atol=1e-8)
 
 
 def test_kernel_svc_matches_scikit_learn():
