@@ -9,43 +9,47 @@ paper's dataset).
 Confirmed by the source (abstract): biorthogonal wavelet entropy features, a fuzzy
 multiclass SVM, stratified cross validation.
 
-Our choices where the source is silent (each a parameter):
+Our choices where the source is silent (each a parameter). Changes are judged on the
+built-in synthetic set's validation groups, never on a test group and never tuned to
+JAFFE (``benchmarks/features_all.sh`` → ``benchmarks/results/features_bwe.md``):
 
 - ``image_size`` 128: grayscale, resized to 128×128;
 - ``wavelet`` "bior4.4", ``level`` 3 (PyWavelets' deepest useful level for bior4.4 on
-  128 pixels), ``wavelet_mode`` "symmetric": ``pywt.wavedec2`` of the whole batch; one
-  feature per sub-band (the approximation and 3 details per level: 10), the Shannon
-  entropy of its normalised energy distribution (``entropy`` "energy"; "histogram" with
-  ``bins`` bins instead), as in :func:`fer_bench_baselines.swe_bbo.subband_entropy`,
-  computed per cell of a ``blocks`` × ``blocks`` grid (2: 40 features; 1: the 10 global
-  entropies, our earlier choice). The source says only "biorthogonal wavelet entropy";
-  global entropies say little about where facial features are: on the synthetic set
-  (10 folds of run 0) test OA rose from 23.7 % (1) to 30.1 % (2); finer grids did not
-  help a linear probe on the small level-3 sub-bands (2: 34 %, 3: 34 %, 4: 33 %);
+  128 pixels), ``wavelet_mode`` "symmetric": ``pywt.wavedec2`` of the whole batch; the
+  approximation and 3 details per level: 10 sub-bands;
+- ``entropy`` "shannon": the wavelet entropy as wavelet toolboxes compute it,
+  Coifman & Wickerhauser's E = −Σ c² ln c²
+  (:func:`fer_bench_baselines.swe_bbo.subband_entropy`; "energy", the scale-free
+  entropy of the normalised energies, was our earlier choice; "histogram" also exists);
+- ``grid_rows`` 8 × ``grid_cols`` 1: one entropy per sub-band and per horizontal strip of
+  the image: 10 × 8 = 80 features. **This departs from the literal abstract**
+  ("biorthogonal wavelet entropy", one entropy per sub-band: 10 features, which say
+  little about where a face changes). Strips because faces are nearly left-right
+  symmetric and expressions move brows, eyes and mouth at different heights; 8 strips
+  leave about 3 rows of the 23-row level-3 sub-bands per strip;
 - fuzzy SVM as a membership-weighted SVM (Lin & Wang, IEEE TNN 2002): on the
   standardised training features, the membership of sample i of class c is
   s_i = 1 − d_i / (r_c·(1 + ``membership_delta``)), d_i its distance to the class
   centre and r_c the largest such distance in the class; ``membership_delta`` 0.1
   keeps the farthest sample at weight ≈ 0.09 rather than 0. The memberships scale each
   sample's misclassification penalty (C·s_i), passed as per-sample weights;
-- standardisation, then an RBF SVM (one-vs-one, scikit-learn's ``SVC``); ``C`` from
-  ``C_grid`` and ``gamma`` from ``gamma_grid`` chosen on the validation group only.
-  A wider ``gamma_grid`` ("scale", 0.003, 0.01, 0.03) gave 31.3 % instead of 30.1 % on
-  the synthetic set (10 folds of one run) at 4× the fitting cost: within the noise, so
-  not the default.
+- standardisation, then the RBF SVM (one-vs-one); ``C`` from ``C_grid`` (1, 10, 100) and
+  ``gamma`` from ``gamma_grid`` (0.1, 0.3, 1 × scikit-learn's "scale") chosen on the
+  validation group, then refitted on training + validation groups with memberships
+  recomputed there (see :mod:`fer_bench_baselines.selection`);
+- ``classifier`` (the ablation view): "fsvm" (published), "svm" (the same SVM without
+  memberships: plain against fuzzy), "logistic" or "backprop".
 """
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-from sklearn.svm import SVC
 
 from fer_bench.errors import FerBenchError
+from fer_bench.params import Param
 from fer_bench.registry import ImageSpec
-from fer_bench.sklearn_method import SklearnMethod
 
+from .selection import CLASSIFIER_PARAMETERS, SKLEARN_CLASSIFIERS, FeatureClassifierMethod, classifier_parameter
 from .swe_bbo import block_entropy
 
 
@@ -63,7 +67,7 @@ def fuzzy_membership(X: np.ndarray, y: np.ndarray, delta: float = 0.1) -> np.nda
     return membership
 
 
-class BWEFuzzySVM(SklearnMethod):
+class BWEFuzzySVM(FeatureClassifierMethod):
     parallel_features = True  # one image at a time: chunks may run in parallel
     name = "bwe-fsvm"
     description = "Biorthogonal wavelet entropy (bior4.4) → fuzzy (membership-weighted) RBF SVM"
@@ -74,20 +78,23 @@ class BWEFuzzySVM(SklearnMethod):
     paper_oa = (96.77, 0.10)
     paper_oa_source = "Zhang et al., IEEE Access 2016 (its own paper)"
     requirements = ("pywt", "sklearn")
+    published_classifier = "fsvm"
+    classifier_choices = ("fsvm", *SKLEARN_CLASSIFIERS)
     parameters = {
-        "image_size": 128,
-        "wavelet": "bior4.4",
-        "level": 3,
-        "wavelet_mode": "symmetric",
-        "entropy": "energy",
-        "bins": 64,
-        "blocks": 2,
-        "membership_delta": 0.1,
-        "C_grid": (1.0, 10.0, 100.0),
-        "gamma_grid": ("scale",),
+        "image_size": Param(128, role="features", low=16, doc="side of the square grayscale input, px"),
+        "wavelet": Param("bior4.4", role="features", doc="PyWavelets discrete wavelet"),
+        "level": Param(3, role="features", low=1, doc="decomposition levels"),
+        "wavelet_mode": Param("symmetric", role="features", doc="PyWavelets signal extension mode"),
+        "entropy": Param("shannon", role="features", choices=("shannon", "energy", "histogram"),
+                         doc="sub-band entropy (subband_entropy)"),
+        "bins": Param(64, role="features", low=2, doc="histogram bins (entropy='histogram')"),
+        "grid_rows": Param(8, role="features", low=1, doc="rows of the grid of blocks (8 × 1: horizontal strips)"),
+        "grid_cols": Param(1, role="features", low=1, doc="columns of the grid of blocks"),
+        "membership_delta": Param(0.1, role="fit", low=0, doc="fuzzy membership margin (Lin & Wang 2002)"),
+        "classifier": classifier_parameter("fsvm", ("fsvm", *SKLEARN_CLASSIFIERS)),
+        **CLASSIFIER_PARAMETERS,
     }
-    feature_parameters = ("image_size", "wavelet", "level", "wavelet_mode", "entropy", "bins", "blocks")
-    feature_version = "2"
+    feature_version = "3"
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -97,8 +104,9 @@ class BWEFuzzySVM(SklearnMethod):
             raise FerBenchError(f"bwe-fsvm: wavelet={self.wavelet!r} is not a discrete wavelet known to PyWavelets")
         if self.level < 1:
             raise FerBenchError(f"bwe-fsvm: level={self.level} must be at least 1")
-        if not isinstance(self.blocks, int) or self.blocks < 1:
-            raise FerBenchError(f"bwe-fsvm: blocks={self.blocks!r} must be a positive integer (grid cells per side)")
+        for key in ("grid_rows", "grid_cols"):
+            if not isinstance(self.params[key], int) or self.params[key] < 1:
+                raise FerBenchError(f"bwe-fsvm: {key}={self.params[key]!r} must be a positive integer")
         if self.membership_delta <= 0:
             raise FerBenchError(f"bwe-fsvm: membership_delta={self.membership_delta} must be positive")
 
@@ -112,16 +120,9 @@ class BWEFuzzySVM(SklearnMethod):
         bands = pywt.wavedec2(images, self.wavelet, mode=self.wavelet_mode, level=self.level, axes=(-2, -1))
         subbands = [bands[0]] + [detail for level in bands[1:] for detail in level]
         return np.concatenate(
-            [block_entropy(b, self.blocks, self.entropy, self.bins) for b in subbands], axis=1
+            [block_entropy(b, self.grid_rows, self.grid_cols, self.entropy, self.bins) for b in subbands], axis=1
         ).astype(np.float32)
 
-    def sample_weight(self, X_train: np.ndarray, y_train: np.ndarray) -> np.ndarray:
-        # Memberships in the same standardised space the SVM sees.
-        standardised = StandardScaler().fit_transform(X_train)
-        return fuzzy_membership(standardised, y_train, self.membership_delta)
-
-    def build_pipeline(self, random_state: int, C: float = 1.0, gamma="scale"):
-        return make_pipeline(StandardScaler(), SVC(C=C, gamma=gamma, kernel="rbf"))
-
-    def param_grid(self, n_train: int) -> dict[str, list]:
-        return {"C": list(self.C_grid), "gamma": list(self.gamma_grid)}
+    def sample_weight(self, Z_train: np.ndarray, y_train: np.ndarray) -> np.ndarray:
+        # Memberships in the same (standardised) space the SVM sees.
+        return fuzzy_membership(Z_train, y_train, self.membership_delta)

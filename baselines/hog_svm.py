@@ -14,21 +14,31 @@ parameter):
   :mod:`fer_bench.faces`; ``--face`` overrides it), resized to 64×64; ``skimage.feature.hog`` with ``orientations`` 9,
   ``pixels_per_cell`` 8, ``cells_per_block`` 2, ``block_norm`` "L2-Hys" (1764 features);
 - ``kernel`` "linear" (Dalal & Triggs' choice; "rbf" also available) on the unscaled
-  descriptor (it is block-normalised already); ``C`` from ``C_grid`` and ``gamma`` from
-  ``gamma_grid`` (RBF only) chosen on the validation group only.
+  descriptor (it is block-normalised already); ``C`` from ``C_grid`` (0.01 … 10) and
+  ``gamma`` from ``gamma_grid`` (RBF only, multiples of scikit-learn's "scale") chosen
+  on the validation group only, then refitted on training + validation groups;
+  ``classifier`` swaps the SVM for a logistic regression or a back-propagation network
+  (the ablation view, see :mod:`fer_bench_baselines.selection`).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.svm import SVC
 
 from fer_bench.errors import FerBenchError
+from fer_bench.params import Param
 from fer_bench.registry import ImageSpec
-from fer_bench.sklearn_method import SklearnMethod
+
+from .selection import (
+    CLASSIFIER_PARAMETERS,
+    SKLEARN_CLASSIFIERS,
+    FeatureClassifierMethod,
+    classifier_parameter,
+    identity_transforms,
+)
 
 
-class HOGSVM(SklearnMethod):
+class HOGSVM(FeatureClassifierMethod):
     parallel_features = True  # one image at a time: chunks may run in parallel
     name = "hog-svm"
     description = "HOG descriptor (9 bins, 8×8 cells, 2×2 blocks, L2-Hys) → linear SVM"
@@ -37,16 +47,19 @@ class HOGSVM(SklearnMethod):
     paper_oa_source = "not in Li 2021"
     requirements = ("skimage", "sklearn")
     parameters = {
-        "image_size": 64,
-        "orientations": 9,
-        "pixels_per_cell": 8,
-        "cells_per_block": 2,
-        "block_norm": "L2-Hys",
-        "kernel": "linear",
-        "C_grid": (0.01, 0.1, 1.0, 10.0),
-        "gamma_grid": ("scale",),
+        "image_size": Param(64, role="features", low=8, doc="side of the square grayscale input, px"),
+        "orientations": Param(9, role="features", low=1, doc="HOG orientation bins"),
+        "pixels_per_cell": Param(8, role="features", low=1, doc="HOG cell side, px"),
+        "cells_per_block": Param(2, role="features", low=1, doc="HOG block side, cells"),
+        "block_norm": Param("L2-Hys", role="features", choices=("L1", "L1-sqrt", "L2", "L2-Hys"),
+                            doc="HOG block normalisation"),
+        "kernel": Param("linear", role="fit", choices=("linear", "rbf"), doc="SVM kernel (Dalal & Triggs: linear)"),
+        "classifier": classifier_parameter("svm", SKLEARN_CLASSIFIERS),
+        **CLASSIFIER_PARAMETERS,
+        "C_grid": Param((0.01, 0.1, 1.0, 10.0), role="fit", low=0, aliases=("C",),
+                        doc="SVM C candidates (linear SVMs on block-normalised HOG need smaller C)"),
     }
-    feature_parameters = ("image_size", "orientations", "pixels_per_cell", "cells_per_block", "block_norm")
+    published_classifier = "svm"
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -75,13 +88,9 @@ class HOGSVM(SklearnMethod):
             ]
         ).astype(np.float32)
 
-    def build_pipeline(self, random_state: int, C: float = 1.0, gamma="scale"):
-        if self.kernel == "linear":
-            return SVC(C=C, kernel="linear")
-        return SVC(C=C, gamma=gamma, kernel="rbf")
+    @property
+    def svm_kernel(self) -> str:
+        return self.kernel
 
-    def param_grid(self, n_train: int) -> dict[str, list]:
-        grid = {"C": list(self.C_grid)}
-        if self.kernel == "rbf":
-            grid["gamma"] = list(self.gamma_grid)
-        return grid
+    def transforms(self, X_train, y_train, random_state):
+        return identity_transforms(X_train)

@@ -70,6 +70,16 @@ def _evaluate(fitness_batch: FitnessBatch, points: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(values), values, np.inf)
 
 
+_PROJECTIONS: dict[int, np.ndarray] = {}
+
+
+def _projection_vector(dim: int) -> np.ndarray:
+    """A fixed random direction per dimension (for hashing candidates by projection)."""
+    if dim not in _PROJECTIONS:
+        _PROJECTIONS[dim] = np.random.default_rng(0).standard_normal(dim)
+    return _PROJECTIONS[dim]
+
+
 def _initial(rng, n, low, high, init):
     population = rng.uniform(low, high, size=(n, low.size))
     if init is not None:
@@ -141,6 +151,13 @@ class CatSwarmOptimizer:
     def population_size(self) -> int:
         return self.n_cats
 
+    @property
+    def evaluations_per_iteration(self) -> int:
+        """Fitness evaluations of one iteration: every tracing cat once, every seeking
+        cat's copies (SMP − 1 with SPC, else SMP)."""
+        n_trace = int(round(self.MR * self.n_cats))
+        return n_trace + (self.n_cats - n_trace) * (self.SMP - 1 if self.SPC else self.SMP)
+
     def minimize(self, fitness_batch: FitnessBatch, dim: int, bounds, init=None, callback: Callback | None = None):
         """Minimise ``fitness_batch`` (``n × dim`` → ``n``) over the box ``bounds``.
 
@@ -162,47 +179,56 @@ class CatSwarmOptimizer:
         n_changed = max(1, int(round(self.CDC * dim)))
         n_trace = int(round(self.MR * n))
         done = 0
+        n_seek = n - n_trace
+        rows = np.arange(n_seek)
         for it in range(self.iterations):
-            tracing = np.zeros(n, dtype=bool)
-            tracing[rng.choice(n, size=n_trace, replace=False)] = True
-            seek_idx, trace_idx = np.flatnonzero(~tracing), np.flatnonzero(tracing)
+            order = rng.permutation(n)  # MR·n cats, drawn at random, trace; the others seek
+            trace_idx, seek_idx = order[:n_trace], order[n_trace:]
 
             # Seeking mode: perturbed copies of each seeking cat (not fresh random points).
-            ns = seek_idx.size
-            copies = np.repeat(cats[seek_idx][:, None, :], n_copies, axis=1)  # ns × copies × dim
-            if ns:
-                # CDC of the dimensions change: choose them per copy by ranking random keys.
-                keys = rng.random((ns, n_copies, dim))
-                changed = np.argsort(keys, axis=2)[:, :, :n_changed]
-                mask = np.zeros((ns, n_copies, dim), dtype=bool)
-                np.put_along_axis(mask, changed, True, axis=2)
-                sign = rng.choice((-1.0, 1.0), size=(ns, n_copies, dim))
-                scale = np.abs(copies) if self.srd_scale == "value" else np.broadcast_to(width, copies.shape)
-                copies = np.where(mask, copies + sign * self.SRD * scale, copies)
-                copies = np.clip(copies, low, high)
+            if n_seek:
+                copies = np.repeat(cats[seek_idx][:, None, :], n_copies, axis=1)  # ns × copies × dim
+                # CDC of the dimensions change, exactly n_changed per copy: those whose random
+                # key is among the n_changed smallest of the copy.
+                keys = rng.random((n_seek, n_copies, dim))
+                if n_changed < dim:
+                    mask = keys <= np.partition(keys, n_changed - 1, axis=2)[:, :, n_changed - 1 : n_changed]
+                else:
+                    mask = np.ones_like(keys, dtype=bool)
+                step = np.abs(copies) if self.srd_scale == "value" else np.broadcast_to(width, copies.shape)
+                step = self.SRD * step
+                # ± with equal probability: the sign comes from a second key.
+                np.negative(step, out=step, where=rng.random((n_seek, n_copies, dim)) < 0.5)
+                copies += np.where(mask, step, 0.0)
+                np.minimum(copies, high, out=copies)
+                np.maximum(copies, low, out=copies)
 
             # Tracing mode: move towards the best cat with a clamped velocity.
-            if trace_idx.size:
-                r = rng.random((trace_idx.size, dim))
-                v = velocity[trace_idx] + r * self.c1 * (best_x - cats[trace_idx])
-                v = np.clip(v, -v_max, v_max)
+            if n_trace:
+                v = velocity[trace_idx] + rng.random((n_trace, dim)) * (self.c1 * (best_x - cats[trace_idx]))
+                np.minimum(v, v_max, out=v)
+                np.maximum(v, -v_max, out=v)
                 velocity[trace_idx] = v
-                cats[trace_idx] = np.clip(cats[trace_idx] + v, low, high)
+                moved = cats[trace_idx] + v
+                np.minimum(moved, high, out=moved)
+                np.maximum(moved, low, out=moved)
+                cats[trace_idx] = moved
 
             # One batched evaluation of every new candidate of this iteration.
-            batch = np.concatenate([copies.reshape(-1, dim), cats[trace_idx]], axis=0)
+            batch = np.concatenate([copies.reshape(-1, dim), cats[trace_idx]], axis=0) if n_seek else cats[trace_idx]
             values = _evaluate(fitness_batch, batch)
             evaluations += batch.shape[0]
-            copy_fit = values[: ns * n_copies].reshape(ns, n_copies)
-            fit[trace_idx] = values[ns * n_copies :]
+            fit[trace_idx] = values[n_seek * n_copies :]
 
-            if ns:
+            if n_seek:
+                copy_fit = values[: n_seek * n_copies].reshape(n_seek, n_copies)
                 if self.SPC:  # the cat's own position is one of the candidates
-                    copies = np.concatenate([copies, cats[seek_idx][:, None, :]], axis=1)
                     copy_fit = np.concatenate([copy_fit, fit[seek_idx][:, None]], axis=1)
                 choice = self._roulette(rng, copy_fit)
-                cats[seek_idx] = copies[np.arange(ns), choice]
-                fit[seek_idx] = copy_fit[np.arange(ns), choice]
+                own = choice == n_copies  # SPC: the cat stays where it is
+                picked = copies[rows, np.minimum(choice, n_copies - 1)]
+                cats[seek_idx[~own]] = picked[~own]
+                fit[seek_idx] = copy_fit[rows, choice]
 
             i = int(np.argmin(fit))
             if fit[i] < best_f:
@@ -217,13 +243,17 @@ class CatSwarmOptimizer:
     def _roulette(rng, fitness: np.ndarray) -> np.ndarray:
         """Per row, an index drawn with P_i ∝ |FS_i − FS_max| / (FS_max − FS_min)
         (minimising: the worst has probability 0); a row of equal values is uniform."""
-        finite = np.where(np.isfinite(fitness), fitness, np.nan)
-        worst = np.nanmax(np.where(np.isnan(finite), -np.inf, finite), axis=1, keepdims=True)
-        best = np.nanmin(np.where(np.isnan(finite), np.inf, finite), axis=1, keepdims=True)
-        spread = worst - best
-        with np.errstate(invalid="ignore", divide="ignore"):
-            prob = np.abs(finite - worst) / spread
-        prob = np.where(np.isnan(prob), 0.0, prob)
+        finite = np.isfinite(fitness)
+        if finite.all():
+            worst = fitness.max(axis=1, keepdims=True)
+            spread = worst - fitness.min(axis=1, keepdims=True)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                prob = (worst - fitness) / spread
+        else:  # a non-finite fitness (an overflowing candidate) gets probability 0
+            worst = np.where(finite, fitness, -np.inf).max(axis=1, keepdims=True)
+            spread = worst - np.where(finite, fitness, np.inf).min(axis=1, keepdims=True)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                prob = np.where(finite, (worst - fitness) / spread, 0.0)
         flat = ~(spread > 0).ravel()
         prob[flat] = 1.0
         cumulative = np.cumsum(prob, axis=1)
@@ -276,6 +306,11 @@ class BiogeographyOptimizer:
     def population_size(self) -> int:
         return self.population
 
+    @property
+    def evaluations_per_iteration(self) -> int:
+        """Fitness evaluations of one generation: every habitat once."""
+        return self.population
+
     def minimize(self, fitness_batch: FitnessBatch, dim: int, bounds, init=None, callback: Callback | None = None):
         """Minimise ``fitness_batch`` (``n × dim`` → ``n``) over the box ``bounds``."""
         rng = np.random.default_rng(self.random_state)
@@ -288,23 +323,29 @@ class BiogeographyOptimizer:
         habitats, cost = habitats[order], cost[order]
         species = P - np.arange(1, P + 1)  # S_i = P − i, best first
         immigration = self.I * (1.0 - species / P)
-        emigration = self.E * species / P
-        emigration_cdf = np.cumsum(emigration / emigration.sum())
+        # Emigration μ_i = E·S_i/P. The roulette on μ draws habitat i with probability
+        # S_i / Σ S: exactly a uniform draw among Σ S tickets, S_i of them naming habitat i
+        # (a table lookup instead of a search in the cumulative distribution).
+        tickets = np.repeat(np.arange(P), species)
         history = [float(cost[0])]
         done = 0
         for gen in range(self.generations):
             elite_x = habitats[: self.elites].copy()
 
-            # Migration, per variable, from the population as it was before this step.
-            migrate = rng.random((P, dim)) < immigration[:, None]
-            sources = np.searchsorted(emigration_cdf, rng.random((P, dim)) * emigration_cdf[-1], side="right")
-            sources = np.minimum(sources, P - 1)
-            new = np.where(migrate, habitats[sources, np.arange(dim)[None, :]], habitats)
+            # Migration, per variable, from the population as it was before this step:
+            # the immigrating variables (probability λ_i each) take the value of the same
+            # variable in a source habitat drawn by roulette on μ.
+            rows, cols = np.nonzero(rng.random((P, dim)) < immigration[:, None])
+            new = habitats.copy()
+            new[rows, cols] = habitats[tickets[rng.integers(0, tickets.size, size=rows.size)], cols]
 
-            # Mutation to a uniform random value.
-            mutate = rng.random((P, dim)) < self.mutation_probability
-            if mutate.any():
-                new = np.where(mutate, rng.uniform(low, high, size=(P, dim)), new)
+            # Mutation to a uniform random value, each variable with the same probability:
+            # the number of mutations is drawn first, then their positions.
+            count = rng.binomial(P * dim, self.mutation_probability)
+            if count:
+                where = rng.choice(P * dim, size=count, replace=False)
+                r, c = np.divmod(where, dim)
+                new[r, c] = rng.uniform(low[c], high[c])
 
             # Elitism as in Simon's code: the previous generation's best replace the
             # habitats that came from the worst ones, then duplicates are cleared (an
@@ -325,8 +366,13 @@ class BiogeographyOptimizer:
     @staticmethod
     def _clear_duplicates(rng, habitats: np.ndarray, low, high) -> np.ndarray:
         """Replace every repeat of an identical habitat by a uniform random habitat."""
-        _, first = np.unique(habitats, axis=0, return_index=True)
-        repeats = np.setdiff1d(np.arange(habitats.shape[0]), first)
+        # Candidates share a random projection only if they are (almost surely) equal;
+        # equal projections are then compared exactly.
+        projection = habitats @ _projection_vector(habitats.shape[1])
+        order = np.argsort(projection, kind="stable")
+        same = np.flatnonzero(projection[order][1:] == projection[order][:-1])
+        repeats = [int(order[i + 1]) for i in same if np.array_equal(habitats[order[i]], habitats[order[i + 1]])]
+        repeats = np.asarray(sorted(set(repeats)), dtype=np.int64)
         if repeats.size:
             habitats = habitats.copy()
             habitats[repeats] = rng.uniform(low, high, size=(repeats.size, habitats.shape[1]))

@@ -9,28 +9,33 @@ import pytest
 from fer_bench_baselines.bwe_fsvm import fuzzy_membership
 from fer_bench_baselines.hos_svm import bispectrum, principal_domain
 from fer_bench_baselines.lbp_svm import lbp_grid_histograms
+from fer_bench_baselines.pca_svm import SnapshotPCA
+from fer_bench_baselines.selection import KernelSVC, Whitener
 from fer_bench_baselines.swe_bbo import block_entropy, subband_entropy
 
 import fer_bench
 from fer_bench.errors import FerBenchError, UnknownMethodError
+from fer_bench.model_selection import best_candidate
 
 from .conftest import cli
 
 BASELINES = ["hos-svm", "dwt-pca-cso", "swe-bbo", "bwe-fsvm", "lbp-svm", "hog-svm"]
+ALL = ["pca-svm", *BASELINES]
 # Small images (and a small budget for the optimisers) keep every test fast.
 SMALL = {
+    "pca-svm": dict(image_size=16, n_components_grid=(4, 8)),
     "hos-svm": dict(image_size=32, nfft=16),
-    "dwt-pca-cso": dict(image_size=32, level=2, n_components=5, iterations=10, n_cats=10),
-    "swe-bbo": dict(image_size=32, level=3, generations=10, population=12),
+    "dwt-pca-cso": dict(image_size=32, level=2, n_components=5, max_iterations=10, n_cats=10),
+    "swe-bbo": dict(image_size=32, level=3, max_iterations=10, population=12),
     "bwe-fsvm": dict(image_size=64, level=2),  # bior4.4 supports 2 levels on 64 pixels
     "lbp-svm": dict(image_height=30, image_width=24, grid_rows=3, grid_cols=2),
     "hog-svm": dict(image_size=32),
 }
 FEATURE_DIMS = {
-    "hos-svm": 36 * 8,  # 36 angles × 8 HOS descriptors
+    "hos-svm": None,  # 36 angles × the projection's segments × 8 HOS descriptors, checked below
     "dwt-pca-cso": None,  # the size of pywt's level-2 approximation, checked below
-    "swe-bbo": (1 + 3 * 3) * 3 * 3,  # (deepest approximation + 3 details per level) × 3×3 blocks
-    "bwe-fsvm": (1 + 3 * 2) * 2 * 2,  # 7 sub-bands × 2×2 blocks
+    "swe-bbo": (1 + 3 * 3) * 4,  # (deepest approximation + 3 details per level) × 4 horizontal strips
+    "bwe-fsvm": (1 + 3 * 2) * 8,  # 7 sub-bands × 8 horizontal strips
     "lbp-svm": 3 * 2 * 59,
     "hog-svm": 3 * 3 * 2 * 2 * 9,
 }
@@ -51,6 +56,11 @@ def test_feature_shape_and_determinism(name):
         import pywt
 
         expected = pywt.wavedec2(images[0], "db4", level=2)[0].size
+    elif name == "hos-svm":
+        from skimage.transform import radon
+
+        length = radon(images[0], theta=[0.0], circle=False).shape[0]
+        expected = 36 * len(range(0, length - 16 + 1, 8)) * 8  # nfft 16, overlap 0.5
     else:
         expected = FEATURE_DIMS[name]
     assert features.shape[1] == expected
@@ -83,6 +93,81 @@ def test_fit_predict_with_validation_only(name):
     np.testing.assert_array_equal(again.predict(features[test]), pred)
 
 
+def striped(method, n_per_class=10, seed=0):
+    """Features of images with a class-dependent bright band (something to learn)."""
+    y = np.repeat(np.arange(3), n_per_class)
+    images = images_for(method, n=len(y), seed=seed)
+    h = images.shape[1]
+    for i, label in enumerate(y):
+        images[i, label * h // 3 : (label + 1) * h // 3] += 1.0
+    return method.extract_features(np.clip(images, 0, 2) / 2), y
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_refit_contract(name):
+    """fit scores every candidate on the validation group and keeps the best (ties: the
+    earliest); refit trains on exactly the data it is given with that choice fixed."""
+    method = fer_bench.create_method(name, **SMALL[name])
+    features, y = striped(method)
+    order = np.random.default_rng(1).permutation(len(y))
+    train, val, test = order[:18], order[18:24], order[24:]
+    model = method.clone()
+    with pytest.raises(FerBenchError, match="refit called before fit"):
+        model.refit(features[train], y[train], random_state=3)
+    model.fit(features[train], y[train], features[val], y[val], random_state=3)
+    scores = model.validation_scores_
+    assert scores and all(isinstance(c, dict) and 0.0 <= a <= 1.0 for c, a in scores)
+    assert len({json.dumps(c, sort_keys=True) for c, _ in scores}) == len(scores)  # every candidate once
+    assert model.chosen_ == best_candidate(scores)[0]  # the engine's one tie rule: the earliest of the best
+    assert model.fit_info()["chosen"] == model.chosen_
+    if model.classifier in ("svm", "fsvm"):
+        grid = len(method.C_grid) * (len(method.gamma_grid) if method.svm_kernel == "rbf" else 1)
+        counts = len(model.counts(method.as_matrix(features[train]))) if name == "pca-svm" else 1
+        assert len(scores) == grid * counts
+    chosen = dict(model.chosen_)
+    both = np.concatenate([train, val])
+    model.refit(features[both], y[both], random_state=3)
+    assert model.chosen_ == chosen and model.fit_info()["refit"] is True
+    pred = model.predict(features[test])
+    assert pred.shape == (len(test),) and set(pred) <= {0, 1, 2}
+    if name in ("swe-bbo", "dwt-pca-cso"):
+        # Exactly the chosen number of iterations, on train + val.
+        assert model.fit_info()["refit_iterations"] == chosen["iterations"]
+        assert model.model_.net.d == model.transform_(method.as_matrix(features[:1])).shape[1]
+    else:
+        assert model.model_.Z_.shape[0] == len(both)  # the final SVM saw train + val
+    again = method.clone().fit(features[train], y[train], features[val], y[val], random_state=3)
+    again.refit(features[both], y[both], random_state=3)
+    np.testing.assert_array_equal(again.predict(features[test]), pred)
+
+
+def test_refit_uses_the_new_data():
+    method = fer_bench.create_method("pca-svm", **SMALL["pca-svm"])
+    features, y = striped(method)
+    model = method.clone().fit(features[:18], y[:18], features[18:24], y[18:24], random_state=0)
+    model.refit(features[:18], y[:18], random_state=0)
+    on_train = model.model_.Z_.copy()
+    model.refit(features, y, random_state=0)
+    assert model.model_.Z_.shape[0] == len(y) != on_train.shape[0]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_every_method_names_its_published_classifier_and_swaps_it(name):
+    cls = fer_bench.get_method_class(name)
+    assert cls.published_classifier in cls.classifier_choices
+    assert cls.parameters["classifier"].default == cls.published_classifier
+    assert cls.parameters["classifier"].choices == cls.classifier_choices
+    method = fer_bench.create_method(name, **SMALL[name])
+    features, y = striped(method)
+    for kind in cls.classifier_choices:
+        model = fer_bench.create_method(name, **SMALL[name], classifier=kind)
+        model.fit(features[:18], y[:18], features[18:24], y[18:24], random_state=0)
+        model.refit(features[:24], y[:24], random_state=0)
+        assert model.predict(features[24:]).shape == (6,)
+    with pytest.raises(FerBenchError, match="classifier=random-forest.*not one of"):
+        fer_bench.create_method(name, classifier="random-forest")
+
+
 def test_parameters_are_overridable_and_validated():
     m = fer_bench.create_method("swe-bbo", level=3, hidden=12)
     assert m.level == 3 and m.hidden == 12
@@ -95,8 +180,10 @@ def test_parameters_are_overridable_and_validated():
         fer_bench.create_method("bwe-fsvm", wavelet="nope")
     with pytest.raises(FerBenchError, match="lbp_method"):
         fer_bench.create_method("lbp-svm", lbp_method="ror")
-    with pytest.raises(FerBenchError, match="blocks"):
-        fer_bench.create_method("bwe-fsvm", blocks=0)
+    with pytest.raises(FerBenchError, match="grid_rows"):
+        fer_bench.create_method("bwe-fsvm", grid_rows=0)
+    with pytest.raises(FerBenchError, match="C_grid"):
+        fer_bench.create_method("pca-svm", C_grid=())
     with pytest.raises(FerBenchError, match="bound_scaling"):
         fer_bench.create_method("dwt-pca-cso", bound_scaling="fan_out")
     with pytest.raises(FerBenchError, match="init"):
@@ -124,10 +211,13 @@ def test_block_entropy_is_per_cell_in_row_major_order():
     bands[1, :4, 4:] = 0.0  # image 1: top-right cell all zeros → entropy 0
     cells = block_entropy(bands, 2)
     assert cells.shape == (3, 4)
-    assert cells[1, 1] == 0.0 and np.all(cells[1, [0, 2, 3]] > 0)
+    assert cells[1, 1] == 0.0 and np.all(cells[1, [0, 2, 3]] != 0)
     np.testing.assert_allclose(cells[:, 2], subband_entropy(bands[:, 4:, :4]))
     np.testing.assert_allclose(block_entropy(bands, 1)[:, 0], subband_entropy(bands))
-    with pytest.raises(FerBenchError, match="blocks"):
+    strips = block_entropy(bands, 4, 1)  # horizontal strips of 2 rows
+    assert strips.shape == (3, 4)
+    np.testing.assert_allclose(strips[:, 3], subband_entropy(bands[:, 6:, :]))
+    with pytest.raises(FerBenchError, match="does not fit"):
         block_entropy(bands, 9)
 
 
@@ -135,11 +225,77 @@ def test_subband_entropy_kinds():
     flat = np.ones((1, 16))
     spike = np.zeros((1, 16))
     spike[0, 3] = 5.0
+    # Coifman & Wickerhauser: −Σ c² ln c² (0 ln 0 = 0); scale-dependent.
+    c = np.array([[0.5, -0.5, 0.0, 2.0]])
+    assert subband_entropy(c, "shannon")[0] == pytest.approx(-(2 * 0.25 * np.log(0.25) + 4 * np.log(4)))
+    assert subband_entropy(flat, "shannon")[0] == 0.0
     assert subband_entropy(flat, "energy")[0] == pytest.approx(4.0)  # log2(16)
     assert subband_entropy(spike, "energy")[0] == pytest.approx(0.0)
     assert subband_entropy(np.arange(16.0)[None], "histogram", bins=4)[0] == pytest.approx(2.0)
     with pytest.raises(FerBenchError):
         subband_entropy(flat, "tsallis")
+
+
+def test_per_segment_bispectra_average_to_the_segment_averaged_one():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 3, 100))
+    per_segment, f1, f2 = bispectrum(x, nfft=32, overlap=0.5, average=False)
+    averaged, _, _ = bispectrum(x, nfft=32, overlap=0.5)
+    assert per_segment.shape == (2, 3, len(range(0, 100 - 32 + 1, 16)), len(f1))
+    np.testing.assert_allclose(per_segment.mean(axis=-2), averaged)
+
+
+def test_snapshot_pca_matches_scikit_learn():
+    from sklearn.decomposition import PCA
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 300)) @ rng.normal(size=(300, 300))
+    new = rng.normal(size=(5, 300))
+    for whiten in (True, False):
+        ours = SnapshotPCA(12, whiten=whiten).fit(X)
+        theirs = PCA(12, whiten=whiten, svd_solver="full").fit(X)
+        np.testing.assert_allclose(ours.transform(new), theirs.transform(new), rtol=1e-7, atol=1e-8)
+    assert SnapshotPCA(500).fit(X).components_.shape == (39, 300)  # at most n − 1
+    # A variance fraction keeps as many components as scikit-learn does.
+    ours, theirs = SnapshotPCA(0.9, whiten=False).fit(X), PCA(0.9, svd_solver="full").fit(X)
+    assert ours.components_.shape == theirs.components_.shape
+    np.testing.assert_allclose(ours.transform(new), theirs.transform(new), rtol=1e-7, atol=1e-8)
+
+
+def test_kernel_svc_matches_scikit_learn():
+    from sklearn.svm import SVC
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 7)), rng.integers(0, 3, 60)
+    test = rng.normal(size=(20, 7))
+    weight = rng.uniform(0.2, 1.0, 60)
+    ours = KernelSVC(10.0, "rbf", 0.2).fit(X, y, sample_weight=weight)
+    theirs = SVC(C=10.0, kernel="rbf", gamma=0.2).fit(X, y, sample_weight=weight)
+    np.testing.assert_array_equal(ours.predict(test), theirs.predict(test))
+    np.testing.assert_array_equal(KernelSVC(1.0, "linear").fit(X, y).predict(test),
+                                  SVC(C=1.0, kernel="linear").fit(X, y).predict(test))
+
+
+def test_whitener_decorrelates_and_keeps_every_direction():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6)) @ rng.normal(size=(6, 6)) + 5.0
+    X = np.column_stack([X, np.full(200, 3.0)])  # a constant feature is dropped, not blown up
+    whitener = Whitener()
+    Z = whitener.fit_transform(X)
+    assert Z.shape == (200, 6)
+    np.testing.assert_allclose(np.cov(Z, rowvar=False), np.eye(6), atol=1e-8)
+    np.testing.assert_allclose(whitener.transform(X), Z)
+
+
+def test_iteration_budget_is_fixed_computation_per_training():
+    method = fer_bench.create_method("swe-bbo")
+    per_iteration = method.population
+    assert method.iteration_budget(560) == method.fitness_budget // (per_iteration * 560)
+    assert method.iteration_budget(170) > 3 * method.iteration_budget(560)  # small data: more iterations
+    assert fer_bench.create_method("swe-bbo", max_iterations=7).iteration_budget(170) == 7
+    cso = fer_bench.create_method("dwt-pca-cso")
+    n_trace = round(cso.MR * cso.n_cats)
+    assert cso.optimiser_object().evaluations_per_iteration == n_trace + (cso.n_cats - n_trace) * (cso.SMP - 1)
 
 
 def test_fuzzy_membership_is_lower_far_from_the_class_centre():
@@ -156,6 +312,20 @@ def test_lbp_grid_histograms_normalised_per_cell():
     np.testing.assert_allclose(hist.sum(axis=2), 1.0)
     expected = np.bincount(codes[1, 3:6, 4:7].ravel(), minlength=10) / 9  # row 1, col 1 of the grid
     np.testing.assert_allclose(hist[1, 3], expected)
+
+
+def test_ablation_through_the_cli(tmp_path):
+    """`fer-bench run --methods swe-bbo,swe-bbo:classifier=svm` puts both side by side."""
+    spec = "synthetic?subjects=4&per_expression=2&size=64"
+    swe, bwe = _overrides("swe-bbo"), _overrides("bwe-fsvm")
+    methods = f"{swe},{swe}:classifier=svm,{bwe}:classifier=svm"
+    out = tmp_path / "out"
+    cli("run", "--methods", methods, "--dataset", spec, "--runs", "1", "--folds", "4", "--out", str(out), "-q")
+    board = (out / "leaderboard.md").read_text()
+    assert "classifier=svm" in board and board.count("swe-bbo") >= 2
+    with pytest.raises(AssertionError, match="classifier"):
+        cli("run", "--methods", "swe-bbo:classifier=forest", "--dataset", spec, "--runs", "1", "--folds", "4",
+            "--out", str(tmp_path / "bad"), "-q")
 
 
 def test_methods_command_lists_all_seven_with_citations():

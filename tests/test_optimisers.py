@@ -24,7 +24,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from fer_bench_baselines.optimisers import BiogeographyOptimizer, CatSwarmOptimizer
-from fer_bench_baselines.slfn import SLFN, train_slfn
+from fer_bench_baselines.slfn import SLFN, PopulationFitness, StallRule, one_hot, train_slfn
+
+import fer_bench
 
 
 def sphere(P):
@@ -164,18 +166,18 @@ def blobs(seed=0):
 
 
 @pytest.mark.parametrize("kind, params", [
-    ("cso", dict(n_cats=30, iterations=100)),
-    ("bbo", dict(population=50, generations=100)),
+    ("cso", dict(n_cats=30)),
+    ("bbo", dict(population=50)),
 ])
 def test_network_trained_by_optimiser_separates_blobs(kind, params):
     X, y = blobs()
     train, val, test = slice(0, 100), slice(100, 140), slice(140, None)
-    net, weights, info = train_slfn(
-        X[train], y[train], 3, hidden=5, optimiser=kind, optimiser_params=params, weight_bound=1.0,
-        output="softmax", X_val=X[val], y_val=y[val], random_state=0,
+    net, weights, info, checkpoints = train_slfn(
+        X[train], y[train], 3, hidden=5, optimiser=kind, optimiser_params=params, iterations=100,
+        weight_bound=1.0, bound_scaling="none", output="softmax", X_val=X[val], y_val=y[val], random_state=0,
     )
     assert np.mean(net.predict(weights, X[test]) == y[test]) > 0.9
-    assert info["val_accuracy"] > 90
+    assert checkpoints[-1][0] == 100 and checkpoints[-1][1] > 0.9
 
 
 def test_fan_in_bounds_and_glorot_start_are_per_layer():
@@ -197,17 +199,89 @@ def test_fan_in_bounds_and_glorot_start_are_per_layer():
 
 
 @pytest.mark.parametrize("kind, params", [
-    ("cso", dict(n_cats=30, iterations=100)),
-    ("bbo", dict(population=50, generations=100)),
+    ("cso", dict(n_cats=30)),
+    ("bbo", dict(population=50)),
 ])
 def test_fan_in_bounded_glorot_started_network_separates_blobs(kind, params):
     X, y = blobs(1)
     train, val, test = slice(0, 100), slice(100, 140), slice(140, None)
-    net, weights, info = train_slfn(
-        X[train], y[train], 3, hidden=5, optimiser=kind, optimiser_params=params, weight_bound=3.0,
+    net, weights, info, _ = train_slfn(
+        X[train], y[train], 3, hidden=5, optimiser=kind, optimiser_params=params, iterations=100, weight_bound=3.0,
         bound_scaling="fan_in", init="glorot", output="softmax", X_val=X[val], y_val=y[val], random_state=0,
     )
     low, high = net.bounds(3.0, "fan_in")
     assert np.all((weights >= low) & (weights <= high))
     assert np.mean(net.predict(weights, X[test]) == y[test]) > 0.9
     assert info["train_accuracy"] > 90
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+@pytest.mark.parametrize("output", ["softmax", "linear"])
+def test_population_fitness_equals_the_float64_reference(backend, output):
+    rng = np.random.default_rng(0)
+    net = SLFN(9, 4, 5, output=output)
+    X, targets = rng.normal(size=(60, 9)), np.eye(5)[rng.integers(0, 5, 60)]
+    population = rng.uniform(-2, 2, size=(13, net.n_weights))
+    reference = net.mse(population, X, targets)
+    np.testing.assert_allclose(PopulationFitness(net, X, targets, backend)(population), reference, rtol=2e-5)
+    # Weights large enough to overflow float32's exp without the max-subtraction.
+    np.testing.assert_allclose(PopulationFitness(net, X, targets, backend)(population * 60),
+                               net.mse(population * 60, X, targets), rtol=1e-4, atol=1e-7)
+
+
+def test_stall_rule_needs_a_relative_improvement_over_the_window():
+    rule = StallRule(patience=3, tolerance=0.1)
+    assert not rule.stalled([1.0, 0.99, 0.98])  # too short to judge
+    assert rule.stalled([1.0, 0.99, 0.98, 0.95])  # 5 % < 10 % over 3 iterations
+    assert not rule.stalled([1.0, 0.9, 0.85, 0.8])  # 20 %
+    assert not StallRule(0, 0.5).stalled([1.0] * 50)  # patience 0: never
+
+
+def blobs4(seed):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=2.0, size=(3, 4))
+    y = np.repeat(np.arange(3), 50)
+    X = centres[y] + rng.normal(size=(len(y), 4))
+    return (X - X.mean(0)) / X.std(0), y
+
+
+def gradient_optimum(net, X, targets, low, high, starts=5):
+    """The lowest training MSE L-BFGS-B (exact gradients by autograd) finds in the same box."""
+    import torch
+    from scipy.optimize import minimize
+
+    Xt, Tt = torch.tensor(X), torch.tensor(targets)
+    d, h, c = net.d, net.h, net.c
+
+    def loss(w):
+        wt = torch.tensor(w, requires_grad=True)
+        hidden = torch.sigmoid(Xt @ wt[: d * h].reshape(d, h) + wt[d * h : d * h + h])
+        out = torch.softmax(hidden @ wt[d * h + h : d * h + h + h * c].reshape(h, c) + wt[d * h + h + h * c :], dim=1)
+        value = ((out - Tt) ** 2).mean()
+        value.backward()
+        return value.item(), wt.grad.numpy().copy()
+
+    rng = np.random.default_rng(0)
+    return min(minimize(loss, rng.uniform(low, high), jac=True, method="L-BFGS-B", bounds=list(zip(low, high)),
+                        options={"maxiter": 5000}).fun for _ in range(starts))
+
+
+@pytest.mark.parametrize("name", ["swe-bbo", "dwt-pca-cso"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_default_budget_brings_a_small_problem_near_its_optimum(name, seed):
+    """With every default of the method (network, bounds, optimiser parameters, fitness
+    budget and stall rule), the optimiser removes at least 85 % of the gap between the
+    best random network and the optimum that gradient descent finds for the same network
+    and weight box (measured: 93-100 % for BBO, 97-100 % for CSO)."""
+    method = fer_bench.create_method(name)
+    X, y = blobs4(seed)
+    net = SLFN(X.shape[1], method.hidden, 3, method.output)
+    low, high = net.bounds(method.weight_bound, method.bound_scaling)
+    optimum = gradient_optimum(net, X, one_hot(y, 3), low, high)
+    stall = StallRule(method.stall_patience, method.stall_tolerance)
+    _, weights, info, _ = method._train(X, y, 3, method.hidden, method.iteration_budget(len(X)), stall,
+                                        None, None, seed)
+    start = info["history"][0]
+    assert start - optimum > 0.05  # there is something to learn
+    assert (start - info["train_mse"]) / (start - optimum) > 0.85
+    assert info["stalled"]  # converged (by the stall rule) within the default budget
