@@ -104,3 +104,29 @@ def test_reporting_is_downstream_of_the_engine():
         bad = reachable(graph, module) & ENGINE
         assert not bad, f"{module} reaches {sorted(bad)}"
     assert not (reachable(graph, "fer_bench.results") & ENGINE)
+
+
+def public_definitions():
+    """(module, name, node) of every public class, function and method defined in fer_bench."""
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        module = module_name(path)
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
+                yield module, node.name, node
+                if isinstance(node, ast.ClassDef):
+                    for item in node.body:
+                        if (isinstance(item, ast.FunctionDef) and not item.name.startswith("_")
+                                and not any(isinstance(d, ast.Name) and d.id == "property" for d in item.decorator_list)):
+                            yield module, f"{node.name}.{item.name}", item
+
+
+def test_every_public_class_and_function_has_a_docstring():
+    """Public API is documented (shapes, units, errors and sources go in these docstrings).
+    Methods that override a documented base method (fit, predict, …) inherit its contract."""
+    inherited = {"fit", "predict", "refit", "extract_features", "input_spec", "unmet_requirements", "skip_reasons",
+                 "map_folds", "close", "check", "folds", "summary", "feature_key", "fit_info", "as_dict", "lines",
+                 "to_markdown", "get_params", "clone", "update"}
+    missing = [f"{module}.{name}" for module, name, node in public_definitions()
+               if ast.get_docstring(node) is None and name.rsplit(".", 1)[-1] not in inherited]
+    assert not missing, "no docstring: " + ", ".join(missing)
