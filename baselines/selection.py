@@ -45,6 +45,36 @@ group from a log grid listed simplest (most regularised) first:
 RBF and linear SVM candidates are trained on a precomputed kernel matrix, computed once
 per ``gamma`` and shared by every ``C`` (the same decision function as ``kernel="rbf"``,
 without re-evaluating kernels on high-dimensional features for each ``C``).
+
+**Large training sets** (``large_n``, :class:`LargeSetSVC`). An exact kernel SVM costs
+8·n² bytes per kernel matrix (6.1 GiB at FER2013's 28,709 training images) and between
+quadratic and cubic time in n (libsvm's SMO; Bottou & Lin, "Support vector machine
+solvers", in *Large-Scale Kernel Machines*, MIT Press 2007, §4.1;
+``benchmarks/results/classifier_scale.md``). When the training group of a fold has more
+than ``large_n`` images (default 10,000), the "svm" and "fsvm" classifiers take their
+large-set form, decided once in ``fit`` and kept by ``refit``:
+
+- RBF kernel: the Nyström approximation of the kernel (Williams & Seeger, "Using the
+  Nyström method to speed up kernel machines", NIPS 2001), ``nystroem_components``
+  landmarks drawn from the training group (``sklearn.kernel_approximation.Nystroem``),
+  then a linear SVM on the mapped features, in a scikit-learn ``Pipeline``; the same
+  ``gamma`` and ``C`` grids, chosen on the validation group;
+- linear kernel: the linear SVM on the features themselves (no kernel matrix);
+- the fuzzy SVM: the memberships are the linear SVM's per-sample weights (C·s_i, as in
+  the exact form).
+
+The linear SVM is ``sklearn.linear_model.SGDClassifier`` with the hinge loss and
+``alpha`` = 1 / (C·n), which makes its objective the SVM's primal one divided by C·n
+(scikit-learn user guide, "Stochastic Gradient Descent", §1.5.7; Bottou, "Large-scale
+machine learning with stochastic gradient descent", COMPSTAT 2010), for at most
+``large_epochs`` passes: time linear in n. liblinear (``LinearSVC``) solves the same
+problem exactly but took 2-14× longer at the larger C of the grid
+(``benchmarks/results/classifier_scale.md``). Differences from the exact form, documented
+rather than hidden: one-vs-rest rather than libsvm's one-vs-one, a stochastic solver,
+and a kernel of rank ``nystroem_components``. Each fold records the form in
+``fit_info["at_scale"]`` and the leaderboard names it in a footnote. At or below
+``large_n`` (JAFFE, the 700-image synthetic set, CK+, KDEF) the published form runs
+unchanged; ``large_n=none`` keeps it at any size.
 """
 
 from __future__ import annotations
@@ -75,6 +105,12 @@ CLASSIFIER_PARAMETERS: dict[str, Param] = {
                                  doc="L2 penalty candidates of the back-propagation ablation, strongest first"),
     "backprop_hidden": Param(10, role="fit", low=1, doc="hidden units of the back-propagation ablation"),
     "backprop_max_iter": Param(500, role="fit", low=1, doc="L-BFGS iterations of the back-propagation ablation"),
+    "large_n": Param(10000, role="fit", kind=int, low=1, nullable=True,
+                     doc="training images above which an SVM takes its large-set form (RBF: Nyström + linear SVM "
+                         "by SGD; linear: linear SVM by SGD); none: always the exact kernel SVM"),
+    "nystroem_components": Param(1000, role="fit", low=1,
+                                 doc="landmarks of the Nyström kernel approximation (large-set RBF SVM)"),
+    "large_epochs": Param(50, role="fit", low=1, doc="most SGD passes over the training group (large-set SVM)"),
 }
 
 
@@ -131,6 +167,93 @@ class KernelSVC:
         return self.svc_.predict(self._kernel(np.asarray(Z, dtype=np.float64), self.Z_))
 
 
+class LargeSetSVC:
+    """The large-set form of an RBF or linear SVM, linear in the training-set size.
+
+    RBF: ``Pipeline(Nystroem(gamma, n_components), SGDClassifier(hinge))``, the
+    Nyström approximation of the RBF kernel (Williams & Seeger, NIPS 2001;
+    ``sklearn.kernel_approximation.Nystroem``, landmarks drawn uniformly from the
+    training rows with ``random_state``) followed by a linear SVM. Linear: the linear
+    SVM on the features. The linear SVM is ``SGDClassifier(loss="hinge", alpha=1 / (C·n))``
+    (one-vs-rest; the primal SVM objective divided by C·n, scikit-learn user guide
+    §1.5.7), at most ``epochs`` passes, seeded.
+
+    ``fit(Z, y, sample_weight=None)``: Z (n × d) float, y (n,) int; ``sample_weight``
+    scales each sample's loss (the fuzzy SVM's memberships). ``predict(Z)`` → (m,) int.
+    ``n_components`` is capped by n. Raises :class:`~fer_bench.errors.FerBenchError`
+    for another kernel.
+    """
+
+    def __init__(self, C: float, kernel: str = "rbf", gamma: float | None = None, n_components: int = 1000,
+                 random_state: int | None = 0, epochs: int = 50):
+        if kernel not in ("rbf", "linear"):
+            raise FerBenchError(f"kernel={kernel!r}: use 'rbf' or 'linear'")
+        self.C, self.kernel, self.gamma = float(C), kernel, gamma
+        self.n_components, self.random_state, self.epochs = int(n_components), random_state, int(epochs)
+
+    def feature_map(self, Z: np.ndarray):
+        """The Nyström map fitted on ``Z`` (None for the linear kernel)."""
+        if self.kernel == "linear":
+            return None
+        from sklearn.kernel_approximation import Nystroem
+
+        return Nystroem(kernel="rbf", gamma=self.gamma, n_components=min(self.n_components, len(Z)),
+                        random_state=self.random_state).fit(Z)
+
+    def fit_mapped(self, feature_map, F: np.ndarray, y: np.ndarray, sample_weight=None) -> LargeSetSVC:
+        """Fit the linear SVM on already mapped features ``F`` (shared by every C of a gamma)."""
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.linear_model import SGDClassifier
+        from sklearn.pipeline import Pipeline
+
+        svm = SGDClassifier(loss="hinge", alpha=1.0 / (self.C * len(F)), max_iter=self.epochs,
+                            random_state=self.random_state)
+        with warnings.catch_warnings():  # the epoch cap is a choice; the validation group judges the result
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            svm.fit(F, y, sample_weight=sample_weight)
+        self.pipeline_ = Pipeline(([("nystroem", feature_map)] if feature_map is not None else []) + [("svm", svm)])
+        return self
+
+    def fit(self, Z: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> LargeSetSVC:
+        Z = np.asarray(Z, dtype=np.float64)
+        feature_map = self.feature_map(Z)
+        F = feature_map.transform(Z) if feature_map is not None else Z
+        return self.fit_mapped(feature_map, F, y, sample_weight)
+
+    def predict(self, Z: np.ndarray) -> np.ndarray:
+        return self.pipeline_.predict(np.asarray(Z, dtype=np.float64))
+
+
+def large_set_form(kernel: str, n_components: int) -> str:
+    """How the large-set SVM is described in ``fit_info`` and the tables."""
+    if kernel == "linear":
+        return "linear SVM (SGD, hinge loss)"
+    return f"Nyström {n_components} + linear SVM (SGD, hinge loss)"
+
+
+def large_svm_scores(Z_train, y_train, Z_val, y_val, *, kernel: str, C_grid, gamma_grid, n_components: int,
+                     random_state: int, epochs: int = 50, sample_weight=None, prefix: dict[str, Any] | None = None
+                     ) -> list[tuple[dict[str, Any], float, LargeSetSVC]]:
+    """Like :func:`svm_scores` for the large-set form (:class:`LargeSetSVC`): the
+    Nyström map is fitted once per gamma and shared by every C; returns
+    ``[(candidate, validation accuracy, fitted model)]``."""
+    prefix = prefix or {}
+    gammas = [({"gamma": float(g)}, float(g) * scale_gamma(Z_train)) for g in gamma_grid] if kernel == "rbf" \
+        else [({}, None)]
+    scores = []
+    for hyper, gamma in gammas:
+        probe = LargeSetSVC(1.0, kernel, gamma, n_components, random_state, epochs)
+        feature_map = probe.feature_map(Z_train)
+        F = feature_map.transform(Z_train) if feature_map is not None else Z_train
+        for C in C_grid:
+            model = LargeSetSVC(C, kernel, gamma, n_components, random_state, epochs).fit_mapped(
+                feature_map, F, y_train, sample_weight)
+            scores.append(({**prefix, **hyper, "C": float(C)}, validation_accuracy(model, Z_val, y_val), model))
+    return scores
+
+
 def svm_scores(Z_train, y_train, Z_val, y_val, *, kernel: str, C_grid, gamma_grid, sample_weight=None,
                prefix: dict[str, Any] | None = None) -> list[tuple[dict[str, Any], float]]:
     """Validation accuracy of an SVC for every (gamma, C) candidate (gamma outermost).
@@ -172,7 +295,9 @@ class SnapshotPCA:
     components and 1.5 s for its full SVD). Matches ``sklearn.decomposition.PCA``
     (``svd_solver="full"``) up to float rounding, including the sign convention
     (``svd_flip``: the largest-magnitude loading of each axis is positive) and
-    whitening (unit sample variance, ddof 1).
+    whitening (unit sample variance, ddof 1). With more samples than features (n > d,
+    large datasets) the d × d scatter matrix is decomposed instead: the same axes and
+    eigenvalues, without the n × n matrix (6.1 GiB and cubic time at n = 28,709).
 
     ``n_components``: a count (keeps ``min(n_components, n − 1, d)``) or a fraction in
     (0, 1) of the variance to keep (the fewest components whose explained variance
@@ -194,7 +319,12 @@ class SnapshotPCA:
             raise FerBenchError(f"PCA needs at least 2 samples, got {n}")
         self.mean_ = X.mean(axis=0)
         Xc = X - self.mean_
-        gram = Xc @ Xc.T
+        # More images than features (a large dataset): the d × d scatter matrix Xcᵀ·Xc has
+        # the same non-zero eigenvalues and its eigenvectors are the axes themselves, so it
+        # replaces the n × n Gram matrix (8·n² bytes, cubic in n) and the result is the same.
+        by_scatter = n > d
+        gram = Xc.T @ Xc if by_scatter else Xc @ Xc.T
+        m = len(gram)
         if self.n_components < 1:  # a variance fraction: every eigenvalue is needed
             values, vectors = eigh(gram)
             values, vectors = np.maximum(values[::-1], 0.0), vectors[:, ::-1]
@@ -203,10 +333,10 @@ class SnapshotPCA:
             values, vectors = values[:k], vectors[:, :k]
         else:
             k = int(min(self.n_components, n - 1, d))
-            values, vectors = eigh(gram, subset_by_index=(n - k, n - 1))
+            values, vectors = eigh(gram, subset_by_index=(m - k, m - 1))
             values, vectors = values[::-1], vectors[:, ::-1]
         values = np.maximum(values, np.finfo(np.float64).tiny)
-        axes = (Xc.T @ vectors) / np.sqrt(values)  # d × k, unit columns
+        axes = vectors if by_scatter else (Xc.T @ vectors) / np.sqrt(values)  # d × k, unit columns
         flip = np.sign(axes[np.argmax(np.abs(axes), axis=0), np.arange(k)])
         self.components_ = (axes * np.where(flip == 0, 1.0, flip)).T  # k × d
         self.explained_variance_ = values / (n - 1)
@@ -322,6 +452,12 @@ class FeatureClassifierMethod(Method):
         candidate, simplest first. A model trained on ``Z_train`` may be returned so that
         ``fit`` need not train the chosen one again (None: ``fit`` trains it)."""
         kind = self.classifier
+        if kind in ("svm", "fsvm") and self.at_scale_:
+            weight = self.sample_weight(Z_train, y_train) if kind == "fsvm" else None
+            return large_svm_scores(Z_train, y_train, Z_val, y_val, kernel=self.svm_kernel, C_grid=self.C_grid,
+                                    gamma_grid=self.gamma_grid, n_components=self.nystroem_components,
+                                    random_state=random_state, epochs=self.large_epochs, sample_weight=weight,
+                                    prefix=prefix)
         if kind in ("svm", "fsvm"):
             weight = self.sample_weight(Z_train, y_train) if kind == "fsvm" else None
             scores = svm_scores(Z_train, y_train, Z_val, y_val, kernel=self.svm_kernel, C_grid=self.C_grid,
@@ -342,6 +478,10 @@ class FeatureClassifierMethod(Method):
         kind = self.classifier
         if kind in ("svm", "fsvm"):
             weight = self.sample_weight(Z, y) if kind == "fsvm" else None
+            gamma = candidate["gamma"] * scale_gamma(Z) if self.svm_kernel == "rbf" else None
+            if self.at_scale_:
+                return LargeSetSVC(candidate["C"], self.svm_kernel, gamma, self.nystroem_components,
+                                   random_state, self.large_epochs).fit(Z, y, sample_weight=weight)
             if self.svm_kernel == "linear":
                 return KernelSVC(candidate["C"], "linear").fit(Z, y, sample_weight=weight)
             gamma = candidate["gamma"] * scale_gamma(Z)
@@ -368,6 +508,29 @@ class FeatureClassifierMethod(Method):
             return parameter_candidates({"alpha": [float(a) for a in self.backprop_alpha_grid]})
         raise FerBenchError(f"{self.name}: classifier {kind!r} has no grid")
 
+    # -- the large-set form -------------------------------------------------------------
+    #: Whether the SVM takes its large-set form (:class:`LargeSetSVC`); set by ``fit``.
+    at_scale_: bool = False
+
+    def uses_svm(self) -> bool:
+        """Whether the classifier in use is an SVM (exact or large-set form)."""
+        return self.classifier in ("svm", "fsvm")
+
+    def large_set(self, n_train: int) -> bool:
+        """Whether a training group of ``n_train`` images takes the large-set SVM form:
+        an SVM classifier and ``n_train`` > ``large_n`` (None: never)."""
+        large_n = self.params.get("large_n")
+        return self.uses_svm() and large_n is not None and int(n_train) > int(large_n)
+
+    def scale_info(self, n_train: int) -> dict[str, Any]:
+        """``{"at_scale": {...}}`` for ``fit_info`` when the large-set form is used
+        (form, n_train, large_n, and a one-line text for the tables), else ``{}``."""
+        if not self.at_scale_:
+            return {}
+        form = large_set_form(self.svm_kernel, self.nystroem_components)
+        text = f"{form} instead of the exact kernel SVM, n_train={int(n_train)} > large_n={self.large_n}"
+        return {"at_scale": {"form": form, "n_train": int(n_train), "large_n": int(self.large_n), "text": text}}
+
     # -- the refit contract -------------------------------------------------------------
     @staticmethod
     def as_matrix(X) -> np.ndarray:
@@ -376,6 +539,8 @@ class FeatureClassifierMethod(Method):
     def fit(self, X_train, y_train, X_val, y_val, *, random_state: int):
         X_train, X_val = self.as_matrix(X_train), self.as_matrix(X_val)
         y_train, y_val = np.asarray(y_train), np.asarray(y_val)
+        # Decided once on the training group's size; refit keeps the same form.
+        self.at_scale_ = self.large_set(len(X_train))
         scores: list[tuple[dict[str, Any], float]] = []
         best: tuple[int, Transform, np.ndarray, Any] | None = None  # (index, transform, Z_train, model)
         for candidate, transform, Z_train in self.transforms(X_train, y_train, random_state):
@@ -396,6 +561,7 @@ class FeatureClassifierMethod(Method):
             "chosen": self.chosen_,
             "val_accuracy": round(100 * score, 4),
             "candidates": len(scores),
+            **self.scale_info(len(X_train)),
             **self.extra_info(refit=False),
         }
         return self

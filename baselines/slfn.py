@@ -417,6 +417,26 @@ class OptimisedSLFNMethod(FeatureClassifierMethod):
         per_iteration = self.optimiser_object().evaluations_per_iteration * max(1, int(n_train))
         return int(max(1, min(self.max_iterations, self.fitness_budget // per_iteration)))
 
+    def size_skip_reasons(self, n_train: int) -> list[str]:
+        """At scale the optimiser's time stays bounded (``fitness_budget`` fixes the
+        computation) but its iterations shrink as 1/n: on FER2013's 28,709 training
+        images the default budget buys about 11 CSO or 10 BBO iterations, and the network
+        stays near its random start (``benchmarks/results/convergence.md``: even 200-500
+        iterations leave a quarter of the achievable training-MSE improvement undone).
+        ``--methods all`` skips the method when the budget allows fewer than
+        ``min_iterations`` on ``n_train`` images; named explicitly it runs (raise
+        ``fitness_budget`` for more iterations at proportional time). The ablation
+        classifiers (``classifier=svm`` …) are not limited by the budget."""
+        if self.classifier != self.optimiser:
+            return []
+        iterations = self.iteration_budget(n_train)
+        if iterations >= self.min_iterations:
+            return []
+        return [f"fitness_budget={self.fitness_budget} allows only {iterations} {self.optimiser.upper()} iterations on "
+                f"{n_train} training images (fewer than min_iterations={self.min_iterations}): the network would stay "
+                f"near its random start; name the method to run it anyway, with a larger fitness_budget for more "
+                f"iterations (time grows in proportion)"]
+
     def _train(self, Z, y, n_classes, hidden, iterations, stall, Z_val, y_val, random_state):
         return train_slfn(
             Z, y, n_classes, hidden=int(hidden), optimiser=self.optimiser,
@@ -488,6 +508,9 @@ class OptimisedSLFNMethod(FeatureClassifierMethod):
             "stall_tolerance": Param(d["stall_tolerance"], role="fit", low=0,
                                      doc="stall rule: relative training-MSE improvement that counts as progress"),
             "checkpoint_every": Param(10, role="fit", low=1, doc="iterations between validation checkpoints"),
+            "min_iterations": Param(50, role="runtime", low=1,
+                                    doc="--methods all skips the method when fitness_budget allows fewer iterations "
+                                        "on the largest training group (named explicitly, it runs)"),
             "fitness_backend": Param("auto", role="fit", choices=("auto", "numpy", "torch"),
                                      doc="population fitness in float32 NumPy or PyTorch (CPU); auto: torch"),
             **CLASSIFIER_PARAMETERS,

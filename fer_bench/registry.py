@@ -276,6 +276,13 @@ class Method:
         """
         return self.unmet_requirements(device)
 
+    def size_skip_reasons(self, n_train: int) -> list[str]:
+        """Why ``--methods all`` should leave this method out of a run whose largest
+        training group has ``n_train`` images (empty to run it): a method whose cost at
+        that size is not sane on this machine says so here. Naming the method explicitly
+        runs it anyway. Default: none."""
+        return []
+
     def fit_info(self) -> dict[str, Any]:
         """What the last :meth:`fit` chose, stored per fold: ``chosen`` and the validation
         accuracy (percent) of every candidate, plus anything the method adds to

@@ -75,6 +75,10 @@ class Plan:
         """Every fold of every run, in (run, fold) order."""
         return [f for r in range(self.config.runs) for f in self.protocol.folds(self.groups[r], r)]
 
+    def largest_training_group(self) -> int:
+        """The most training images any fold gives a method's ``fit`` (0 if no fold)."""
+        return max((len(f.train) for f in self.folds()), default=0)
+
     def work_units(self, done: set[tuple[int, int]]) -> list[WorkUnit]:
         """The folds not in ``done``, ready to run: each with its seed (computed here and
         nowhere else), the refit flag and, for inner-cv selection, its inner splits."""
@@ -217,6 +221,8 @@ def _run_one_method(the_plan: Plan, spec: MethodSpec, cache, store, executor, sa
     config = the_plan.config
     method = spec.create(device=the_plan.device)
     reasons = method.skip_reasons(the_plan.device) if the_plan.run_all else method.unmet_requirements(the_plan.device)
+    if the_plan.run_all and not reasons:
+        reasons = method.size_skip_reasons(the_plan.largest_training_group())
     spec_used = effective_spec(method, config.face)
     if not reasons and spec_used != method.input_spec():  # --face: its own requirements (model file)
         reasons = _face_unmet(spec_used)

@@ -217,6 +217,25 @@ def display_table3(t3: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
+def scale_notes(results: Results) -> list[str]:
+    """One line per method whose folds recorded a large-set form in ``fit_info["at_scale"]``
+    (:class:`fer_bench_baselines.selection.LargeSetSVC`): the form, in how many of the
+    method's folds, and the range of training-group sizes against ``large_n``."""
+    lines = []
+    for method in results.methods:
+        infos = list(results.folds.loc[results.folds["method"] == method, "info"])
+        scaled = [i["at_scale"] for i in infos if isinstance(i, dict) and isinstance(i.get("at_scale"), dict)]
+        if not scaled:
+            continue
+        for form in sorted({s["form"] for s in scaled}):
+            sizes = [s["n_train"] for s in scaled if s["form"] == form]
+            large_n = sorted({s["large_n"] for s in scaled if s["form"] == form})
+            n_text = str(min(sizes)) if min(sizes) == max(sizes) else f"{min(sizes)}-{max(sizes)}"
+            lines.append(f"`{method}`: classifier at scale: {form}, n_train={n_text} > large_n="
+                         f"{'/'.join(map(str, large_n))}, in {len(sizes)} of {len(infos)} folds")
+    return lines
+
+
 def leaderboard(results: Results) -> str:
     """The methods ranked by mean OA, with the protocol, statistics and what was skipped."""
     t3 = display_table3(table3(results))
@@ -250,8 +269,12 @@ def leaderboard(results: Results) -> str:
         text += "".join(f"- {', '.join(f'`{s}`' for s in group)}\n" for group in results.duplicates[:20])
         if len(results.duplicates) > 20:
             text += f"- … and {len(results.duplicates) - 20} more groups (see run.json)\n"
+    notes = scale_notes(results)
+    if notes:
+        text += "\nAt scale (a large training group replaced the published classifier; see each method's docstring):\n\n"
+        text += "".join(f"- {note}\n" for note in notes)
     if results.skipped:
-        text += "\nSkipped methods (requirements not met here):\n\n"
+        text += "\nSkipped methods (requirements not met here, or not sane at this dataset's size):\n\n"
         text += "".join(f"- `{m}`: {reason}\n" for m, reason in sorted(results.skipped.items()))
     if results.command:
         text += f"\nProduced by: `{results.command}`\n"
