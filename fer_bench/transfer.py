@@ -37,7 +37,7 @@ Everything else the available sources do not say; our choices, each a parameter:
   (or FER+) mini-Xception's numbers are not independent (:func:`fer_bench.pretraining.overlap`).
 - ``finetune`` (the paper's method; ``resnet101``, ``mobilenetv2``): the new layer has
   ``n_classes`` outputs; all layers train. SGD with momentum 0.9 and weight decay 1e-4
-  (``optimizer="adamw"`` also works); learning rate ``lr`` 0.01 for the new layer and
+  (``optimiser="adamw"`` also works); learning rate ``lr`` 0.01 for the new layer and
   ``lr × backbone_lr_factor`` (0.1) for pretrained layers (all layers at ``lr`` when
   training from scratch); a cosine schedule over ``epochs`` (30); batch size 32;
   augmentation per batch: random crop of ``crop_scale``–100 % of each side with a random
@@ -508,7 +508,8 @@ class TransferFineTune(TransferMethod):
     finetune_parameters: dict[str, Param] = {
         "epochs": Param(30, role="fit", low=1, doc="most training epochs (and the cosine schedule's length)"),
         "patience": Param(8, role="fit", low=1, doc="stop after this many epochs without a better validation accuracy"),
-        "optimizer": Param("sgd", role="fit", choices=("sgd", "adamw"), doc="SGD with momentum, or AdamW"),
+        "optimiser": Param("sgd", role="fit", choices=("sgd", "adamw"), aliases=("optimizer",),
+                           doc="gradient optimiser: SGD with momentum, or AdamW"),
         "lr": Param(0.01, role="fit", low=0, doc="learning rate of the new output layer (of all layers when weights=none)"),
         "backbone_lr_factor": Param(0.1, role="fit", low=0,
                                     doc="pretrained layers learn at lr × this (1 when weights=none)"),
@@ -536,25 +537,25 @@ class TransferFineTune(TransferMethod):
         return reasons
 
     # -- training -------------------------------------------------------------------
-    def _optimizer(self, model, head, pretrained: bool):
+    def _optimiser(self, model, head, pretrained: bool):
         import torch
 
         head_ids = {id(p) for p in head.parameters()}
         body = [p for p in model.parameters() if id(p) not in head_ids]
         body_lr = self.lr * (self.backbone_lr_factor if pretrained else 1.0)
         groups = [{"params": body, "lr": body_lr}, {"params": list(head.parameters()), "lr": self.lr}]
-        if self.optimizer == "adamw":
+        if self.optimiser == "adamw":
             return torch.optim.AdamW(groups, lr=self.lr, weight_decay=self.weight_decay)
         return torch.optim.SGD(groups, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
 
-    def _scheduler(self, optimizer):
+    def _scheduler(self, optimiser):
         import torch
 
         if self.schedule == "cosine":
-            return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=self.epochs)
+            return torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=self.epochs)
         if self.schedule == "step":
-            return torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(1, self.epochs // 3), gamma=0.1)
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0)
+            return torch.optim.lr_scheduler.StepLR(optimiser, step_size=max(1, self.epochs // 3), gamma=0.1)
+        return torch.optim.lr_scheduler.LambdaLR(optimiser, lambda epoch: 1.0)
 
     def _batches(self, n: int, generator) -> list:
         import torch
@@ -608,8 +609,8 @@ class TransferFineTune(TransferMethod):
             model.to(device)
             if device.type == "cuda":
                 model = model.to(memory_format=torch.channels_last)
-            optimizer = self._optimizer(model, head, resolved.pretrained)
-            scheduler = self._scheduler(optimizer)
+            optimiser = self._optimiser(model, head, resolved.pretrained)
+            scheduler = self._scheduler(optimiser)
             scaler = torch.amp.GradScaler(device.type, enabled=dtype is torch.float16)
             mean_t = torch.tensor(mean, device=device).view(1, -1, 1, 1)
             std_t = torch.tensor(std, device=device).view(1, -1, 1, 1)
@@ -633,9 +634,9 @@ class TransferFineTune(TransferMethod):
                         loss = F.cross_entropy(
                             logits.float(), targets[idx].to(device), label_smoothing=self.label_smoothing
                         )
-                    optimizer.zero_grad(set_to_none=True)
+                    optimiser.zero_grad(set_to_none=True)
                     scaler.scale(loss).backward()
-                    scaler.step(optimizer)
+                    scaler.step(optimiser)
                     scaler.update()
                     loss_sum += float(loss.detach()) * len(idx)
                     seen += len(idx)
