@@ -136,6 +136,9 @@ class Method:
     paper_oa: ClassVar[tuple[float, float] | None] = None
     paper_oa_source: ClassVar[str] = "Li 2021, Table 3"
     pretraining: ClassVar[str] = ""
+    #: The features in words, for a method made of features + a classifier (the ablation
+    #: table's "features" column, recorded with the results); empty for other methods.
+    feature_description: ClassVar[str] = ""
     parameters: ClassVar[dict[str, Param]] = {}
     requirements: ClassVar[tuple[str, ...]] = ()
     #: Cap on BLAS/OpenMP threads while fitting one fold (None: no cap). Small dense
@@ -392,13 +395,21 @@ class MethodSpec:
         return cls(**params)
 
 
+def includes_all(text: str | list[str] | tuple[str, ...]) -> bool:
+    """Whether ``--methods`` names ``all``, alone or beside other methods
+    (``all,swe-bbo:classifier=svm``: every registered method plus a variant)."""
+    items = [text] if isinstance(text, str) else list(text)
+    return any(p.strip() == "all" for item in items for p in str(item).split(","))
+
+
 def parse_method_list(text: str | list[str] | tuple[str, ...]) -> list[MethodSpec] | str:
     """Parse ``--methods``: ``all``, or a comma list with optional overrides.
 
     ``"pca-svm,swe-bbo:level=3,hidden=12,hog-svm"`` gives three methods; a comma item
     holding ``=`` but no ``:`` continues the previous method's overrides, since method
     names never contain ``=``. Names and values are validated against each method's
-    declared parameters (aliases resolved, values coerced). Returns ``"all"`` for ``all``.
+    declared parameters (aliases resolved, values coerced). Returns ``"all"`` for ``all``
+    alone; beside other methods ``all`` is left out of the list (see :func:`includes_all`).
     """
     items = [text] if isinstance(text, str) else list(text)
     pieces = [p.strip() for item in items for p in str(item).split(",") if p.strip()]
@@ -408,6 +419,9 @@ def parse_method_list(text: str | list[str] | tuple[str, ...]) -> list[MethodSpe
         return "all"
     specs: list[tuple[str, dict[str, Any]]] = []
     for piece in pieces:
+        if piece == "all":  # "all,swe-bbo:classifier=svm": the runner adds every method (includes_all)
+            specs.append(("", {}))
+            continue
         if "=" in piece and ":" not in piece:
             if not specs:
                 raise UnknownMethodError(f"parameter {piece!r} comes before any method name")
@@ -425,6 +439,8 @@ def parse_method_list(text: str | list[str] | tuple[str, ...]) -> list[MethodSpe
         specs.append((name.strip(), overrides))
     result = []
     for name, overrides in specs:
+        if not name:
+            continue
         cls = get_method_class(name)  # raises with suggestions for unknown names
         instance = cls(**overrides)  # validates parameter names and values early
         names = {resolve_name(k, cls.parameters, name) for k in overrides}

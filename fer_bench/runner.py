@@ -36,7 +36,7 @@ from .folds import WorkUnit, fold_seed
 from .metrics import accuracy
 from .model_selection import Fold, Protocol, SplitReport, get_protocol, inner_folds
 from .preprocess import effective_spec, load_images
-from .registry import ImageSpec, Method, MethodSpec, available_methods, parse_method_list
+from .registry import ImageSpec, Method, MethodSpec, available_methods, includes_all, parse_method_list
 from .reporting import write_report
 from .results import Results
 from .store import ResultsStore
@@ -70,6 +70,9 @@ class Plan:
     out: Path
     device: str
     record: dict[str, Any] = field(default_factory=dict)
+    #: Labels of the methods named on the command line (not only through "all"): these
+    #: run or fail with their unmet requirements, never skipped.
+    named: frozenset[str] = frozenset()
 
     def folds(self) -> list[Fold]:
         """Every fold of every run, in (run, fold) order."""
@@ -108,8 +111,10 @@ def plan(config: RunConfig, dataset: Dataset | None = None) -> Plan:
     if config.test_dataset:
         ds = cross_dataset(ds, load_dataset(config.test_dataset))
     parsed = parse_method_list(config.methods)
-    run_all = parsed == "all"
-    specs = [MethodSpec(n) for n in available_methods()] if run_all else parsed
+    run_all = parsed == "all" or includes_all(config.methods)
+    named = [] if parsed == "all" else list(parsed)
+    specs = [MethodSpec(n) for n in available_methods()] if run_all else []
+    specs += [s for s in named if s not in specs]
     protocol = get_protocol(config.protocol)(n_folds=config.folds, n_runs=config.runs, seed=config.seed)
     labels, subjects, splits = ds.labels, ds.subjects, ds.splits
     protocol.check(labels, subjects, ds.classes, splits)
@@ -131,7 +136,8 @@ def plan(config: RunConfig, dataset: Dataset | None = None) -> Plan:
         "classes": ds.classes,
     }
     out = config.out if config.out is not None else default_out(ds, config.protocol)
-    return Plan(config, ds, protocol, specs, run_all, groups, report, out, device, record)
+    return Plan(config, ds, protocol, specs, run_all, groups, report, out, device, record,
+                frozenset(s.label for s in named))
 
 
 def run(config: RunConfig | None = None, *, echo: Callable[[str], None] | None = None, **options) -> Results:
@@ -220,14 +226,18 @@ def _run_one_method(the_plan: Plan, spec: MethodSpec, cache, store, executor, sa
     """Run one method's pending folds; returns a failure reason, or None."""
     config = the_plan.config
     method = spec.create(device=the_plan.device)
-    reasons = method.skip_reasons(the_plan.device) if the_plan.run_all else method.unmet_requirements(the_plan.device)
-    if the_plan.run_all and not reasons:
+    # A method named on the command line runs or fails loudly; one that only came with
+    # "all" is skipped, with its reason, when it cannot or should not run here (its
+    # requirements, or its cost at this dataset's size).
+    forced = spec.label in the_plan.named
+    reasons = method.unmet_requirements(the_plan.device) if forced else method.skip_reasons(the_plan.device)
+    if not forced and not reasons:
         reasons = method.size_skip_reasons(the_plan.largest_training_group())
     spec_used = effective_spec(method, config.face)
     if not reasons and spec_used != method.input_spec():  # --face: its own requirements (model file)
         reasons = _face_unmet(spec_used)
     if reasons:
-        if not the_plan.run_all:
+        if forced:
             raise RequirementError(f"method {spec.label!r} cannot run here: " + "; ".join(reasons))
         store.record_skipped(spec.label, "; ".join(reasons))
         say(f"skipped {spec.label}: {'; '.join(reasons)}")
@@ -272,6 +282,11 @@ def method_record(method: Method, spec: ImageSpec | None = None) -> dict[str, An
         "pretraining": method.pretraining,
         "refit": method.supports_refit(),
         "input": {"size": list(spec.size), "color": spec.color, "face": spec.describe()},
+        "features": method.feature_description,
+        # what this label changes from the published form, by role (the ablation table)
+        "changed": {role: {k: v for k, v in method.params.items()
+                           if method.parameters[k].role == role and v != method.parameters[k].default}
+                    for role in ("features", "fit")},
     }
 
 

@@ -149,3 +149,21 @@ def _another_value(param: Param):
     if isinstance(default, tuple) and default:
         return default[:1]
     return None
+
+
+def test_all_beside_named_variants_adds_them_and_only_all_methods_are_skipped():
+    """``--methods all,pca-svm:classifier=logistic``: every registered method, plus the named
+    variant; a method that came with "all" is skipped when it cannot run, a named one is not."""
+    from fer_bench.config import RunConfig
+    from fer_bench.registry import includes_all
+    from fer_bench.runner import plan
+
+    text = "all,pca-svm:classifier=logistic"
+    assert includes_all(text) and not includes_all("pca-svm,hog-svm")
+    assert [s.label for s in parse_method_list(text)] == ["pca-svm:classifier=logistic"]
+    the_plan = plan(RunConfig(methods=text, dataset="synthetic?subjects=4&per_expression=2&size=64", runs=1,
+                              folds=3))
+    labels = [s.label for s in the_plan.specs]
+    assert labels[:len(available_methods())] == available_methods()
+    assert labels[-1] == "pca-svm:classifier=logistic" and the_plan.run_all
+    assert the_plan.named == {"pca-svm:classifier=logistic"}
