@@ -39,6 +39,10 @@ JAFFE (``benchmarks/features_all.sh`` → ``benchmarks/results/features_bwe.md``
   recomputed there (see :mod:`fer_bench_baselines.selection`);
 - ``classifier`` (the ablation view): "fsvm" (published), "svm" (the same SVM without
   memberships: plain against fuzzy), "logistic" or "backprop".
+
+At scale (a fold's training group above ``large_n``, default 10,000 images) the
+fuzzy RBF SVM becomes Nyström + a linear SVM by SGD with the memberships as per-sample weights
+(:class:`~fer_bench_baselines.selection.LargeSetSVC`, recorded per fold and in the leaderboard).
 """
 
 from __future__ import annotations

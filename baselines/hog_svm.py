@@ -19,6 +19,10 @@ parameter):
   on the validation group only, then refitted on training + validation groups;
   ``classifier`` swaps the SVM for a logistic regression or a back-propagation network
   (the ablation view, see :mod:`fer_bench_baselines.selection`).
+
+At scale (a fold's training group above ``large_n``, default 10,000 images) the
+linear SVM is trained by SGD on the features instead of libsvm on a kernel matrix
+(:class:`~fer_bench_baselines.selection.LargeSetSVC`, recorded per fold and in the leaderboard).
 """
 
 from __future__ import annotations

@@ -41,6 +41,10 @@ Our choices where the source is silent (each a parameter):
   "scale") chosen on the validation group, then refitted on training + validation
   groups (see :mod:`fer_bench_baselines.selection`, which also gives the
   ``classifier`` ablation: "logistic", "backprop").
+
+At scale (a fold's training group above ``large_n``, default 10,000 images) the
+RBF SVM becomes Nyström + a linear SVM by SGD, and the PCA of more images than features goes through the d × d scatter matrix (exact)
+(:class:`~fer_bench_baselines.selection.LargeSetSVC`, recorded per fold and in the leaderboard).
 """
 
 from __future__ import annotations

@@ -25,6 +25,10 @@ Our choices where our reading of the source leaves room (each a parameter):
   and boosting variants are not reproduced); ``classifier`` swaps the SVM for a
   logistic regression or a back-propagation network (the ablation view, see
   :mod:`fer_bench_baselines.selection`).
+
+At scale (a fold's training group above ``large_n``, default 10,000 images) the
+SVM becomes Nyström + a linear SVM by SGD (RBF kernel) or a linear SVM by SGD (linear kernel)
+(:class:`~fer_bench_baselines.selection.LargeSetSVC`, recorded per fold and in the leaderboard).
 """
 
 from __future__ import annotations

@@ -31,6 +31,10 @@ in ``fit`` one PCA with the largest count is fitted and every smaller count is a
 of it (:class:`SnapshotPCA`, exact). ``classifier`` swaps the SVM for a logistic regression or a back-propagation
 network on the same components (the ablation view, see
 :mod:`fer_bench_baselines.selection`).
+
+At scale (a fold's training group above ``large_n``, default 10,000 images) the
+RBF SVM becomes Nyström + a linear SVM by SGD, and the PCA of more images than pixels goes through the d × d scatter matrix (exact)
+(:class:`~fer_bench_baselines.selection.LargeSetSVC`, recorded per fold and in the leaderboard).
 """
 
 from __future__ import annotations

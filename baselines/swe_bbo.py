@@ -71,6 +71,10 @@ that measured them are in ``benchmarks/``:
 - ``classifier`` (the ablation view): "bbo" (published) or an SVM, logistic regression
   or back-propagation network on the same whitened features
   (``swe-bbo:classifier=svm``; see :mod:`fer_bench_baselines.selection`).
+
+At scale: ``fitness_budget`` bounds the training time, but the iterations it buys fall as
+1/n; ``--methods all`` skips the method when they are fewer than ``min_iterations``
+(:meth:`~fer_bench_baselines.slfn.OptimisedSLFNMethod.size_skip_reasons`); named, it runs.
 """
 
 from __future__ import annotations

@@ -26,10 +26,10 @@ def blobs(n_per_class=30, n_classes=4, d=40, seed=0):
     return X[:half], y[:half], X[half:], y[half:]
 
 
-@pytest.mark.parametrize("name, form", [("pca-svm:n_components=10", "Nyström 30 + linear SVM (SGD, hinge loss)"),
-                                        ("hog-svm", "linear SVM (SGD, hinge loss)"),
-                                        ("bwe-fsvm", "Nyström 30 + linear SVM (SGD, hinge loss)"),
-                                        ("lbp-svm:kernel=linear", "linear SVM (SGD, hinge loss)")])
+@pytest.mark.parametrize("name, form", [("pca-svm:n_components=10", "Nyström 30 + linear SVM (averaged SGD, hinge loss)"),
+                                        ("hog-svm", "linear SVM (averaged SGD, hinge loss)"),
+                                        ("bwe-fsvm", "Nyström 30 + linear SVM (averaged SGD, hinge loss)"),
+                                        ("lbp-svm:kernel=linear", "linear SVM (averaged SGD, hinge loss)")])
 def test_above_large_n_the_svm_takes_its_large_set_form_and_records_it(name, form):
     X, y, Xv, yv = blobs()
     method_name, _, params = name.partition(":")
@@ -94,8 +94,8 @@ def test_cli_records_and_shows_the_large_set_form_only_above_the_threshold(tmp_p
     cli("run", "--methods", "pca-svm:large_n=10,hog-svm:large_n=10,lbp-svm", "--dataset", data, "--runs", "1",
         "--folds", "3", "--out", str(scaled), "-q")
     board = (scaled / "leaderboard.md").read_text()
-    assert "`pca-svm:large_n=10`: classifier at scale: Nyström 1000 + linear SVM (SGD, hinge loss)" in board
-    assert "`hog-svm:large_n=10`: classifier at scale: linear SVM (SGD, hinge loss)" in board
+    assert "`pca-svm:large_n=10`: classifier at scale: Nyström 1000 + linear SVM (averaged SGD, hinge loss)" in board
+    assert "`hog-svm:large_n=10`: classifier at scale: linear SVM (averaged SGD, hinge loss)" in board
     assert "in 3 of 3 folds" in board and "`lbp-svm`: classifier at scale" not in board
     cli("run", "--methods", "pca-svm", "--dataset", data, "--runs", "1", "--folds", "3", "--out", str(exact), "-q")
     assert "classifier at scale" not in (exact / "leaderboard.md").read_text()
