@@ -49,7 +49,7 @@ from fer_bench.errors import FerBenchError
 from fer_bench.params import Param
 from fer_bench.registry import ImageSpec
 
-from .selection import CLASSIFIER_PARAMETERS, SKLEARN_CLASSIFIERS, FeatureClassifierMethod, classifier_parameter
+from .selection import CLASSIFIER_PARAMETERS, FeatureClassifierMethod, classifier_parameter
 from .swe_bbo import block_entropy
 
 
@@ -70,6 +70,7 @@ def fuzzy_membership(X: np.ndarray, y: np.ndarray, delta: float = 0.1) -> np.nda
 class BWEFuzzySVM(FeatureClassifierMethod):
     parallel_features = True  # one image at a time: chunks may run in parallel
     name = "bwe-fsvm"
+    feature_description = "biorthogonal wavelet entropy"
     description = "Biorthogonal wavelet entropy (bior4.4) → fuzzy (membership-weighted) RBF SVM"
     citation = (
         "Zhang, Yang, Lu, Zhou, Phillips, Liu & Wang, Facial emotion recognition based on biorthogonal "
@@ -78,8 +79,6 @@ class BWEFuzzySVM(FeatureClassifierMethod):
     paper_oa = (96.77, 0.10)
     paper_oa_source = "Zhang et al., IEEE Access 2016 (its own paper)"
     requirements = ("pywt", "sklearn")
-    published_classifier = "fsvm"
-    classifier_choices = ("fsvm", *SKLEARN_CLASSIFIERS)
     parameters = {
         "image_size": Param(128, role="features", low=16, doc="side of the square grayscale input, px"),
         "wavelet": Param("bior4.4", role="features", doc="PyWavelets discrete wavelet"),
@@ -91,7 +90,7 @@ class BWEFuzzySVM(FeatureClassifierMethod):
         "grid_rows": Param(8, role="features", low=1, doc="rows of the grid of blocks (8 × 1: horizontal strips)"),
         "grid_cols": Param(1, role="features", low=1, doc="columns of the grid of blocks"),
         "membership_delta": Param(0.1, role="fit", low=0, doc="fuzzy membership margin (Lin & Wang 2002)"),
-        "classifier": classifier_parameter("fsvm", ("fsvm", *SKLEARN_CLASSIFIERS)),
+        "classifier": classifier_parameter("fsvm"),
         **CLASSIFIER_PARAMETERS,
     }
     feature_version = "3"

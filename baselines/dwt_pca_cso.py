@@ -65,13 +65,14 @@ from fer_bench.errors import FerBenchError
 from fer_bench.params import Param
 from fer_bench.registry import ImageSpec
 
-from .selection import SKLEARN_CLASSIFIERS, classifier_parameter
+from .selection import classifier_parameter
 from .slfn import OptimisedSLFNMethod
 
 
 class DWTPCACSO(OptimisedSLFNMethod):
     parallel_features = True  # one image at a time: chunks may run in parallel
     name = "dwt-pca-cso"
+    feature_description = "2-D DWT approximation → PCA"
     description = "2-D DWT approximation (db4, level 3) → PCA → SLFN trained by cat swarm optimisation"
     citation = (
         "Wang, Yang, Dong, Phillips & Zhang, Facial emotion recognition via discrete wavelet transform, "
@@ -79,8 +80,6 @@ class DWTPCACSO(OptimisedSLFNMethod):
     )
     paper_oa = (89.49, 0.76)
     requirements = ("pywt", "sklearn")
-    published_classifier = "cso"
-    classifier_choices = ("cso", *SKLEARN_CLASSIFIERS)
     optimiser_parameters = ("n_cats", "MR", "SMP", "SRD", "CDC", "SPC", "c1", "v_max", "srd_scale")
     parameters = {
         "image_size": Param(128, role="features", low=16, doc="side of the square grayscale input, px"),
@@ -90,7 +89,7 @@ class DWTPCACSO(OptimisedSLFNMethod):
         "n_components": Param(60, role="fit", kind=float, low=0,
                               doc="PCA components (a count, or a variance fraction below 1)"),
         "whiten": Param(True, role="fit", doc="scale every component to unit variance"),
-        "classifier": classifier_parameter("cso", ("cso", *SKLEARN_CLASSIFIERS)),
+        "classifier": classifier_parameter("cso"),
         **OptimisedSLFNMethod.slfn_parameters(hidden=5),
         "n_cats": Param(15, role="fit", low=1, doc="CSO cats"),
         "MR": Param(0.8, role="fit", low=0, high=1, doc="CSO mixture ratio: share of cats tracing"),

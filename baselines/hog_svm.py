@@ -31,7 +31,6 @@ from fer_bench.registry import ImageSpec
 
 from .selection import (
     CLASSIFIER_PARAMETERS,
-    SKLEARN_CLASSIFIERS,
     FeatureClassifierMethod,
     classifier_parameter,
     identity_transforms,
@@ -41,6 +40,7 @@ from .selection import (
 class HOGSVM(FeatureClassifierMethod):
     parallel_features = True  # one image at a time: chunks may run in parallel
     name = "hog-svm"
+    feature_description = "HOG descriptor"
     description = "HOG descriptor (9 bins, 8×8 cells, 2×2 blocks, L2-Hys) → linear SVM"
     citation = "Dalal & Triggs, Histograms of oriented gradients for human detection, CVPR 2005 (descriptor)"
     paper_oa = None
@@ -54,12 +54,11 @@ class HOGSVM(FeatureClassifierMethod):
         "block_norm": Param("L2-Hys", role="features", choices=("L1", "L1-sqrt", "L2", "L2-Hys"),
                             doc="HOG block normalisation"),
         "kernel": Param("linear", role="fit", choices=("linear", "rbf"), doc="SVM kernel (Dalal & Triggs: linear)"),
-        "classifier": classifier_parameter("svm", SKLEARN_CLASSIFIERS),
+        "classifier": classifier_parameter("svm"),
         **CLASSIFIER_PARAMETERS,
         "C_grid": Param((0.01, 0.1, 1.0, 10.0), role="fit", low=0, aliases=("C",),
                         doc="SVM C candidates (linear SVMs on block-normalised HOG need smaller C)"),
     }
-    published_classifier = "svm"
 
     def __init__(self, **params):
         super().__init__(**params)

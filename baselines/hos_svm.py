@@ -56,7 +56,6 @@ from fer_bench.registry import ImageSpec
 
 from .selection import (
     CLASSIFIER_PARAMETERS,
-    SKLEARN_CLASSIFIERS,
     FeatureClassifierMethod,
     SnapshotPCA,
     classifier_parameter,
@@ -141,6 +140,7 @@ def hos_descriptors(B: np.ndarray, f1: np.ndarray, f2: np.ndarray, nfft: int) ->
 class HOSSVM(FeatureClassifierMethod):
     parallel_features = True  # one image at a time: chunks may run in parallel
     name = "hos-svm"
+    feature_description = "Radon projections → bispectrum HOS descriptors"
     description = "Radon projections → bispectrum HOS descriptors → standardise, PCA → RBF SVM"
     citation = (
         "Ali, Hariharan, Yaacob & Adom, Facial emotion recognition based on higher-order spectra "
@@ -148,7 +148,6 @@ class HOSSVM(FeatureClassifierMethod):
     )
     paper_oa = (83.43, 2.15)
     requirements = ("skimage", "sklearn")
-    published_classifier = "svm"
     parameters = {
         "image_size": Param(128, role="features", low=16, doc="side of the square grayscale input, px"),
         "angle_step": Param(5.0, role="features", low=0.1, high=180, doc="degrees between Radon projections"),
@@ -159,7 +158,7 @@ class HOSSVM(FeatureClassifierMethod):
                                  doc="average the segments' bispectra (True) or describe each segment (False)"),
         "n_components": Param(0.95, role="fit", kind=float, low=0, nullable=True,
                               doc="PCA after standardising: variance fraction (< 1) or count; None: no PCA"),
-        "classifier": classifier_parameter("svm", SKLEARN_CLASSIFIERS),
+        "classifier": classifier_parameter("svm"),
         **CLASSIFIER_PARAMETERS,
     }
     feature_version = "2"

@@ -37,7 +37,6 @@ from fer_bench.registry import ImageSpec
 
 from .selection import (
     CLASSIFIER_PARAMETERS,
-    SKLEARN_CLASSIFIERS,
     FeatureClassifierMethod,
     classifier_parameter,
     identity_transforms,
@@ -64,6 +63,7 @@ def lbp_grid_histograms(codes: np.ndarray, n_bins: int, rows: int, cols: int) ->
 class LBPSVM(FeatureClassifierMethod):
     parallel_features = True  # one image at a time: chunks may run in parallel
     name = "lbp-svm"
+    feature_description = "uniform LBP histograms on a grid of face cells"
     description = "Uniform LBP (8,2) histograms on a 7×6 grid of face cells → RBF SVM"
     citation = (
         "Shan, Gong & McOwan, Facial expression recognition based on Local Binary Patterns: "
@@ -82,10 +82,9 @@ class LBPSVM(FeatureClassifierMethod):
         "grid_rows": Param(7, role="features", low=1, doc="rows of face cells"),
         "grid_cols": Param(6, role="features", low=1, doc="columns of face cells"),
         "kernel": Param("rbf", role="fit", choices=("linear", "rbf"), doc="SVM kernel"),
-        "classifier": classifier_parameter("svm", SKLEARN_CLASSIFIERS),
+        "classifier": classifier_parameter("svm"),
         **CLASSIFIER_PARAMETERS,
     }
-    published_classifier = "svm"
 
     def __init__(self, **params):
         super().__init__(**params)

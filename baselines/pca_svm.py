@@ -46,7 +46,6 @@ from fer_bench.registry import ImageSpec
 
 from .selection import (
     CLASSIFIER_PARAMETERS,
-    SKLEARN_CLASSIFIERS,
     FeatureClassifierMethod,
     SnapshotPCA,
     classifier_parameter,
@@ -69,17 +68,17 @@ def fit_scaled_pca(X: np.ndarray, n_components: int, whiten: bool, random_state:
 
 class PCASVM(FeatureClassifierMethod):
     name = "pca-svm"
+    feature_description = "eigenfaces (whitened PCA)"
     description = "Eigenfaces (whitened PCA) → RBF SVM; components, C and gamma chosen on the validation group"
     citation = "Drume & Jalal, A multi-level classification approach for facial emotion recognition, ICCIC 2012"
     paper_oa = (89.14, 2.91)
     requirements = ("sklearn",)
-    published_classifier = "svm"
     parameters = {
         "image_size": Param(64, role="features", low=8, doc="side of the square grayscale input, px"),
         "n_components_grid": Param((40, 80, 120, 160), role="fit", low=1, aliases=("n_components",),
                                    doc="numbers of whitened components tried (capped by the training size)"),
         "whiten": Param(True, role="fit", doc="scale every component to unit variance"),
-        "classifier": classifier_parameter("svm", SKLEARN_CLASSIFIERS),
+        "classifier": classifier_parameter("svm"),
         **CLASSIFIER_PARAMETERS,
     }
 

@@ -24,8 +24,11 @@ The test group is never passed to either.
 The *ablation view*: the ``classifier`` parameter swaps the published classifier for a
 scikit-learn one on exactly the same features and per-fold transform, so a reader can
 see whether the features or the classifier limit a method
-(``fer-bench run --methods swe-bbo,swe-bbo:classifier=svm``). Each method names its
-published classifier in the class attribute ``published_classifier``. The alternatives
+(``fer-bench run --methods swe-bbo,swe-bbo:classifier=svm``; the report's "Ablation" table puts
+each variant beside the published form, :func:`fer_bench.reporting.tables.ablation_table`). A
+method declares its ``classifier`` parameter once, ``classifier_parameter(<published>)``: the
+published classifier is its default and first choice, and the class attributes
+``published_classifier`` and ``classifier_choices`` are derived from it. The alternatives
 (:data:`SKLEARN_CLASSIFIERS`), each with its hyperparameters chosen on the validation
 group from a log grid listed simplest (most regularised) first:
 
@@ -78,8 +81,10 @@ CLASSIFIER_PARAMETERS: dict[str, Param] = {
 }
 
 
-def classifier_parameter(published: str, choices: tuple[str, ...]) -> Param:
-    """The ``classifier`` parameter of a method: its published classifier by default."""
+def classifier_parameter(published: str) -> Param:
+    """The ``classifier`` parameter of a method whose paper uses ``published``: that classifier
+    by default and first, then every one of :data:`SKLEARN_CLASSIFIERS` (the ablation view)."""
+    choices = (published, *(c for c in SKLEARN_CLASSIFIERS if c != published))
     return Param(published, role="fit", choices=choices,
                  doc=f"the classifier on the method's features: {published!r} (published) or an ablation")
 
@@ -262,10 +267,11 @@ def identity_transforms(X_train: np.ndarray):
 class FeatureClassifierMethod(Method):
     """Base of a baseline made of features, a per-fold transform and a trained classifier.
 
-    Subclasses set ``published_classifier`` (the paper's classifier, the default of
-    the ``classifier`` parameter), ``classifier_choices`` (the published one and the
-    alternatives), include :data:`CLASSIFIER_PARAMETERS` and ``"classifier"`` in their
-    ``parameters``, and may override:
+    Subclasses declare ``"classifier": classifier_parameter(<the paper's classifier>)``
+    and :data:`CLASSIFIER_PARAMETERS` in their ``parameters`` (``published_classifier``
+    and ``classifier_choices`` are derived from that declaration, so they cannot
+    disagree), name their features in ``feature_description`` (the ablation table's
+    "features" column), and may override:
 
     - :meth:`transforms`: the per-fold input transform candidates (default:
       standardisation only);
@@ -274,20 +280,35 @@ class FeatureClassifierMethod(Method):
     - :meth:`sample_weight` (the fuzzy SVM's memberships).
     """
 
+    #: The paper's classifier: the default of the ``classifier`` parameter (derived from it).
     published_classifier: ClassVar[str] = "svm"
+    #: Every allowed ``classifier``, the published one first (derived from the parameter).
     classifier_choices: ClassVar[tuple[str, ...]] = SKLEARN_CLASSIFIERS
     #: SVM kernel of the "svm" classifier ("rbf" or "linear"); a method may make it a parameter.
     svm_kernel: ClassVar[str] = "rbf"
     # Fits on a few hundred samples: threads only add synchronisation; parallel folds use the cores.
     max_threads = 1
 
+    def __init_subclass__(cls, **kwargs):
+        declared = "parameters" in cls.__dict__  # False for an intermediate base (OptimisedSLFNMethod)
+        super().__init_subclass__(**kwargs)
+        if not declared:
+            return
+        param = cls.parameters.get("classifier")
+        if param is None or not param.choices or param.default != param.choices[0]:
+            raise TypeError(f"{cls.__name__}: declare \"classifier\": classifier_parameter(<published classifier>) "
+                            "in parameters")
+        for attribute in ("published_classifier", "classifier_choices"):
+            if attribute in cls.__dict__:
+                raise TypeError(f"{cls.__name__}: {attribute} is derived from the classifier parameter; "
+                                "do not set it")
+        if not cls.feature_description:
+            raise TypeError(f"{cls.__name__}: set feature_description (the features, in words)")
+        cls.published_classifier = param.default
+        cls.classifier_choices = tuple(param.choices)
+
     def __init__(self, **params):
         super().__init__(**params)
-        if self.classifier not in self.classifier_choices:
-            raise FerBenchError(
-                f"{self.name}: classifier={self.classifier!r}; use one of {', '.join(self.classifier_choices)} "
-                f"(the published one is {self.published_classifier!r})"
-            )
         for key in ("C_grid", "gamma_grid", "logistic_C_grid", "backprop_alpha_grid"):
             values = self.params.get(key, ())
             if not values or any(not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0 for v in values):

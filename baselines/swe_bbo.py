@@ -81,7 +81,7 @@ from fer_bench.errors import FerBenchError
 from fer_bench.params import Param
 from fer_bench.registry import ImageSpec
 
-from .selection import SKLEARN_CLASSIFIERS, Whitener, classifier_parameter
+from .selection import Whitener, classifier_parameter
 from .slfn import OptimisedSLFNMethod
 
 
@@ -145,6 +145,7 @@ def block_entropy(subband: np.ndarray, rows: int = 1, cols: int | None = None, k
 class SWEBBO(OptimisedSLFNMethod):
     parallel_features = True  # one image at a time: chunks may run in parallel
     name = "swe-bbo"
+    feature_description = "stationary wavelet entropy"
     description = "Stationary wavelet entropy (db4, 4 levels) → SLFN trained by biogeography-based optimisation"
     citation = (
         "Li, Tang & Sun, Facial expression recognition via stationary wavelet entropy and "
@@ -152,8 +153,6 @@ class SWEBBO(OptimisedSLFNMethod):
     )
     paper_oa = (93.79, 1.24)
     requirements = ("pywt", "sklearn")
-    published_classifier = "bbo"
-    classifier_choices = ("bbo", *SKLEARN_CLASSIFIERS)
     optimiser_parameters = ("population", "mutation_probability", "elites")
     parameters = {
         "image_size": Param(128, role="features", low=16, doc="side of the square grayscale input, px"),
@@ -167,7 +166,7 @@ class SWEBBO(OptimisedSLFNMethod):
         "grid_cols": Param(1, role="features", low=1, doc="columns of the grid of blocks"),
         "chunk": Param(32, role="runtime", low=1, doc="images per stationary-wavelet batch (memory)"),
         "whiten": Param(True, role="fit", doc="PCA-whiten the standardised features (every component kept)"),
-        "classifier": classifier_parameter("bbo", ("bbo", *SKLEARN_CLASSIFIERS)),
+        "classifier": classifier_parameter("bbo"),
         **OptimisedSLFNMethod.slfn_parameters(hidden=10, weight_bound=2.0),
         "population": Param(20, role="fit", low=2, doc="BBO habitats"),
         "mutation_probability": Param(0.002, role="fit", low=0, high=1, doc="BBO mutation probability per variable"),

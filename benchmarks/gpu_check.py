@@ -51,7 +51,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def bare_rate(method, device, n_classes: int, seconds: float = 10.0) -> float:
-    """Images/s of forward + backward + optimizer step of ``method``'s network on random
+    """Images/s of forward + backward + optimiser step of ``method``'s network on random
     data already on ``device``, with the method's batch size, input size and precision."""
     import torch
     import torch.nn.functional as F
@@ -66,7 +66,7 @@ def bare_rate(method, device, n_classes: int, seconds: float = 10.0) -> float:
     dtype, _ = transfer.precision_for(device)
     if not method.amp:
         dtype = None
-    optimizer = method._optimizer(model, head, resolved.pretrained)
+    optimiser = method._optimiser(model, head, resolved.pretrained)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype is torch.float16)
     size = method.image_size
     batch = torch.randn(method.batch_size, method.channels, size, size, device=device)
@@ -77,9 +77,9 @@ def bare_rate(method, device, n_classes: int, seconds: float = 10.0) -> float:
     def step():
         with transfer.autocast(device, dtype):
             loss = F.cross_entropy(transfer.logits_of(model(batch)).float(), target)
-        optimizer.zero_grad(set_to_none=True)
+        optimiser.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
-        scaler.step(optimizer)
+        scaler.step(optimiser)
         scaler.update()
 
     for _ in range(3):  # warm-up (cuDNN autotuning, allocator)

@@ -120,6 +120,9 @@ class Template:
         return (self.points() - centre) * unit + np.array([width / 2, height / 2])
 
     def key(self) -> dict[str, Any]:
+        """The template's fields as JSON-ready lists (``{"eye_left": [-0.5, 0.0], …}``, face
+        units): part of the ``align`` preprocessing's cache key, so changing the geometry
+        can never serve stale aligned faces."""
         return {k: list(v) for k, v in asdict(self).items()}
 
 

@@ -73,6 +73,9 @@ class SeparableConv2d(nn.Module):
         self.pointwise = nn.Conv2d(in_channels, out_channels, 1, bias=False)
 
     def forward(self, x):
+        """N×C_in×H×W → N×C_out×H×W (``same`` padding, stride 1): a 3×3 convolution per
+        channel, then a 1×1 convolution mixing channels (Chollet 2017's depthwise-separable
+        convolution, as Keras ``SeparableConv2D`` computes it)."""
         return self.pointwise(self.depthwise(x))
 
 
@@ -89,6 +92,9 @@ class ResidualModule(nn.Module):
         self.bn2 = _bn(out_channels)
 
     def forward(self, x):
+        """N×C_in×H×W → N×C_out×⌈H/2⌉×⌈W/2⌉: BN(1×1 stride-2 conv(x)) + maxpool₃ₓ₃,₂(BN(sep(ReLU(BN(sep(x))))))
+        (Arriaga et al. 2017, Fig. 4), the max-pool padded as TensorFlow's ``same``
+        (:func:`tf_same_pad`, with −inf) so both branches have the same size."""
         residual = self.shortcut_bn(self.shortcut(x))
         y = F.relu(self.bn1(self.sep1(x)))
         y = self.bn2(self.sep2(y))
@@ -114,6 +120,8 @@ class MiniXception(nn.Module):
         self.head = nn.Conv2d(128, n_classes, 3, padding=1)
 
     def features(self, x):
+        """N×1×H×W (gray scaled to [-1, 1], :func:`scale_input`) → the N×128×h×w map of
+        the last residual module (4×4 for the 64×64 input: 64 → 62 → 60 → 30 → 15 → 8 → 4)."""
         x = F.relu(self.bn1(self.conv1(x)))
         x = F.relu(self.bn2(self.conv2(x)))
         for block in self.blocks:
@@ -121,15 +129,23 @@ class MiniXception(nn.Module):
         return x
 
     def pooled(self, x):
+        """N×1×H×W → N×128: the global spatial average of :meth:`features` (what the
+        probe's logistic regression sees)."""
         return self.features(x).mean(dim=(2, 3))
 
     def forward(self, x):
+        """N×1×H×W in [-1, 1] → N×n_classes logits: the 3×3 head convolution on
+        :meth:`features`, globally averaged (the Keras model's softmax of these logits
+        gives its probabilities; the softmax is left to the loss)."""
         return self.head(self.features(x)).mean(dim=(2, 3))
 
 
-#: torch module → Keras layer, in the file's naming (the BN that follows each convolution
-#: is found from the file's own graph).
 def keras_layer_names() -> dict[str, str]:
+    """torch module name → Keras layer name of ``emotion_model.hdf5`` for every weighted
+    convolution (``conv1`` → ``conv2d_1``, ``blocks.k.sep1`` → ``separable_conv2d_{2k+1}``,
+    shortcut ``k`` → ``conv2d_{k+3}``, ``head`` → ``conv2d_7``): Keras 2's automatic
+    numbering in the order ``mini_XCEPTION`` creates the layers. The batch normalisation
+    that follows each is found from the file's own graph (:func:`keras_state_dict`)."""
     names = {"conv1": "conv2d_1", "conv2": "conv2d_2", "head": "conv2d_7"}
     for k in range(4):
         names[f"blocks.{k}.shortcut"] = f"conv2d_{k + 3}"

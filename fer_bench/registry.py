@@ -136,6 +136,9 @@ class Method:
     paper_oa: ClassVar[tuple[float, float] | None] = None
     paper_oa_source: ClassVar[str] = "Li 2021, Table 3"
     pretraining: ClassVar[str] = ""
+    #: The features in words, for a method made of features + a classifier (the ablation
+    #: table's "features" column, recorded with the results); empty for other methods.
+    feature_description: ClassVar[str] = ""
     parameters: ClassVar[dict[str, Param]] = {}
     requirements: ClassVar[tuple[str, ...]] = ()
     #: Cap on BLAS/OpenMP threads while fitting one fold (None: no cap). Small dense

@@ -275,6 +275,11 @@ def method_record(method: Method, spec: ImageSpec | None = None) -> dict[str, An
         "pretraining": method.pretraining,
         "refit": method.supports_refit(),
         "input": {"size": list(spec.size), "color": spec.color, "face": spec.describe()},
+        "features": method.feature_description,
+        # what this label changes from the published form, by role (the ablation table)
+        "changed": {role: {k: v for k, v in method.params.items()
+                           if method.parameters[k].role == role and v != method.parameters[k].default}
+                    for role in ("features", "fit")},
     }
 
 

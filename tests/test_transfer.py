@@ -67,12 +67,41 @@ def test_four_methods_are_registered_with_their_backbones():
     assert "device" in create_method("resnet101").parameter_names("runtime")
 
 
+def test_transfer_parameters_are_declared_with_roles_and_docs():
+    """Every parameter is a declared Param with a doc (not a legacy plain value), and the
+    roles say what each changes: a probe's cached features depend on the network and its
+    input, a fine-tuned network's cache is the image stack, whose batch size is the SGD
+    mini-batch (it changes the result, so it is no runtime choice there)."""
+    from fer_bench.params import Param
+
+    for name in ("resnet101", "resnet101-probe", "mobilenetv2", "mobilenetv2-probe", "minixception",
+                 "minixception-probe"):
+        declared = fer_bench.get_method_class(name).parameters
+        for pname, param in declared.items():
+            assert isinstance(param, Param) and not param.inferred and param.doc, f"{name}:{pname}"
+        assert declared["device"].role == "runtime"
+        assert declared["image_size"].role == "features"
+        if name.endswith("-probe"):
+            assert set(fer_bench.get_method_class(name).parameter_names("features")) == (
+                {"weights", "image_size", "flip_views", "init_seed"} | ({"backbone"} if "backbone" in declared else set()))
+            assert declared["batch_size"].role == "runtime" and declared["C_grid"].role == "fit"
+        else:
+            assert fer_bench.get_method_class(name).parameter_names("features") == ("image_size",)
+            assert declared["batch_size"].role == "fit" and declared["epochs"].role == "fit"
+    assert create_method("minixception-probe").batch_size == 64
+    assert create_method("resnet101-probe", C=1).C_grid == (1.0,)
+    with pytest.raises(fer_bench.errors.UnknownMethodError, match="batch_size"):
+        create_method("resnet101-probe", batch_size=0)
+    proc = cli("methods", "-v")
+    assert "C_grid: tuple of float, default 0.01|0.1|1.0|10.0, in [0, inf], alias C, role fit: inverse L2" in proc.stdout
+
+
 def test_bad_backbone_or_weights_fail_at_the_edge():
     with pytest.raises(weights.UnknownBackboneError, match="resnet18"):
         create_method("resnet101-probe", backbone="resnet_18")
     with pytest.raises(weights.UnknownBackboneError, match="IMAGENET1K_V1"):
         create_method("resnet101", weights="IMAGENET9K")
-    with pytest.raises(fer_bench.errors.FerBenchError, match="optimizer"):
+    with pytest.raises(fer_bench.errors.FerBenchError, match="optimi[sz]er"):
         create_method("resnet101", optimizer="lbfgs")
     # `weights=none` on the command line stays the text "none" (the parameter is a str)
     (spec,) = fer_bench.registry.parse_method_list("resnet101:weights=none")

@@ -94,8 +94,8 @@ def _figures(results, out: Path) -> list[tuple[str, str, bytes]]:
 def render_html(results, out: Path | None = None) -> str:
     """The report page of ``results`` as a string (figures read from ``out`` when present)."""
     from .markdown import PAPER_OA_NOTE, describe, safe_name
-    from .stats import format_p, pairwise_tests, stats_note
-    from .tables import duplicate_span_text, fold_table, selection_table, table1, table2, table3
+    from .stats import CORRECTION_NOTE, HOLDOUT_NOTE, _is_holdout, format_p, pairwise_tests, stats_note
+    from .tables import ablation_table, duplicate_span_text, fold_table, selection_table, table1, table2, table3
 
     out = Path(out) if out is not None else results.out
     ds = results.dataset
@@ -140,6 +140,17 @@ def render_html(results, out: Path | None = None) -> str:
                 },
             )
         )
+
+    ablation = ablation_table(results)
+    if len(ablation):
+        parts.append("<h2 id=\"ablation\">Ablation: features vs classifier</h2>\n")
+        parts.append(
+            f"<p>Each published method beside its variants on the same splits ({_esc(results.protocol_title)}, "
+            f"{results.n_folds} folds × {results.n_runs} runs; preprocessing per row in <code>input</code>). "
+            "difference = OA(variant) − OA(published form) over the paired folds, percentage points.</p>\n"
+        )
+        parts.append(_table(ablation.drop(columns="base"), formats={"p_value": format_p}))
+        parts.append(f"<p class=\"note\">{_esc(HOLDOUT_NOTE if _is_holdout(results) else CORRECTION_NOTE)}</p>\n")
 
     # -- Table 2 and Table 1
     parts.append("<h2 id=\"table2\">Table 2 — overall accuracy (%) per run</h2>\n")

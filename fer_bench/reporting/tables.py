@@ -8,6 +8,9 @@ and files (all rewritten from the results by ``fer-bench report DIR``):
 - ``table2.csv|md``: OA per run, one column per method, Mean ± SD row (Table 2);
 - ``table3.csv|md``: one row per method, in rank order, with the published OA, a 95 %
   interval and the p-value against the best (Table 3);
+- ``ablation.csv`` (only when the run has variants of a method, e.g. ``swe-bbo`` and
+  ``swe-bbo:classifier=svm``): each published method beside its variants, with the paired
+  difference and test (:func:`ablation_table`);
 - ``selection.csv``: how each method's validation-group choices went (how often each
   candidate won, how many tied: how flat the choice was);
 - ``fold_accuracy.csv`` (per-fold accuracies and part sizes), ``split_sizes.csv`` (every
@@ -31,11 +34,22 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..errors import FerBenchError
 from ..files import write_atomic
 from ..metrics import format_mean_sd, mean_sd
+from ..params import format_value
 from ..results import RECORD_FILE, Results, export_frames
 from .markdown import PAPER_OA_NOTE, heading, markdown_table, safe_name
-from .stats import format_p, significance_columns, stats_note
+from .stats import (
+    ALPHA,
+    CORRECTION_NOTE,
+    HOLDOUT_NOTE,
+    _is_holdout,
+    compare_methods,
+    format_p,
+    significance_columns,
+    stats_note,
+)
 
 
 def _fmt(value: float) -> str:
@@ -165,6 +179,171 @@ def selection_table(results: Results) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+# -- the ablation view -----------------------------------------------------------------------
+#: Columns of :func:`ablation_table`.
+ABLATION_COLUMNS = ["base", "method", "features", "classifier", "changes", "oa", "runs", "difference", "p_value",
+                    "significance", "reading", "input", "protocol"]
+
+
+def _changes(record: dict) -> dict[str, dict] | None:
+    """``{"features": {...}, "fit": {...}}``: what a label changes from its method's defaults, as
+    recorded at run time (None for results written before the record held it)."""
+    changed = record.get("changed")
+    return changed if isinstance(changed, dict) else None
+
+
+def _input_text(record: dict) -> str:
+    spec = record.get("input") or {}
+    size = spec.get("size")
+    parts = ["×".join(str(v) for v in size) if size else "", spec.get("color", ""),
+             f"face {spec['face']}" if spec.get("face") else ""]
+    return ", ".join(p for p in parts if p)
+
+
+def ablation_groups(results: Results) -> list[tuple[str, str, list[str]]]:
+    """``[(base method, reference label, [variant labels])]`` for every method of ``results``
+    run in at least two forms (the same method with other parameters: ``swe-bbo`` and
+    ``swe-bbo:classifier=svm``), in run order.
+
+    A label belongs to the method named before its ``:``. The reference is the form that
+    changes the fewest parameters from the method's defaults (recorded at run time): the
+    published form when it was run; ties go to the bare name, then to the first in run
+    order. Labels without a complete run are left out.
+    """
+    groups: dict[str, list[str]] = {}
+    for label in results.methods:
+        if not results.complete_runs(label):
+            continue
+        base = results.method_records.get(label, {}).get("name") or label.split(":", 1)[0]
+        groups.setdefault(base, []).append(label)
+    found = []
+    for base, labels in groups.items():
+        if len(labels) < 2:
+            continue
+        reference = min(labels, key=lambda lb, base=base, labels=labels: (
+            len(_own_changes(results, lb, base)), lb != base, labels.index(lb)))
+        found.append((base, reference, [lb for lb in labels if lb != reference]))
+    return found
+
+
+def _own_changes(results: Results, label: str, base: str) -> dict:
+    """The parameters ``label`` sets away from its method's defaults (name → value)."""
+    changed = _changes(results.method_records.get(label, {}))
+    if changed is None:  # results recorded before the record held it: only the bare name is known
+        return {} if label == base else {"?": label}
+    return {**changed.get("features", {}), **changed.get("fit", {})}
+
+
+def _variant_changes(results: Results, reference: str, variant: str) -> tuple[dict, set[str]]:
+    """The parameters ``variant`` sets differently from ``reference`` (name → value), and
+    which of them change the features (role ``features``)."""
+    a, b = results.method_params.get(reference, {}), results.method_params.get(variant, {})
+    changes = {k: v for k, v in sorted(b.items()) if a.get(k) != v}
+    records = [_changes(results.method_records.get(lb, {})) for lb in (reference, variant)]
+    if all(r is not None for r in records):  # keep what the records call features or fit (not runtime)
+        known = {k for r in records for role in ("features", "fit") for k in r.get(role, {})}
+        changes = {k: v for k, v in changes.items() if k in known}
+        return changes, {k for r in records for k in r.get("features", {}) if k in changes}
+    return changes, set()
+
+
+def _reading(base: str, reference: str, classifier: str, changes: dict, feature_keys: set[str],
+             difference: float, p: float) -> str:
+    """One line: what the paired test says about the variant (see :func:`ablation_table`)."""
+    if math.isnan(p):
+        return "not testable: fewer than two paired folds"
+    shown = f"{difference:+.2f} points, p = {format_p(p)}"
+    significant = p < ALPHA
+    if "classifier" in changes and not feature_keys:
+        if not significant:
+            return f"not significant ({shown}): no evidence that the classifier limits {base}"
+        if difference > 0:
+            return (f"{classifier} beats {reference} on the same features ({shown}): "
+                    f"the classifier, not the features, limits {base}")
+        return (f"{classifier} is worse than {reference} on the same features "
+                f"({shown}): {reference} suits {base}'s features better")
+    what = ", ".join(f"{k}={format_value(v)}" for k, v in changes.items()) or "this variant"
+    if not significant:
+        return f"not significant ({shown}): no evidence that {what} changes {base}'s accuracy"
+    return f"{what} {'raises' if difference > 0 else 'lowers'} {base}'s accuracy ({shown}), significant"
+
+
+def ablation_table(results: Results) -> pd.DataFrame:
+    """Each published method beside its variants run on the same splits: the ablation view.
+
+    One block per base method run both in its published form and with other parameters
+    (:func:`ablation_groups`): the published form's row first, then each variant's, in run
+    order. Columns: ``base``; ``method`` (the label); ``features`` (recorded
+    ``feature_description`` of the method, or its description, plus any feature parameter
+    the variant changes); ``classifier`` (the ``classifier`` parameter, if the method has
+    one; ``(published)`` on the published form); ``changes`` (the parameters the variant
+    sets differently, ``k=v``); ``oa`` (OA mean ± SD over complete runs, %, Li 2021 eq. 8);
+    ``runs``; ``difference`` (mean per-fold OA of the variant minus the published form,
+    percentage points, on their common folds); ``p_value`` and ``significance`` (``*`` for
+    p < :data:`~fer_bench.reporting.stats.ALPHA`, ``n.s.``) of the paired test
+    :func:`~fer_bench.reporting.stats.compare_methods` (corrected resampled t-test,
+    Nadeau & Bengio 2003; McNemar's test for a holdout split); ``reading`` (one line; "the
+    classifier, not the features, limits X" only when a variant that changes the classifier
+    and no feature parameter is significantly better); ``input`` (the preprocessing the
+    method was given: size, colour, face); ``protocol``. Empty (with these columns) when no
+    method has a variant.
+    """
+    rows = []
+    for base, published, variants in ablation_groups(results):
+        p_record = results.method_records.get(published, {})
+        p_params = results.method_params.get(published, {})
+        p_classifier = str(p_params.get("classifier", ""))
+        own = _own_changes(results, published, base)
+        features = p_record.get("features") or p_record.get("description", "")
+        mean, sd, n_runs = results.oa_summary(published)
+        rows.append({"base": base, "method": published, "features": features,
+                     "classifier": f"{p_classifier} (published)" if p_classifier and "classifier" not in own
+                     else p_classifier,
+                     "changes": ", ".join(f"{k}={format_value(v)}" for k, v in sorted(own.items())),
+                     "oa": format_mean_sd(mean, sd), "runs": n_runs, "difference": float("nan"),
+                     "p_value": float("nan"), "significance": "",
+                     "reading": "published form" if not own else "reference (the published form was not run): "
+                                "the variants below are compared with it",
+                     "input": _input_text(p_record), "protocol": results.protocol_short})
+        for variant in variants:
+            record = results.method_records.get(variant, {})
+            changes, feature_keys = _variant_changes(results, published, variant)
+            classifier = str(results.method_params.get(variant, {}).get("classifier", ""))
+            own = record.get("features") or record.get("description", "") or features
+            if feature_keys:
+                own += " (" + ", ".join(f"{k}={format_value(changes[k])}" for k in sorted(feature_keys)) + ")"
+            mean, sd, n_runs = results.oa_summary(variant)
+            try:
+                test = compare_methods(results, variant, published)
+                difference, p = test.mean_difference, test.p_value
+                reference = f"the {'published' if 'classifier' not in own else 'reference'} {p_classifier}"
+                reading = _reading(base, reference, classifier, changes, feature_keys, difference, p)
+            except FerBenchError:
+                difference, p, reading = float("nan"), float("nan"), "no complete run in common with the published form"
+            rows.append({"base": base, "method": variant, "features": own, "classifier": classifier,
+                         "changes": ", ".join(f"{k}={format_value(v)}" for k, v in changes.items()),
+                         "oa": format_mean_sd(mean, sd), "runs": n_runs, "difference": round(difference, 2),
+                         "p_value": p, "significance": "" if math.isnan(p) else ("*" if p < ALPHA else "n.s."),
+                         "reading": reading, "input": _input_text(record), "protocol": results.protocol_short})
+    return pd.DataFrame(rows, columns=ABLATION_COLUMNS)
+
+
+def ablation_section(results: Results, table: pd.DataFrame | None = None) -> str:
+    """The leaderboard's "## Ablation: features vs classifier" section (empty without variants)."""
+    table = ablation_table(results) if table is None else table
+    if table.empty:
+        return ""
+    shown = table.drop(columns="base").assign(p_value=table["p_value"].map(format_p))
+    return (
+        "\n## Ablation: features vs classifier\n\n"
+        f"Each published method beside its variants on the same splits ({results.protocol_title}, "
+        f"{results.n_folds} folds × {results.n_runs} runs; preprocessing per row in `input`). difference = OA(variant) "
+        "− OA(published form) over the paired folds, percentage points; significance: `*` p < 0.05, `n.s.`.\n\n"
+        + markdown_table(shown, index=False)
+        + "\n" + (HOLDOUT_NOTE if _is_holdout(results) else CORRECTION_NOTE) + "\n"
+    )
+
+
 # -- files ----------------------------------------------------------------------------------
 def write_tables(results: Results, out: Path) -> list[Path]:
     """Write Tables 1-3, the fold data, the leaderboard and ``run.json`` into ``out``."""
@@ -197,6 +376,12 @@ def write_tables(results: Results, out: Path) -> list[Path]:
             + "\n" + PAPER_OA_NOTE + "\n",
         )
     )
+    ablation = ablation_table(results)
+    if len(ablation):
+        written.append(write_atomic(out / "ablation.csv", ablation.to_csv(index=False, lineterminator="\n",
+                                                                          float_format="%.4g")))
+    elif (out / "ablation.csv").exists():  # written by an older version of these results' report
+        (out / "ablation.csv").unlink()
     written.append(write_atomic(out / "selection.csv", selection_table(results).to_csv(
         index=False, lineterminator="\n")))
     written.append(write_atomic(out / "fold_accuracy.csv", results.fold_accuracy().to_csv(
@@ -238,6 +423,7 @@ def leaderboard(results: Results) -> str:
         )
         text += markdown_table(unranked, index=False)
     text += "\n" + stats_note(results) + "\n" + PAPER_OA_NOTE + "\n"
+    text += ablation_section(results)
     for warning in results.split_warnings:
         text += f"\n**Split warning:** {warning}\n"
     if results.duplicates:
