@@ -33,7 +33,7 @@ def _cmd_run(args) -> int:
         methods=args.methods,
         dataset=args.dataset,
         test_dataset=args.test_dataset,
-        protocol=args.protocol or ("holdout" if args.test_dataset else "paper"),
+        protocol=args.protocol,  # None: paper, or holdout with --test-dataset (RunConfig)
         runs=args.runs,
         folds=args.folds,
         seed=args.seed,
@@ -121,7 +121,8 @@ def build_parser(listing_only: bool = False) -> argparse.ArgumentParser:
         ),
     )
     run_p.add_argument("--methods", default="all", help="'all' or a comma list, e.g. pca-svm,swe-bbo:level=3 (default all; see fer-bench methods -v)")
-    run_p.add_argument("--dataset", default="synthetic", help="synthetic (default), jaffe:PATH, folder:PATH, manifest:CSV, ckplus:PATH, kdef:PATH (see fer-bench datasets)")
+    run_p.add_argument("--dataset", default="synthetic", help="synthetic (default), jaffe:PATH, folder:PATH, manifest:CSV, ckplus:PATH, kdef:PATH, fer2013:PATH, "
+                            "rafdb:PATH (see fer-bench datasets)")
     run_p.add_argument("--test-dataset", default=None, metavar="SPEC",
                        help="cross-dataset: train and choose on --dataset, test on this dataset (shared classes only; "
                             "implies --protocol holdout)")

@@ -38,8 +38,8 @@ class RunConfig:
     ``methods``: ``"all"`` or method specs (``"pca-svm"``, ``"swe-bbo:level=3"``);
     ``dataset``: a spec (``"jaffe:PATH"``); ``test_dataset``: another dataset to test on
     (cross-dataset: train and choose on ``dataset``, test on this one, on the classes both
-    have; needs ``protocol="holdout"``); ``protocol``: a registered protocol name
-    (:data:`fer_bench.model_selection.PROTOCOLS`); ``runs``/``folds``/``seed``: the
+    have; needs ``protocol="holdout"``, the default then); ``protocol``: a registered
+    protocol name (:data:`fer_bench.model_selection.PROTOCOLS`; default ``"paper"``); ``runs``/``folds``/``seed``: the
     protocol's R, K and seed; ``refit``: retrain the chosen model on training +
     validation before testing (Li 2021, §3.6); ``selection``: ``"validation"`` (the
     fold's validation group chooses) or ``"inner-cv"`` (the K−1 non-test groups in turn);
@@ -55,7 +55,7 @@ class RunConfig:
     methods: tuple[str, ...] | str = "all"
     dataset: str = "synthetic"
     test_dataset: str | None = None
-    protocol: str = "paper"
+    protocol: str | None = None
     runs: int = 10
     folds: int = 10
     seed: int = 0
@@ -75,6 +75,8 @@ class RunConfig:
         methods = self.methods
         if not isinstance(methods, str):
             object.__setattr__(self, "methods", tuple(str(m) for m in methods))
+        if self.protocol is None:  # the seed paper's, or holdout when testing on another dataset
+            object.__setattr__(self, "protocol", "holdout" if self.test_dataset else "paper")
         if self.protocol not in PROTOCOLS:
             raise FerBenchError(f"--protocol {self.protocol!r}: use one of {', '.join(PROTOCOLS)}")
         if self.test_dataset and self.protocol != "holdout":

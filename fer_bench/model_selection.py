@@ -382,7 +382,16 @@ class Holdout(Protocol):
         train = np.flatnonzero(splits == "train")
         counts = np.bincount(labels[train])
         stratify = labels[train] if counts[counts > 0].min() >= 2 else None
-        _, val = train_test_split(train, test_size=HOLDOUT_VAL_SHARE, stratify=stratify,
+        # A stratified draw needs at least one validation image per class: on a small
+        # training part the share is raised to that (and refused when nothing would be left).
+        n_classes = int((counts > 0).sum())
+        n_val = max(int(np.ceil(HOLDOUT_VAL_SHARE * len(train))), n_classes if stratify is not None else 1)
+        if len(train) - n_val < n_classes:
+            raise ProtocolError(
+                f"the training part has {len(train)} images of {n_classes} classes: too few to draw a validation "
+                f"part from it; give the dataset a 'val' split or use --protocol paper or subject"
+            )
+        _, val = train_test_split(train, test_size=n_val, stratify=stratify,
                                   random_state=self.random_state(fingerprint, run, attempt))
         groups[val] = 1
         return groups
@@ -391,7 +400,8 @@ class Holdout(Protocol):
         return [Fold(run, 0, np.flatnonzero(groups == 2), np.flatnonzero(groups == 1), np.flatnonzero(groups == 0))]
 
 
-#: Share of the training part drawn as the validation part when a split has none.
+#: Share of the training part drawn as the validation part when a split has none (at
+#: least one image per class, so a small training part gives a larger share).
 HOLDOUT_VAL_SHARE = 0.1
 
 

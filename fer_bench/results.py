@@ -38,6 +38,7 @@ from .store import STORE_NAME, ResultsStore
 PREDICTIONS_FILE = "predictions.csv.gz"
 FOLDS_FILE = "fold_accuracy.csv"
 SPLIT_SIZES_FILE = "split_sizes.csv"
+FOLD_INFO_FILE = "fold_info.json.gz"
 RECORD_FILE = "run.json"
 
 _FOLD_COLUMNS = ["method", "run", "fold", "accuracy", "n_train", "n_val", "n_test", "features_seconds",
@@ -131,6 +132,11 @@ class Results:
         for column in _FOLD_COLUMNS:
             if column not in folds:
                 folds[column] = None if column == "info" else np.nan
+        info_path = self.out / FOLD_INFO_FILE
+        if info_path.exists():  # per-fold facts (choices on validation, training accuracy, …)
+            with gzip.open(info_path, "rt", encoding="utf-8") as handle:
+                info = {(row["method"], row["run"] - 1, row["fold"] - 1): row["info"] for row in json.load(handle)}
+            folds["info"] = [info.get((m, r, f), {}) for m, r, f in zip(folds["method"], folds["run"], folds["fold"])]
         self.folds = folds[_FOLD_COLUMNS].reset_index(drop=True)
         self.samples = pd.DataFrame(columns=["idx", "sample_id", "label", "subject"])
         sizes_path = self.out / SPLIT_SIZES_FILE
@@ -281,21 +287,30 @@ def _as_dict(value) -> dict:
     return {}
 
 
-def export_frames(results: Results) -> dict[str, bytes]:
-    """The files that let a directory be read without its store: ``predictions.csv.gz``
-    (1-based run and fold) and ``split_sizes.csv``, as bytes (gzip without a timestamp, so
-    the same results give the same bytes)."""
-    predictions = results.predictions.copy()
-    predictions[["run", "fold"]] += 1
-    text = predictions.to_csv(index=False, lineterminator="\n")
+def _gzip(text: str) -> bytes:
+    """``text`` gzipped without a file name or timestamp (same text, same bytes)."""
     buffer = io.BytesIO()
     with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0) as handle:
         handle.write(text.encode("utf-8"))
+    return buffer.getvalue()
+
+
+def export_frames(results: Results) -> dict[str, bytes]:
+    """The files that let a directory be read without its store: ``predictions.csv.gz``
+    (1-based run and fold), ``split_sizes.csv`` and ``fold_info.json.gz`` (each fold's
+    ``info``: the candidates tried on the validation group and the choice, training facts),
+    as bytes (gzip without a timestamp, so the same results give the same bytes)."""
+    predictions = results.predictions.copy()
+    predictions[["run", "fold"]] += 1
     sizes = results.split_sizes.copy()
     sizes[["run", "fold"]] += 1
+    info = [{"method": m, "run": int(r) + 1, "fold": int(f) + 1, "info": i}
+            for m, r, f, i in zip(results.folds["method"], results.folds["run"], results.folds["fold"],
+                                  results.folds["info"])]
     return {
-        PREDICTIONS_FILE: buffer.getvalue(),
+        PREDICTIONS_FILE: _gzip(predictions.to_csv(index=False, lineterminator="\n")),
         SPLIT_SIZES_FILE: sizes.to_csv(index=False, lineterminator="\n").encode("utf-8"),
+        FOLD_INFO_FILE: _gzip(json.dumps(info, sort_keys=True, default=str)),
     }
 
 

@@ -50,6 +50,23 @@ def test_holdout_groups_follow_the_split_and_draw_a_validation_share():
         protocol.check(labels, None, CLASSES, None)
 
 
+def test_holdout_small_training_part_gets_one_validation_image_per_class_or_a_clear_error():
+    """10 % of 21 training images is 3, fewer than the 7 classes: scikit-learn would raise a
+    traceback; the draw takes one image per class instead, and refuses a part too small."""
+    classes = [f"c{i}" for i in range(7)]
+    labels = np.repeat(np.arange(7), 4)
+    splits = np.array((["train"] * 3 + ["test"]) * 7, dtype=object)
+    protocol = Holdout(n_runs=1)
+    groups, _ = protocol.all_groups(labels, None, "fp", class_names=classes, splits=splits)
+    (fold,) = protocol.folds(groups[0], 0)
+    assert sorted(labels[fold.val]) == list(range(7)) and len(fold.train) == 14
+    tiny = np.array((["train"] * 2 + ["test"] * 2) * 7, dtype=object)  # 14 train: 7 val leaves 7, fine
+    protocol.all_groups(labels, None, "fp", class_names=classes, splits=tiny)
+    with pytest.raises(ProtocolError, match="6 images of 6 classes: too few to draw a validation part"):
+        Holdout(n_runs=1).all_groups(np.arange(7), None, "fp", class_names=classes,
+                                     splits=np.array(["train"] * 6 + ["test"], dtype=object))
+
+
 def test_holdout_run_through_the_cli(tmp_path):
     out = tmp_path / "o"
     proc = cli("run", "--methods", "pca-svm", "--dataset", f"manifest:{split_manifest(tmp_path)}",

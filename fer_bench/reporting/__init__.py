@@ -11,7 +11,9 @@ imports a method plugin or writes to a store.
   2003), ``pairwise_tests``;
 - :mod:`~fer_bench.reporting.plots`: the paper's Figures 10-12 and confusion matrices;
 - :mod:`~fer_bench.reporting.html`: the self-contained ``report.html``;
-- :mod:`~fer_bench.reporting.compare`: several directories side by side and the leakage view.
+- :mod:`~fer_bench.reporting.compare`: several directories side by side and the leakage view;
+- :mod:`~fer_bench.reporting.ranking`: rankings over datasets (Friedman, Nemenyi, critical-difference
+  diagram; Bayesian correlated t-test per pair), ``fer-bench rank``.
 
 >>> from fer_bench.reporting import table2, table3   # doctest: +SKIP
 >>> table3(fer_bench.load_results("fer-bench-results/jaffe-subject"))   # doctest: +SKIP
@@ -26,9 +28,10 @@ from .compare import compare_results, leakage_table
 from .html import write_html
 from .plots import write_plots
 from .stats import pairwise_tests, write_statistics
-from .tables import fold_table, leaderboard, selection_table, table1, table2, table3, write_tables
+from .tables import ablation_table, fold_table, leaderboard, selection_table, table1, table2, table3, write_tables
 
 __all__ = [
+    "ablation_table",
     "compare_results",
     "fold_table",
     "leaderboard",

@@ -656,7 +656,8 @@ def add_cli(subparsers) -> None:
         ),
     )
     p.add_argument("dirs", nargs="+", help="results directories (one dataset each)")
-    p.add_argument("--out", default="results/ranking", help="output directory (default results/ranking)")
+    p.add_argument("--out", default="fer-bench-results/ranking",
+                   help="output directory (default fer-bench-results/ranking, beside the runs' own directories)")
     p.add_argument("--mix-protocols", action="store_true",
                    help="rank image-level and subject-independent results together (said so in the report)")
     p.add_argument("--missing", default="drop-methods", choices=list(MISSING_POLICIES),
