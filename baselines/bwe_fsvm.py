@@ -55,6 +55,7 @@ from fer_bench.registry import ImageSpec
 
 from .selection import CLASSIFIER_PARAMETERS, FeatureClassifierMethod, classifier_parameter
 from .swe_bbo import block_entropy
+from .wavelets import check_wavelet_choices
 
 
 def fuzzy_membership(X: np.ndarray, y: np.ndarray, delta: float = 0.1) -> np.ndarray:
@@ -101,10 +102,7 @@ class BWEFuzzySVM(FeatureClassifierMethod):
 
     def __init__(self, **params):
         super().__init__(**params)
-        import pywt
-
-        if self.wavelet not in pywt.wavelist(kind="discrete"):
-            raise FerBenchError(f"bwe-fsvm: wavelet={self.wavelet!r} is not a discrete wavelet known to PyWavelets")
+        check_wavelet_choices(self)
         if self.level < 1:
             raise FerBenchError(f"bwe-fsvm: level={self.level} must be at least 1")
         for key in ("grid_rows", "grid_cols"):

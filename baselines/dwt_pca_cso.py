@@ -71,6 +71,7 @@ from fer_bench.registry import ImageSpec
 
 from .selection import classifier_parameter
 from .slfn import OptimisedSLFNMethod
+from .wavelets import check_wavelet_choices
 
 
 class DWTPCACSO(OptimisedSLFNMethod):
@@ -109,12 +110,7 @@ class DWTPCACSO(OptimisedSLFNMethod):
 
     def __init__(self, **params):
         super().__init__(**params)
-        import pywt
-
-        if self.wavelet not in pywt.wavelist(kind="discrete"):
-            raise FerBenchError(f"dwt-pca-cso: wavelet={self.wavelet!r} is not a discrete wavelet known to PyWavelets")
-        if self.wavelet_mode not in pywt.Modes.modes:
-            raise FerBenchError(f"dwt-pca-cso: wavelet_mode={self.wavelet_mode!r}; use one of {pywt.Modes.modes}")
+        check_wavelet_choices(self, ("wavelet", "wavelet_mode"))
         if self.level < 1:
             raise FerBenchError(f"dwt-pca-cso: level={self.level} must be at least 1")
 

@@ -52,7 +52,6 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
-from sklearn.preprocessing import StandardScaler
 
 from fer_bench.errors import FerBenchError
 from fer_bench.params import Param
@@ -200,6 +199,8 @@ class HOSSVM(FeatureClassifierMethod):
         return np.concatenate(rows).astype(np.float32)
 
     def transforms(self, X_train, y_train, random_state):
+        from sklearn.preprocessing import StandardScaler
+
         scaler = StandardScaler().fit(X_train)
         if self.n_components is None:
             yield {}, scaler.transform, scaler.transform(X_train)

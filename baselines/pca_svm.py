@@ -40,9 +40,9 @@ RBF SVM becomes Nyström + a linear SVM by SGD, and the PCA of more images than 
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.preprocessing import StandardScaler
 
 from fer_bench.errors import FerBenchError
 from fer_bench.params import Param
@@ -55,6 +55,9 @@ from .selection import (
     classifier_parameter,
 )
 
+if TYPE_CHECKING:  # scikit-learn is imported where it is used: listing the methods must not load it (issue 10)
+    from sklearn.preprocessing import StandardScaler
+
 
 def scaled_components(X: np.ndarray, scaler: StandardScaler, pca: SnapshotPCA, n: int) -> np.ndarray:
     """The first ``n`` (whitened) principal components of standardised ``X``."""
@@ -65,6 +68,8 @@ def fit_scaled_pca(X: np.ndarray, n_components: int, whiten: bool, random_state:
     """``StandardScaler`` and :class:`SnapshotPCA` (``n_components`` capped by the data)
     fitted on ``X``; returns ``(scaler, pca, components of X)``. Deterministic
     (``random_state`` is accepted for symmetry and unused)."""
+    from sklearn.preprocessing import StandardScaler
+
     scaler = StandardScaler().fit(X)
     pca = SnapshotPCA(n_components, whiten)
     return scaler, pca, pca.fit_transform(scaler.transform(X))

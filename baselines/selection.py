@@ -308,7 +308,9 @@ class SnapshotPCA:
 
     ``n_components``: a count (keeps ``min(n_components, n − 1, d)``) or a fraction in
     (0, 1) of the variance to keep (the fewest components whose explained variance
-    reaches it, scikit-learn's rule). ``fit(X)``: X (n × d) float.
+    reaches it, scikit-learn's rule); directions without variance (eigenvalue under 1e-9
+    of the largest: duplicate images, fewer distinct images than components) are dropped,
+    so ``components_`` may have fewer rows. ``fit(X)``: X (n × d) float.
     ``transform(X)``: (m × d) → (m × k) float64.
     """
 
@@ -342,7 +344,13 @@ class SnapshotPCA:
             k = int(min(self.n_components, n - 1, d))
             values, vectors = eigh(gram, subset_by_index=(m - k, m - 1))
             values, vectors = values[::-1], vectors[:, ::-1]
-        values = np.maximum(values, np.finfo(np.float64).tiny)
+        # Drop directions with no variance (duplicate or collinear images make the data's rank
+        # smaller than k): whitening would divide by ~0 and blow them up to ~1e295. The same
+        # relative rule as Whitener (1e-9 of the largest eigenvalue).
+        keep = values > max(values[0], 0.0) * 1e-9
+        keep[0] = True  # at least one axis, even for constant data
+        values, vectors = np.maximum(values[keep], np.finfo(np.float64).tiny), vectors[:, keep]
+        k = len(values)
         axes = vectors if by_scatter else (Xc.T @ vectors) / np.sqrt(values)  # d × k, unit columns
         flip = np.sign(axes[np.argmax(np.abs(axes), axis=0), np.arange(k)])
         self.components_ = (axes * np.where(flip == 0, 1.0, flip)).T  # k × d

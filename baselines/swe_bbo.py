@@ -87,6 +87,7 @@ from fer_bench.registry import ImageSpec
 
 from .selection import Whitener, classifier_parameter
 from .slfn import OptimisedSLFNMethod
+from .wavelets import check_wavelet_choices
 
 
 def subband_entropy(coefficients: np.ndarray, kind: str = "shannon", bins: int = 64) -> np.ndarray:
@@ -180,15 +181,12 @@ class SWEBBO(OptimisedSLFNMethod):
 
     def __init__(self, **params):
         super().__init__(**params)
-        import pywt
-
         if self.level < 1 or self.image_size % (2**self.level):
             raise FerBenchError(
                 f"swe-bbo: image_size={self.image_size} must be a multiple of 2**level={2 ** self.level} "
                 "for the stationary wavelet transform"
             )
-        if self.wavelet not in pywt.wavelist(kind="discrete"):
-            raise FerBenchError(f"swe-bbo: wavelet={self.wavelet!r} is not a discrete wavelet known to PyWavelets")
+        check_wavelet_choices(self)
         for key in ("grid_rows", "grid_cols"):
             if not isinstance(self.params[key], int) or self.params[key] < 1:
                 raise FerBenchError(f"swe-bbo: {key}={self.params[key]!r} must be a positive integer")

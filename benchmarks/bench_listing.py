@@ -82,7 +82,8 @@ def main() -> int:
     record = {
         "command": "python " + shlex.join([f"benchmarks/{Path(__file__).name}", *sys.argv[1:]]),
         "targets": {"seconds": TARGET_SECONDS, "peak_rss_mb": TARGET_MB, "torch_imported": False},
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_1min": os.getloadavg()[0]},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_1min": os.getloadavg()[0],
+                    "nice": os.nice(0)},
         "rows": rows,
     }
     results = HERE / "results"
@@ -92,7 +93,9 @@ def main() -> int:
         "# Listing commands: time and peak memory",
         "",
         f"Produced by `{record['command']}` ({args.repeat} runs each; {os.cpu_count()} CPUs, "
-        f"1-minute load average {record['machine']['load_1min']:.1f} at the end: timings depend on the load).",
+        f"1-minute load average {record['machine']['load_1min']:.1f} at the end"
+        + (f", run at nice {record['machine']['nice']}" if record["machine"]["nice"] else "")
+        + ": timings depend on the load).",
         f"Target: under {TARGET_SECONDS:g} s (median) and {TARGET_MB:g} MB (peak RSS), torch never imported.",
         "",
         "| command | median s | max s | peak RSS MB | heavy modules imported | target met |",

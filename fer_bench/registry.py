@@ -444,6 +444,10 @@ def parse_method_list(text: str | list[str] | tuple[str, ...]) -> list[MethodSpe
         cls = get_method_class(name)  # raises with suggestions for unknown names
         instance = cls(**overrides)  # validates parameter names and values early
         names = {resolve_name(k, cls.parameters, name) for k in overrides}
-        resolved = tuple(sorted((k, getattr(instance, k)) for k in names))
-        result.append(MethodSpec(name, resolved))
+        # A value equal to the default is no variant: "pca-svm:classifier=svm" is pca-svm.
+        default = cls()
+        resolved = tuple(sorted((k, getattr(instance, k)) for k in names if getattr(instance, k) != getattr(default, k)))
+        spec = MethodSpec(name, resolved)
+        if spec not in result:
+            result.append(spec)
     return result

@@ -13,6 +13,7 @@ finished work is lost. :func:`run` is all three (``fer-bench run`` is a thin lay
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -164,10 +165,32 @@ def run(config: RunConfig | None = None, *, echo: Callable[[str], None] | None =
     return execute(the_plan, say)
 
 
+def writable_directory(path: Path, option: str) -> Path:
+    """``path``, created if needed, after checking a file can be written there.
+
+    Raises :class:`~fer_bench.errors.FerBenchError` naming ``option`` (``--out``,
+    ``--cache-dir``) when ``path`` is a file, cannot be created or is read-only.
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".fer-bench-write-check-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise FerBenchError(
+            f"{option} {path}: not a writable directory ({exc.strerror or exc}); choose another {option}"
+        ) from None
+    return path
+
+
 def execute(the_plan: Plan, say: Callable[[str], None]) -> Results:
     """Run every method of a :class:`Plan` into its results directory; see :func:`run`."""
     config, ds = the_plan.config, the_plan.dataset
-    cache = ArrayCache(default_cache_dir() if config.cache_dir is None else config.cache_dir)
+    writable_directory(the_plan.out, "--out")
+    cache_dir = default_cache_dir() if config.cache_dir is None else Path(config.cache_dir)
+    writable_directory(cache_dir, "--cache-dir" if config.cache_dir is not None else "cache directory ($FER_BENCH_CACHE)")
+    cache = ArrayCache(cache_dir)
     executor = make_executor(jobs=config.jobs, backend=config.backend, scheduler=config.scheduler)
     failed: dict[str, str] = {}
     with ResultsStore(the_plan.out, write=True) as store:

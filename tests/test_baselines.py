@@ -190,6 +190,25 @@ def test_parameters_are_overridable_and_validated():
         fer_bench.create_method("swe-bbo", init="he")
 
 
+@pytest.mark.parametrize("name", ["dwt-pca-cso", "swe-bbo", "bwe-fsvm"])
+def test_wavelet_choices_checked_against_pywavelets(name):
+    """Building a wavelet method checks only non-default wavelet choices (so listing the
+    methods need not import PyWavelets, issue 10): the declared defaults must be valid."""
+    import pywt
+
+    cls = fer_bench.get_method_class(name)
+    assert cls.parameters["wavelet"].default in pywt.wavelist(kind="discrete")
+    if "wavelet_mode" in cls.parameters:
+        assert cls.parameters["wavelet_mode"].default in pywt.Modes.modes
+    with pytest.raises(FerBenchError, match=f"{name}: wavelet='haar2' is not a discrete wavelet"):
+        fer_bench.create_method(name, wavelet="haar2")
+    assert fer_bench.create_method(name, wavelet="haar").wavelet == "haar"  # a valid non-default one passes
+    if name == "dwt-pca-cso":
+        with pytest.raises(FerBenchError, match="wavelet_mode='mirror'; use one of"):
+            fer_bench.create_method(name, wavelet_mode="mirror")
+        assert fer_bench.create_method(name, wavelet_mode="periodization").wavelet_mode == "periodization"
+
+
 def test_bispectrum_of_quadratic_phase_coupling_peaks_at_the_coupled_pair():
     # x = cos(a) + cos(b) + cos(a + b) with phase coupling: |B| peaks at (f_b, f_a).
     n, fa, fb = 256, 6, 10

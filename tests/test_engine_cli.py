@@ -218,3 +218,25 @@ def test_methods_all_runs_what_it_can_and_lists_what_it_skipped(tmp_path):
     for skipped in ("resnet101", "resnet101-probe", "mobilenetv2", "mobilenetv2-probe"):
         assert f"`{skipped}`" in board and f"skipped {skipped}" in proc.stderr
     assert "fer-bench weights install" in board
+
+
+@pytest.mark.parametrize("option", ["--out", "--cache-dir"])
+def test_an_output_or_cache_path_that_is_a_file_is_one_line(tmp_path, option):
+    """A file where a directory is needed: one line naming the option, exit 2, no traceback."""
+    afile = tmp_path / "afile"
+    afile.write_text("not a directory")
+    out = afile if option == "--out" else tmp_path / "o"
+    args = ["run", "--methods", "pca-svm", "--dataset", "synthetic?subjects=4&per_expression=2&size=64", "--runs", "1",
+            "--folds", "3", "--out", str(out), "-q"]
+    if option == "--cache-dir":
+        args += ["--cache-dir", str(afile)]
+    proc = cli(*args, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"{option} {afile}: not a writable directory" in proc.stderr
+
+
+def test_a_variant_equal_to_the_default_is_the_method_itself():
+    from fer_bench.registry import parse_method_list
+
+    labels = [s.label for s in parse_method_list("pca-svm,pca-svm:classifier=svm,pca-svm:classifier=logistic")]
+    assert labels == ["pca-svm", "pca-svm:classifier=logistic"]

@@ -14,6 +14,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image, ImageOps
 
@@ -509,6 +510,27 @@ def test_reencoded_copies_are_reported_like_byte_copies(tmp_path, tiny_folder):
     board = (out / "leaderboard.md").read_text()
     assert "3 groups of identical images" in board and "`happy/copy_000.tiff`" in board
     assert ["happy/000.png", "happy/copy_000.tiff"] in json.loads((out / "run.json").read_text())["duplicates"]
+
+
+def test_every_pca_method_runs_on_a_set_of_copies(tmp_path, tiny_folder):
+    """Case reencoded-duplicates, the methods: with every image present twice the data's rank is
+    half the images, so PCA with more components than that must drop the empty directions
+    (whitening them gave ~1e295 and an SVM crash), not fail."""
+    for path in sorted(tiny_folder.rglob("*.png")):
+        Image.open(path).save(path.with_name("copy_" + path.stem + ".tiff"))
+    out = tmp_path / "o"
+    cli("run", "--methods", "pca-svm:n_components=200,hos-svm,dwt-pca-cso:n_components=200,fitness_budget=20000",
+        "--dataset", f"folder:{tiny_folder}", "--runs", "1", "--folds", "3", "--face", "none", "--out", str(out), "-q")
+    table3 = pd.read_csv(out / "table3.csv")
+    assert len(table3) == 3 and table3["oa_mean"].notna().all()
+
+
+def test_snapshot_pca_drops_directions_without_variance():
+    from fer_bench_baselines.selection import SnapshotPCA
+
+    X = np.random.default_rng(0).random((15, 256))
+    Z = SnapshotPCA(40).fit_transform(np.vstack([X, X]))
+    assert Z.shape == (30, 14) and np.isfinite(Z).all() and np.abs(Z).max() < 10
 
 
 def test_duplicates_spanning_groups():
