@@ -287,6 +287,13 @@ def test_alignment_end_to_end_on_a_few_jaffe_people(jaffe_path, tmp_path, models
     assert report["faces_found"] == n and report["not_found"] == [] and report["template"] == faces.TEMPLATE.key()
     results = fer_bench.load_results(out)
     assert len(results.folds) == 8
+    # shown beside the protocol in every table, the report and the plots' subtitles
+    shown = (f"Face preprocessing: `--face align` for every method (align (shape_predictor_5): a face detected in "
+             f"{n} of {n} images)")
+    for name in ("leaderboard.md", "table3.md", "table2.md"):
+        assert shown in (out / name).read_text(), name
+    assert "Face preprocessing" in (out / "report.html").read_text()
+    assert "face align" in (out / "fig12_oa_comparison.svg").read_text()
     # a run with another face preprocessing is another configuration
     clash = cli("run", "--methods", "hog-svm", "--dataset", f"jaffe:{subset}", "--protocol", "subject", "--folds", "4",
                 "--runs", "1", "--face", "crop", "--out", str(out), "-q", check=False,

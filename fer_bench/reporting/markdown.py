@@ -65,6 +65,7 @@ def describe(results: Results) -> list[str]:
             + ("final models retrained on training + validation before testing (Li 2021, §3.6)"
                if results.refit else "no refit: final models trained on the training groups only")
         )
+    lines.append(face_line(results))
     about = ds.get("about") or {}
     for key in SHOWN_ABOUT:
         if about.get(key):
@@ -82,6 +83,46 @@ def describe(results: Results) -> list[str]:
         f"{chance['majority']:.2f} % by always predicting the largest class"
     )
     return lines
+
+
+def face_modes(results: Results) -> dict[str, list[str]]:
+    """Face preprocessing (``"align (shape_predictor_5)"``, ``"crop"``, ``"none"``) → the
+    methods of ``results`` that used it, from each method's recorded input spec."""
+    modes: dict[str, list[str]] = {}
+    for method in results.methods:
+        spec = (results.method_records.get(method) or {}).get("input") or {}
+        modes.setdefault(str(spec.get("face") or "none"), []).append(method)
+    return modes
+
+
+def face_short(results: Results) -> str:
+    """The face preprocessing in a few words, for plot subtitles: ``face align``, or
+    ``face per method`` when methods differ."""
+    modes = face_modes(results)
+    if len(modes) == 1:
+        return "face " + next(iter(modes)).split(" (")[0]
+    return "face per method"
+
+
+def face_line(results: Results) -> str:
+    """What the run did to the faces (issue 14: shown beside the protocol wherever a number
+    is): the override or each method's default, and how many images had no detected face."""
+    override = results.config.get("face")
+    modes = face_modes(results)
+    if override:
+        text = f"Face preprocessing: `--face {override}` for every method"
+    elif len(modes) == 1:
+        text = f"Face preprocessing: {next(iter(modes))} (every method's default)"
+    else:
+        text = "Face preprocessing: each method's default: " + "; ".join(
+            f"{mode} for {', '.join(f'`{m}`' for m in methods)}" for mode, methods in modes.items())
+    found = []
+    for mode, facts in sorted((results.faces or {}).items()):
+        if isinstance(facts, dict) and facts.get("images"):
+            missing = len(facts.get("not_found") or [])
+            found.append(f"{mode}: a face detected in {facts['images'] - missing} of {facts['images']} images"
+                         + (f", {missing} took the documented fallback (listed in run.json)" if missing else ""))
+    return text + (" (" + "; ".join(found) + ")" if found else "")
 
 
 def heading(results: Results, title: str) -> str:
