@@ -74,7 +74,7 @@ def main() -> None:
             ablation = pd.read_csv(path)
             cols = [c for c in ("method", "classifier", "oa", "difference", "p_value", "reading") if c in ablation]
             print(f"\n### Ablation, {name} (results/{name}/ablation.csv)\n")
-            print(markdown(ablation[cols].fillna("").astype(str).values.tolist(), cols))
+            print(markdown(ablation[cols].astype(object).where(ablation[cols].notna(), "").astype(str).values.tolist(), cols))
 
     cross = table3("cross-synthetic-to-jaffe")
     if len(cross):
