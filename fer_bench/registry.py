@@ -423,8 +423,8 @@ def parse_method_list(text: str | list[str] | tuple[str, ...]) -> list[MethodSpe
             specs.append(("", {}))
             continue
         if "=" in piece and ":" not in piece:
-            if not specs:
-                raise UnknownMethodError(f"parameter {piece!r} comes before any method name")
+            if not specs or not specs[-1][0]:  # nothing before it, or "all" (whose methods take no overrides)
+                raise UnknownMethodError(f"parameter {piece!r} follows no method name; write it as name:{piece}")
             key, _, value = piece.partition("=")
             specs[-1][1][key.strip()] = value.strip()
             continue

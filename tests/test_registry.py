@@ -160,6 +160,8 @@ def test_all_beside_named_variants_adds_them_and_only_all_methods_are_skipped():
 
     text = "all,pca-svm:classifier=logistic"
     assert includes_all(text) and not includes_all("pca-svm,hog-svm")
+    with pytest.raises(UnknownMethodError, match="follows no method name"):
+        parse_method_list("all,C=10")  # never silently dropped
     assert [s.label for s in parse_method_list(text)] == ["pca-svm:classifier=logistic"]
     the_plan = plan(RunConfig(methods=text, dataset="synthetic?subjects=4&per_expression=2&size=64", runs=1,
                               folds=3))
