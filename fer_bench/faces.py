@@ -29,7 +29,13 @@ Detection (:func:`detect_face`) works on an 8-bit grayscale copy:
   detection only;
 - the detector runs at its own threshold (0) without upsampling, then once more with one
   upsampling (faces down to ~40 px) when it found nothing; of several faces the largest
-  box is taken (FER datasets show one person).
+  box is taken (FER datasets show one person). (On upscaled crops the second pass still
+  finds faces the first missed: its image pyramid samples other scales. On 500
+  FER2013-sized stand-in faces it raised the share found from 26 % to 37 %.)
+
+Detection and landmarks run in ``jobs`` processes (joblib) over contiguous chunks of the
+dataset when asked (:func:`face_geometry`); every image is treated on its own, so the
+result does not depend on ``jobs``.
 
 Images in which no face is found are never dropped. The documented fallback
 (:data:`FALLBACK`): such an image uses the *median* face box (``crop``) or the median
@@ -300,48 +306,79 @@ class FaceGeometry:
     landmarks_sha256: str | None
 
 
-def _raw_geometry(dataset, cache, landmarks: str | None, progress=None) -> np.ndarray:
+def _detect_rows(dataset, start: int, stop: int) -> np.ndarray:
+    """Geometry rows (:data:`GEOMETRY_COLUMNS`, landmarks NaN) of images ``start:stop``."""
+    rows = np.full((stop - start, len(GEOMETRY_COLUMNS)), np.nan)
+    for row, i in zip(rows, range(start, stop)):
+        gray = to_gray_uint8(dataset.read_image(i))
+        found = detect_face(gray)
+        row[12:14] = gray.shape
+        if found is None:
+            row[0] = 0.0
+            row[2:6] = (0.0, 0.0, gray.shape[1], gray.shape[0])
+        else:
+            row[0], row[1], row[2:6] = 1.0, found[1], found[0]
+    return rows
+
+
+def _landmark_rows(dataset, rows: np.ndarray, start: int, landmarks: str) -> np.ndarray:
+    """``rows`` (images ``start:start + len(rows)``) with their alignment points filled."""
+    predictor, _ = shape_predictor(landmarks)
+    rows = np.array(rows, dtype=np.float64)
+    for row, i in zip(rows, range(start, start + len(rows))):
+        gray = to_gray_uint8(dataset.read_image(i))
+        row[6:12] = landmarks_in(gray, row[2:6], predictor).ravel()
+    return rows
+
+
+#: Images per chunk handed to one worker process by :func:`_in_chunks` (a chunk costs
+#: seconds, so the pickling of the dataset that goes with it is small beside it).
+FACE_CHUNK = 2000
+
+
+def _in_chunks(n: int, jobs: int, work) -> np.ndarray:
+    """``work(start, stop)`` over contiguous chunks of ``range(n)``, in ``jobs`` processes
+    when ``jobs`` > 1 and there is more than one chunk's worth per process; rows in order."""
+    n_chunks = max(1, min(n // 50, max(jobs, -(-n // FACE_CHUNK)))) if jobs > 1 else 1
+    bounds = np.linspace(0, n, n_chunks + 1).astype(int)
+    ranges = [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    if len(ranges) == 1:
+        return work(*ranges[0])
+    from joblib import Parallel, delayed
+
+    return np.concatenate(Parallel(n_jobs=jobs)(delayed(work)(a, b) for a, b in ranges))
+
+
+def _raw_geometry(dataset, cache, landmarks: str | None, jobs: int = 1) -> np.ndarray:
+    from functools import partial
+
     from .cache import ArrayCache
 
     cache = cache if cache is not None else ArrayCache(None)
     key: dict[str, Any] = {"kind": "faces", "dataset": dataset.fingerprint, **detector_key()}
     if landmarks is None:
+        return np.asarray(cache.get_or_compute(key, lambda: _in_chunks(len(dataset), jobs, partial(_detect_rows, dataset))))
 
-        def detect_all() -> np.ndarray:
-            rows = np.full((len(dataset), len(GEOMETRY_COLUMNS)), np.nan)
-            for i in range(len(dataset)):
-                gray = to_gray_uint8(dataset.read_image(i))
-                found = detect_face(gray)
-                rows[i, 12:14] = gray.shape
-                if found is None:
-                    rows[i, 0] = 0.0
-                    rows[i, 2:6] = (0.0, 0.0, gray.shape[1], gray.shape[0])
-                else:
-                    rows[i, 0], rows[i, 1], rows[i, 2:6] = 1.0, found[1], found[0]
-                if progress is not None:
-                    progress(1)
-            return rows
-
-        return np.asarray(cache.get_or_compute(key, detect_all))
-
-    predictor, sha = shape_predictor(landmarks)
+    _, sha = shape_predictor(landmarks)  # fails here, with its reason, before any work
     key.update(landmarks=landmarks, landmarks_sha256=sha)
 
     def predict_all() -> np.ndarray:
-        rows = np.array(_raw_geometry(dataset, cache, None), dtype=np.float64)
-        for i in range(len(dataset)):
-            gray = to_gray_uint8(dataset.read_image(i))
-            rows[i, 6:12] = landmarks_in(gray, rows[i, 2:6], predictor).ravel()
-        return rows
+        rows = np.asarray(_raw_geometry(dataset, cache, None, jobs))
+
+        def work(start: int, stop: int) -> np.ndarray:
+            return _landmark_rows(dataset, rows[start:stop], start, landmarks)
+
+        return _in_chunks(len(dataset), jobs, work)
 
     return np.asarray(cache.get_or_compute(key, predict_all))
 
 
-def face_geometry(dataset, cache=None, landmarks: str | None = None, progress=None) -> FaceGeometry:
+def face_geometry(dataset, cache=None, landmarks: str | None = None, jobs: int = 1) -> FaceGeometry:
     """Face boxes (and, with a ``landmarks`` model, alignment points) of every image of
-    ``dataset``, computed once and cached in ``cache`` (an :class:`~fer_bench.cache.ArrayCache`),
-    with :data:`FALLBACK` applied to the images without a face."""
-    rows = _raw_geometry(dataset, cache, landmarks, progress)
+    ``dataset``, computed once (in ``jobs`` processes) and cached in ``cache`` (an
+    :class:`~fer_bench.cache.ArrayCache`), with :data:`FALLBACK` applied to the images
+    without a face."""
+    rows = _raw_geometry(dataset, cache, landmarks, jobs)
     found = rows[:, 0] > 0.5
     sizes = rows[:, [13, 12]]  # (width, height)
     boxes = rows[:, 2:6].copy()

@@ -78,31 +78,55 @@ def image_key(dataset: Dataset, spec: ImageSpec) -> dict:
     }
 
 
-def load_images(dataset: Dataset, spec: ImageSpec, cache: ArrayCache, progress=None) -> np.ndarray:
+def face_geometry_for(dataset: Dataset, spec: ImageSpec, cache: ArrayCache, jobs: int = 1):
+    """The per-dataset face geometry ``spec`` needs (None for ``face="none"``), computed
+    in ``jobs`` processes and cached; warns, naming a few, about images without a face."""
+    from .faces import face_geometry
+
+    if spec.face == "none":
+        return None
+    geometry = face_geometry(dataset, cache, spec.landmarks if spec.face == "align" else None, jobs=jobs)
+    if geometry.not_found:
+        log.warning(
+            "no face detected in %d of %d images (%s%s): fallback used",
+            len(geometry.not_found), len(dataset), ", ".join(geometry.not_found[:5]),
+            ", …" if len(geometry.not_found) > 5 else "",
+        )
+    return geometry
+
+
+def prepare_range(dataset: Dataset, spec: ImageSpec, geometry, start: int, stop: int) -> np.ndarray:
+    """Images ``start:stop`` of ``dataset`` prepared to ``spec`` (:func:`prepare_image`):
+    float32 in [0, 1], (stop − start)×H×W (gray) or ×H×W×3 (rgb). ``geometry``: from
+    :func:`face_geometry_for` (None for ``face="none"``)."""
+    shape = (stop - start, *spec.size) + ((3,) if spec.color == "rgb" else ())
+    out = np.empty(shape, dtype=np.float32)
+    for j, i in enumerate(range(start, stop)):
+        box = geometry.boxes[i] if geometry is not None else None
+        points = geometry.points[i] if geometry is not None else None
+        out[j] = prepare_image(dataset.read_image(i), spec, box, points)
+    return out
+
+
+def load_images(dataset: Dataset, spec: ImageSpec, cache: ArrayCache, progress=None, jobs: int = 1) -> np.ndarray:
     """The whole dataset preprocessed to ``spec``, from the cache when possible.
 
     Returns a (read-only, memory-mapped when cached) float32 array N×H×W (gray) or
-    N×H×W×3 (rgb). Face detection and landmarks are computed once per dataset and cached
-    as well; :func:`fer_bench.faces.face_report` then names the images without a face.
+    N×H×W×3 (rgb). Face detection and landmarks are computed once per dataset (in
+    ``jobs`` processes) and cached as well; :func:`fer_bench.faces.face_report` then names
+    the images without a face. Methods that compute features of their own never need the
+    whole stack: the engine prepares their images chunk by chunk
+    (:func:`fer_bench.runner.method_features`); this stack is the input of methods that
+    learn from the pixels (PCA, fine-tuning).
     """
-    from .faces import face_geometry
 
     def fill(out: np.ndarray) -> None:
-        geometry = None
-        if spec.face != "none":
-            geometry = face_geometry(dataset, cache, spec.landmarks if spec.face == "align" else None)
-            if geometry.not_found:
-                log.warning(
-                    "no face detected in %d of %d images (%s%s): fallback used",
-                    len(geometry.not_found), len(dataset), ", ".join(geometry.not_found[:5]),
-                    ", …" if len(geometry.not_found) > 5 else "",
-                )
-        for i in range(len(dataset)):
-            box = geometry.boxes[i] if geometry is not None else None
-            points = geometry.points[i] if geometry is not None else None
-            out[i] = prepare_image(dataset.read_image(i), spec, box, points)
+        geometry = face_geometry_for(dataset, spec, cache, jobs)
+        for start in range(0, len(dataset), 256):
+            stop = min(len(dataset), start + 256)
+            out[start:stop] = prepare_range(dataset, spec, geometry, start, stop)
             if progress is not None:
-                progress(1)
+                progress(stop - start)
 
     shape = (len(dataset), *spec.size) + ((3,) if spec.color == "rgb" else ())
     # Written straight into the cache file: large datasets need not fit in memory.

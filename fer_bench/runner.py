@@ -111,6 +111,11 @@ def plan(config: RunConfig, dataset: Dataset | None = None) -> Plan:
     ds = dataset if dataset is not None else load_dataset(config.dataset)
     if config.test_dataset:
         ds = cross_dataset(ds, load_dataset(config.test_dataset))
+    face_reason = None
+    if config.face is None and ds.registered_faces:
+        # Face crops registered by the dataset's authors are used as they are, as published
+        # results on these sets use them (see Dataset.registered_faces for the reasons).
+        config, face_reason = config.replace(face="none"), ds.registered_faces
     parsed = parse_method_list(config.methods)
     run_all = parsed == "all" or includes_all(config.methods)
     named = [] if parsed == "all" else list(parsed)
@@ -136,6 +141,8 @@ def plan(config: RunConfig, dataset: Dataset | None = None) -> Plan:
         "face": config.face,
         "classes": ds.classes,
     }
+    if face_reason:
+        record["face_reason"] = f"{face_reason}: used as they are; --face crop or align detects faces again"
     out = config.out if config.out is not None else default_out(ds, config.protocol)
     return Plan(config, ds, protocol, specs, run_all, groups, report, out, device, record,
                 frozenset(s.label for s in named))
@@ -220,6 +227,8 @@ def execute(the_plan: Plan, say: Callable[[str], None]) -> Results:
             f"{config.runs} runs × {config.folds} folds, {'refit on train+val' if config.refit else 'no refit'}"
             f" → {the_plan.out}"
         )
+        if the_plan.record.get("face_reason"):
+            say(f"faces: {the_plan.record['face_reason']}")
         try:
             for spec in the_plan.specs:
                 reason = _run_one_method(the_plan, spec, cache, store, executor, say)
@@ -313,16 +322,44 @@ def method_record(method: Method, spec: ImageSpec | None = None) -> dict[str, An
     }
 
 
-def extract_in_parallel(method: Method, images: np.ndarray, jobs: int) -> np.ndarray:
-    """``method.extract_features`` over contiguous chunks of the images in ``jobs``
-    processes (for per-image features only: the result equals one call on all images)."""
-    from joblib import Parallel, delayed
+#: Images prepared and handed to a method's ``extract_features`` at once: bounds the
+#: memory of feature extraction (256 RGB 224×224 float32 images are 154 MB) whatever the
+#: dataset's size, while keeping per-call overheads (a network's set-up) small.
+FEATURE_CHUNK = 256
 
-    bounds = np.linspace(0, len(images), jobs + 1).astype(int)
-    parts = Parallel(n_jobs=jobs, max_nbytes="1M")(
-        delayed(method.extract_features)(images[a:b]) for a, b in zip(bounds[:-1], bounds[1:]) if b > a
-    )
-    return np.concatenate([np.asarray(p) for p in parts])
+
+def extract_range(method: Method, ds: Dataset, spec: ImageSpec, geometry, start: int, stop: int,
+                  single_thread: bool = False, progress=None) -> np.ndarray:
+    """``method.extract_features`` of images ``start:stop``, prepared to ``spec``
+    (:func:`fer_bench.preprocess.prepare_range`) :data:`FEATURE_CHUNK` at a time.
+
+    ``single_thread``: cap BLAS/OpenMP to one thread, for a worker process that shares
+    the cores with others. PyTorch methods always extract with one intra-op thread:
+    a convolution's float sums depend on how many threads share them (differences of
+    about 1e-6), and the cached features must not depend on ``--jobs``.
+    Returns the features, (stop − start) × …."""
+    from threadpoolctl import threadpool_limits
+
+    from .preprocess import prepare_range
+
+    torch_threads = None
+    if "torch" in method.requirements:
+        import torch
+
+        torch_threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+    parts = []
+    try:
+        with threadpool_limits(limits=1 if single_thread else None):
+            for a in range(start, stop, FEATURE_CHUNK):
+                b = min(stop, a + FEATURE_CHUNK)
+                parts.append(np.asarray(method.extract_features(prepare_range(ds, spec, geometry, a, b))))
+                if progress is not None:
+                    progress(b - a)
+    finally:
+        if torch_threads is not None:
+            torch.set_num_threads(torch_threads)
+    return np.concatenate(parts)
 
 
 def method_features(
@@ -331,25 +368,46 @@ def method_features(
     """The fold-independent features of ``method`` on ``ds`` (N × …), computed once and cached.
 
     ``face`` overrides the method's face preprocessing (:func:`fer_bench.preprocess.effective_spec`).
-    With ``jobs`` > 1 and a method whose features are per image
-    (``parallel_features``), the images are split across ``jobs`` processes: feature
-    extraction is otherwise the serial part that limits ``--jobs`` speed-ups."""
+    Images are prepared and passed to ``extract_features`` in chunks
+    (:func:`extract_range`), so memory holds one chunk of images and the features, never
+    the whole preprocessed stack (issue 15: FER2013's 35,887 images at 224×224 RGB
+    would be 21 GB of float32). With ``jobs`` > 1 and a method whose features are per
+    image (``parallel_features``), contiguous ranges of images go to ``jobs`` processes
+    of one thread each: feature extraction is otherwise the serial part that limits
+    ``--jobs`` speed-ups. ``progress(n)`` is called as ``n`` more images are done.
+    Methods that learn from the pixels (no ``extract_features`` of their own) get the
+    cached stack of :func:`~fer_bench.preprocess.load_images`."""
+    from .preprocess import face_geometry_for
+
     spec = effective_spec(method, face)
+    if type(method).extract_features is Method.extract_features:
+        # Pixels only: the preprocessed image stack is the feature cache entry.
+        return load_images(ds, spec, cache, progress=progress, jobs=jobs)
     key = {"kind": "features", "dataset": ds.fingerprint, **method.feature_key(), "spec": spec.key()}
 
     def compute() -> np.ndarray:
-        images = load_images(ds, spec, cache, progress=progress)
-        if jobs > 1 and method.parallel_features and len(images) >= 2 * jobs:
-            features = extract_in_parallel(method, images, jobs)
+        geometry = face_geometry_for(ds, spec, cache, jobs)
+        n = len(ds)
+        if jobs > 1 and method.parallel_features and n >= 2 * jobs:
+            from joblib import Parallel, delayed
+
+            # A few ranges per process, so that a slow range does not leave a core idle.
+            bounds = np.linspace(0, n, min(n // jobs, 4 * jobs) + 1).astype(int)
+            parts = []
+            for part in Parallel(n_jobs=jobs, return_as="generator")(
+                delayed(extract_range)(method, ds, spec, geometry, a, b, True)
+                for a, b in zip(bounds[:-1], bounds[1:]) if b > a
+            ):
+                parts.append(part)
+                if progress is not None:
+                    progress(len(part))
+            features = np.concatenate(parts)
         else:
-            features = np.asarray(method.extract_features(images))
-        if features.shape[0] != len(ds):
-            raise FerBenchError(f"method {method.name!r} returned features for {features.shape[0]} of {len(ds)} images")
+            features = extract_range(method, ds, spec, geometry, 0, n, progress=progress)
+        if features.shape[0] != n:
+            raise FerBenchError(f"method {method.name!r} returned features for {features.shape[0]} of {n} images")
         return features
 
-    if type(method).extract_features is Method.extract_features:
-        # Pixels only: the preprocessed image stack is the feature cache entry.
-        return load_images(ds, spec, cache, progress=progress)
     return cache.get_or_compute(key, compute)
 
 
@@ -387,24 +445,24 @@ class Progress:
     a line every :data:`PROGRESS_INTERVAL` seconds with folds done, elapsed time and an
     estimate of the time left."""
 
-    def __init__(self, label: str, total: int, enabled: bool, say: Callable[[str], None]):
+    def __init__(self, label: str, total: int, enabled: bool, say: Callable[[str], None], unit: str = "fold"):
         from tqdm.auto import tqdm
 
-        self.label, self.total, self.say, self.done = label, total, say, 0
+        self.label, self.total, self.say, self.done, self.unit = label, total, say, 0, unit
         self.start = self.last = time.monotonic()
         terminal = enabled and sys.stderr.isatty()
         self.lines = enabled and not terminal
-        self.bar = tqdm(total=total, desc=label, unit="fold", disable=not terminal, leave=True, file=sys.stderr)
+        self.bar = tqdm(total=total, desc=label, unit=unit, disable=not terminal, leave=True, file=sys.stderr)
 
-    def update(self) -> None:
-        self.done += 1
-        self.bar.update(1)
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        self.bar.update(n)
         now = time.monotonic()
         if self.lines and (now - self.last >= PROGRESS_INTERVAL or self.done == self.total):
             self.last = now
             elapsed = now - self.start
             left = elapsed / self.done * (self.total - self.done)
-            self.say(f"{self.label}: {self.done}/{self.total} folds, {_duration(elapsed)} elapsed, "
+            self.say(f"{self.label}: {self.done}/{self.total} {self.unit}s, {_duration(elapsed)} elapsed, "
                      f"about {_duration(left)} left")
 
     def close(self) -> None:
@@ -422,7 +480,18 @@ def _fit_folds(spec, method, the_plan: Plan, units, cache, store, executor, say)
     misses = cache.misses
     if config.progress and not sys.stderr.isatty():
         say(f"{spec.label}: preparing features of {len(ds)} images")
-    features = method_features(method, ds, cache, config.face, jobs=config.jobs)
+    bars: list[Progress] = []
+
+    def image_progress(n: int) -> None:  # a bar only when images are really being processed
+        if not bars:
+            bars.append(Progress(f"{spec.label} features", len(ds), config.progress, say, unit="image"))
+        bars[0].update(n)
+
+    try:
+        features = method_features(method, ds, cache, config.face, progress=image_progress, jobs=config.jobs)
+    finally:
+        for bar in bars:
+            bar.close()
     _record_faces(store, ds, effective_spec(method, config.face), cache, say)
     features_seconds = time.perf_counter() - start
     if cache.misses > misses:

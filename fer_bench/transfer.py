@@ -271,6 +271,10 @@ def best_index(scores: list[float]) -> int:
     return best
 
 
+#: Images per forward pass of a frozen network on a CPU (see ``TransferProbe``'s ``batch_size``).
+CPU_INFERENCE_BATCH = 8
+
+
 class TransferMethod(Method):
     """What every deep transfer method shares: a network with pretrained weights, a
     device, the input size and the batch size.
@@ -359,15 +363,16 @@ class TransferMethod(Method):
                 reasons.append(f"device {device!r} requested but PyTorch sees no CUDA GPU")
         return reasons
 
-    def _prepare(self, images, device, mean, std):
-        """A CPU N×H×W(×3) array slice → a normalised N×C×H×W tensor on ``device``."""
+    def _prepare(self, images, device, mean, std, channels_last: bool | None = None):
+        """A CPU N×H×W(×3) array slice → a normalised N×C×H×W tensor on ``device``, in
+        channels-last memory order on a GPU (or when ``channels_last`` says so)."""
         import torch
 
         batch = to_tensor(images, self.channels).to(device, non_blocking=True)
         mean_t = torch.tensor(mean, device=device).view(1, -1, 1, 1)
         std_t = torch.tensor(std, device=device).view(1, -1, 1, 1)
         batch = (batch - mean_t) / std_t
-        if device.type == "cuda":
+        if channels_last or (channels_last is None and device.type == "cuda"):
             batch = batch.contiguous(memory_format=torch.channels_last)
         return batch
 
@@ -379,8 +384,14 @@ class TransferProbe(TransferMethod):
     strategy = "probe"
     max_threads = 1  # the per-fold fit is a small dense problem; threads only add overhead
     feature_version = "1"
-    parallel_features = False
+    # Every image's features are its own (eval mode: BatchNorm uses its stored statistics),
+    # so the engine may extract ranges of images in parallel processes (one thread each).
+    parallel_features = True
     probe_parameters: dict[str, Param] = {
+        "batch_size": Param(None, role="runtime", low=1, nullable=True,
+                            doc="images per forward pass of the frozen network; None: "
+                                f"{CPU_INFERENCE_BATCH} on a CPU (a larger batch's activations leave the CPU caches: "
+                                "slower per image, benchmarks/results/probe_inference.md), 64 on a GPU"),
         "flip_views": Param(True, role="features", doc="also extract the mirrored image; a test image's probabilities "
                                                        "are the mean over its views"),
         "C_grid": Param((0.01, 0.1, 1.0, 10.0), role="fit", low=0, aliases=("C",),
@@ -406,16 +417,17 @@ class TransferProbe(TransferMethod):
         with reproducible(device, self.init_seed):  # random-init networks are seeded
             model, _ = self.build_network()
         model = self.feature_network(model)
-        model.eval().to(device)
-        if device.type == "cuda":
-            model = model.to(memory_format=torch.channels_last)
+        # Channels-last on every device: oneDNN's CPU convolutions run the depthwise
+        # layers of MobileNetV2 and mini-Xception faster in it (benchmarks/results/probe_inference.md).
+        model = model.eval().to(device).to(memory_format=torch.channels_last)
         dtype, _ = precision_for(device)
         mean, std = self.normalisation()
         n_views = 2 if self.flip_views else 1
+        batch_size = self.batch_size or (64 if device.type == "cuda" else CPU_INFERENCE_BATCH)
         out: np.ndarray | None = None
         with torch.inference_mode(), autocast(device, dtype):
-            for start in range(0, len(images), self.batch_size):
-                batch = self._prepare(images[start : start + self.batch_size], device, mean, std)
+            for start in range(0, len(images), batch_size):
+                batch = self._prepare(images[start : start + batch_size], device, mean, std, channels_last=True)
                 views = [batch, batch.flip(-1)][:n_views]
                 feats = torch.stack([logits_of(model(v)).float().flatten(1) for v in views], 1).cpu().numpy()
                 if out is None:

@@ -175,6 +175,26 @@ def test_fer2013_runs_end_to_end_and_records_the_splits(tmp_path):
     res = Results(out)
     assert res.dataset["name"] == "fer2013" and res.dataset["splits"] == {"train": 49, "val": 7, "test": 7}
     assert res.oa_summary("lbp-svm")[2] == 1
+    # FER2013's faces are registered crops: used as they are unless --face says otherwise,
+    # and the tables say so (lbp-svm's own default is align).
+    assert res.config["face"] == "none" and "registered by its authors" in res.config["face_reason"]
+    assert res.method_records["lbp-svm"]["input"]["face"] == "none"
+    assert "FER2013's images are face crops registered by its authors" in (out / "table2.md").read_text()
+
+
+def test_registered_face_crops_default_to_none_and_can_be_overridden(tmp_path):
+    from fer_bench.config import RunConfig
+    from fer_bench.runner import plan
+
+    csv = write_fer_csv(tmp_path / "fer2013.csv", fer_rows(n=42, seed=5))
+    assert load_dataset(f"fer2013:{csv}").registered_faces
+    default = plan(RunConfig(methods="hog-svm", dataset=f"fer2013:{csv}", protocol="holdout", runs=1))
+    assert default.config.face == "none" and default.record["face"] == "none" and default.record["face_reason"]
+    chosen = plan(RunConfig(methods="hog-svm", dataset=f"fer2013:{csv}", protocol="holdout", runs=1, face="align"))
+    assert chosen.config.face == "align" and "face_reason" not in chosen.record
+    # A set that is not registered keeps each method's own face preprocessing.
+    other = plan(RunConfig(methods="hog-svm", dataset="synthetic", runs=1, folds=3))
+    assert other.config.face is None and "face_reason" not in other.record
 
 
 # -- FER2013: the image-folder export --------------------------------------------------------
@@ -260,6 +280,8 @@ def test_rafdb_official_list_layout(tmp_path):
     original = load_dataset(f"rafdb:{root}?images=original")
     assert original.samples["sample_id"].str.startswith("Image/original/").all()
     assert original.spec.endswith("?images=original")
+    # The aligned images are registered face crops; the original photos are not.
+    assert "aligned on five landmarks" in ds.registered_faces and original.registered_faces is None
 
 
 def test_rafdb_list_errors_name_the_culprit(tmp_path):

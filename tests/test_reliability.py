@@ -181,20 +181,35 @@ def test_classical_and_probe_tables_are_byte_identical_across_runs(tmp_path):
         assert outputs[0][name] == outputs[1][name], name
 
 
-def test_parallel_feature_extraction_equals_one_call():
-    """Methods that declare per-image features give the same array when chunked across processes."""
-    from fer_bench import create_method, list_methods
-    from fer_bench.runner import extract_in_parallel
+def test_chunked_and_parallel_feature_extraction_equal_one_call(monkeypatch):
+    """Features are extracted chunk by chunk (bounded memory) and, for methods that declare
+    per-image features, across processes: both give exactly the array of one call on the
+    whole preprocessed stack."""
+    from fer_bench import create_method, list_methods, runner
+    from fer_bench.cache import ArrayCache
+    from fer_bench.datasets import load_dataset
+    from fer_bench.preprocess import effective_spec, load_images
 
-    rng = np.random.default_rng(0)
+    monkeypatch.setattr(runner, "FEATURE_CHUNK", 7)  # several chunks, the last one short
+    ds = load_dataset("synthetic?subjects=3&per_expression=1&size=64")  # 21 images
     checked = 0
     for name in list_methods():
         method = create_method(name)
-        if not method.parallel_features:
+        if not method.parallel_features or method.unmet_requirements("cpu"):
             continue
-        h, w = method.input_spec().size
-        shape = (6, h, w) + ((3,) if method.input_spec().color == "rgb" else ())
-        images = rng.random(shape, dtype=np.float32)
-        np.testing.assert_array_equal(extract_in_parallel(method, images, 2), method.extract_features(images))
+        images = load_images(ds, effective_spec(method, "none"), ArrayCache(None))
+        if "torch" in method.requirements:  # the engine extracts with one thread (see extract_range)
+            import torch
+
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            whole = method.extract_features(images)
+            torch.set_num_threads(threads)
+        else:
+            whole = method.extract_features(images)
+        serial = runner.method_features(method, ds, ArrayCache(None), "none", jobs=1)
+        parallel = runner.method_features(method, ds, ArrayCache(None), "none", jobs=2)
+        np.testing.assert_array_equal(serial, whole, err_msg=name)
+        np.testing.assert_array_equal(parallel, whole, err_msg=name)
         checked += 1
     assert checked >= 6

@@ -88,7 +88,10 @@ def test_transfer_parameters_are_declared_with_roles_and_docs():
         else:
             assert fer_bench.get_method_class(name).parameter_names("features") == ("image_size",)
             assert declared["batch_size"].role == "fit" and declared["epochs"].role == "fit"
-    assert create_method("minixception-probe").batch_size == 64
+    # A probe's inference batch is chosen per device unless given (8 on a CPU, 64 on a GPU).
+    assert create_method("minixception-probe").batch_size is None
+    assert create_method("minixception-probe", batch_size=16).batch_size == 16
+    assert create_method("minixception").batch_size == 64  # fine-tuning: the SGD mini-batch
     assert create_method("resnet101-probe", C=1).C_grid == (1.0,)
     with pytest.raises(fer_bench.errors.UnknownMethodError, match="batch_size"):
         create_method("resnet101-probe", batch_size=0)

@@ -228,6 +228,19 @@ class Dataset:
     #: Facts about the data a reader of any result needs (e.g. ``subjects``: "none: …",
     #: ``split_source``): stored in the run record and shown beside the numbers.
     about: dict[str, str] = field(default_factory=dict)
+    #: Set by a source whose images are face crops registered by the dataset's authors
+    #: (FER2013's centred 48×48 faces, RAF-DB's 100×100 faces aligned on landmarks): a
+    #: sentence saying so. A run without ``--face`` then gives every method the images as
+    #: they are (face preprocessing ``none``; :func:`fer_bench.runner.plan` records why),
+    #: because (1) results published on these sets use the crops as given (FER2013's
+    #: baselines, Goodfellow et al. 2013; RAF-DB's, Li & Deng 2019), and so do the
+    #: networks trained on them (mini-Xception); (2) finding a face again in a 48-px crop
+    #: needs a 4× upscale and still fails on many images
+    #: (``benchmarks/results/face_detection.md``), so the documented fallback would frame
+    #: most of them anyway; (3) detection and landmarks then cost more CPU time than
+    #: every method's features together (issue 15, ``benchmarks/results/holdout_scale.md``).
+    #: ``--face crop`` or ``--face align`` detects faces again.
+    registered_faces: str | None = None
     _scan: list[tuple[str, str, tuple[str, ...]]] | None = field(default=None, repr=False)
     _fingerprint: str | None = field(default=None, repr=False)
 

@@ -96,6 +96,9 @@ def cross_dataset(train: Dataset, test: Dataset) -> CrossDataset:
         decode=lambda data, i: index[i][0].decode(data, index[i][1]),
         notices=[f"cross-dataset: dropped {d}" for d in dropped],
         about=about,
+        # Both sets must be registered crops for "use them as they are" to mean the same on both.
+        registered_faces=(f"{train.registered_faces}; {test.registered_faces}"
+                          if train.registered_faces and test.registered_faces else None),
         parts=(train, test),
         kept_classes=tuple(shared),
     )

@@ -85,6 +85,9 @@ FOLDER_SPLIT: dict[str, str] = {
 
 _PREFIX = re.compile(r"^(?P<usage>Training|PublicTest|PrivateTest)[_-]", re.IGNORECASE)
 _CSV_NAMES = ("fer2013.csv", "icml_face_data.csv", "train.csv")
+#: FER2013's faces were registered by its authors (Goodfellow et al. 2013, §3.1: "automatically
+#: registered so that the face is more or less centered and occupies about the same amount of space").
+REGISTERED = "FER2013's images are face crops registered by its authors (48×48, centred)"
 _NO_SUBJECTS = "none: FER2013 has no subject ids (subject-independent protocol not possible; the official split does not keep people apart)"
 _CHUNK = 4096
 
@@ -281,6 +284,7 @@ def read_fer2013_csv(csv_path: Path, spec: str | None = None) -> SplitDataset:
         read_bytes=lambda i: images[i].tobytes(),
         decode=lambda data, i: images[i],
         about=notes,
+        registered_faces=REGISTERED,
     )
 
 
@@ -338,6 +342,7 @@ def read_fer2013_folders(root: Path, spec: str | None = None, split_mode: str = 
         read_bytes=file_reader(root, list(samples["sample_id"])),
         root=root,
         about={"subjects": _NO_SUBJECTS, "format": "image folders", "split_source": source},
+        registered_faces=REGISTERED,
     )
 
 

@@ -70,6 +70,10 @@ def rafdb(path: str | None, options: dict) -> SplitDataset:
     )
 
 
+#: RAF-DB's aligned images are faces its authors registered (five landmarks, 100×100).
+REGISTERED = "RAF-DB's aligned images are face crops registered by its authors (100×100, aligned on five landmarks)"
+
+
 def _label(code: str, where: str) -> str:
     code = code.strip()
     if not (code.isdigit() and 1 <= int(code) <= len(RAFDB_LABELS)):
@@ -125,7 +129,8 @@ def read_rafdb_list(root: Path, images: str = "aligned", spec: str | None = None
             f"rafdb: {len(missing)} of {len(rows)} images listed in {list_path} are missing, e.g. {root / missing[0]}"
         )
     return _dataset(root, rows, spec, {"format": f"official list, {images} images",
-                                       "split_source": "name prefix train_ → train, test_ → test (no val)"})
+                                       "split_source": "name prefix train_ → train, test_ → test (no val)"},
+                    registered=images == "aligned")
 
 
 def read_rafdb_folders(root: Path, spec: str | None = None) -> SplitDataset:
@@ -153,7 +158,7 @@ def read_rafdb_folders(root: Path, spec: str | None = None) -> SplitDataset:
                                        "split_source": "folders train/ → train, test/ → test (no val)"})
 
 
-def _dataset(root: Path, rows, spec: str, notes: dict) -> SplitDataset:
+def _dataset(root: Path, rows, spec: str, notes: dict, registered: bool = True) -> SplitDataset:
     samples = pd.DataFrame(rows, columns=["sample_id", "label", "subject", "split"], dtype=object)
     samples = samples.sort_values("sample_id", kind="stable").reset_index(drop=True)
     return SplitDataset(
@@ -163,6 +168,7 @@ def _dataset(root: Path, rows, spec: str, notes: dict) -> SplitDataset:
         read_bytes=file_reader(root, list(samples["sample_id"])),
         root=root,
         about={"subjects": _NO_SUBJECTS, **notes},
+        registered_faces=REGISTERED if registered else None,
     )
 
 

@@ -109,7 +109,9 @@ def face_line(results: Results) -> str:
     is): the override or each method's default, and how many images had no detected face."""
     override = results.config.get("face")
     modes = face_modes(results)
-    if override:
+    if override and results.config.get("face_reason"):
+        text = f"Face preprocessing: {override} for every method ({results.config['face_reason']})"
+    elif override:
         text = f"Face preprocessing: `--face {override}` for every method"
     elif len(modes) == 1:
         text = f"Face preprocessing: {next(iter(modes))} (every method's default)"
