@@ -12,8 +12,11 @@ each projection, then dimension reduction and an SVM.
 Our choices where the source is silent (each a parameter):
 
 - ``image_size`` 128: grayscale, resized to 128×128;
-- ``angle_step`` 5: projections at 0°, 5°, …, 175° (36 angles) by
-  ``skimage.transform.radon`` (``circle=False``: the whole image, 182 samples each).
+- ``angle_step`` 5: projections at 0°, 5°, …, 175° (36 angles) as
+  ``skimage.transform.radon`` (``circle=False``: the whole image, 182 samples each)
+  computes them; :func:`radon_projections` applies skimage's own rotation and bilinear
+  interpolation as one precomputed sparse matrix to a batch of images (equal to
+  ``radon`` within 1e-12, tested; about 40× faster, which matters at FER2013's size).
   Our earlier choice was 15° (12 angles); finer angles keep more of the face's
   geometry, since each projection summarises it along one direction only;
 - bispectrum of each projection by the direct (FFT) method over segments of ``nfft`` 64
@@ -49,7 +52,7 @@ RBF SVM becomes Nyström + a linear SVM by SGD, and the PCA of more images than 
 
 from __future__ import annotations
 
-from functools import partial
+from functools import lru_cache, partial
 
 import numpy as np
 
@@ -71,6 +74,59 @@ def standardised_components(X: np.ndarray, scaler, pca) -> np.ndarray:
 
 
 HOS_FEATURES = ("mean_magnitude", "P1", "P2", "sum_log", "sum_log_diagonal", "moment_diagonal", "f1m", "f2m")
+
+
+@lru_cache(maxsize=8)
+def radon_operator(shape: tuple[int, int], theta: tuple[float, ...]):
+    """The Radon transform of ``skimage.transform.radon(image, theta, circle=False)`` as a
+    sparse matrix A (``len(theta)`` · L × H · W, scipy CSR): ``(A @ image.ravel())``
+    reshaped to (angles × L) equals ``radon(...).T``.
+
+    It repeats skimage's steps (scikit-image 0.26, ``skimage/transform/radon_transform.py``):
+    the image is zero-padded to a square of side L = ceil(√2 · max(H, W)) with the same
+    centre; for each angle, ``warp`` with the matrix R (rotation about the centre) samples
+    the padded image bilinearly at R·(column, row, 1) (``order=1``, outside = 0) and the
+    projection is the sum over rows. A is linear in the image, so one matrix serves every
+    image; zero padding only drops columns. Returns ``(A, L)``.
+    """
+    from scipy import sparse
+
+    height, width = shape
+    diagonal = np.sqrt(2) * max(shape)
+    pad = [int(np.ceil(diagonal - s)) for s in shape]
+    pad_before = [(s + p) // 2 - s // 2 for s, p in zip(shape, pad)]
+    side = height + pad[0]  # == width + pad[1]: both are ceil(diagonal)
+    centre = side // 2
+    out_row, out_col = (a.ravel().astype(np.float64) for a in np.mgrid[:side, :side])
+    rows, cols, values = [], [], []
+    for i, angle in enumerate(np.deg2rad(np.asarray(theta, dtype=np.float64))):
+        cos_a, sin_a = np.cos(angle), np.sin(angle)
+        x = cos_a * out_col + sin_a * out_row - centre * (cos_a + sin_a - 1)
+        y = -sin_a * out_col + cos_a * out_row - centre * (cos_a - sin_a - 1)
+        r0, c0 = np.floor(y), np.floor(x)
+        dr, dc = y - r0, x - c0
+        r0, c0 = r0.astype(np.int64), c0.astype(np.int64)
+        target = i * side + out_col.astype(np.int64)  # sum over output rows → one sample per column
+        for step_r, step_c, weight in ((0, 0, (1 - dr) * (1 - dc)), (0, 1, (1 - dr) * dc),
+                                       (1, 0, dr * (1 - dc)), (1, 1, dr * dc)):
+            r, c = r0 + step_r - pad_before[0], c0 + step_c - pad_before[1]
+            inside = (r >= 0) & (r < height) & (c >= 0) & (c < width) & (weight != 0)
+            rows.append(target[inside])
+            cols.append(r[inside] * width + c[inside])
+            values.append(weight[inside])
+    matrix = sparse.csr_matrix(
+        (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(len(theta) * side, height * width)
+    )
+    return matrix, side
+
+
+def radon_projections(images: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """N × angles × L Radon projections of N × H × W images (float64), as
+    ``skimage.transform.radon(image, theta, circle=False).T`` for each image."""
+    images = np.asarray(images, dtype=np.float64)
+    matrix, side = radon_operator(images.shape[1:], tuple(float(t) for t in theta))
+    flat = images.reshape(len(images), -1)
+    return np.asarray(matrix @ flat.T).T.reshape(len(images), len(theta), side)
 
 
 def principal_domain(nfft: int) -> tuple[np.ndarray, np.ndarray]:
@@ -150,7 +206,7 @@ class HOSSVM(FeatureClassifierMethod):
         "using support vector machines, J. Medical Imaging and Health Informatics 5(6), 2015"
     )
     paper_oa = (83.43, 2.15)
-    requirements = ("skimage", "sklearn")
+    requirements = ("scipy", "sklearn")
     parameters = {
         "image_size": Param(128, role="features", low=16, doc="side of the square grayscale input, px"),
         "angle_step": Param(5.0, role="features", low=0.1, high=180, doc="degrees between Radon projections"),
@@ -184,13 +240,7 @@ class HOSSVM(FeatureClassifierMethod):
         return np.arange(0.0, 180.0, self.angle_step)
 
     def extract_features(self, images: np.ndarray) -> np.ndarray:
-        from skimage.transform import radon
-
-        theta = self.angles()
-        # radon works one image at a time; the bispectra are computed for the whole stack.
-        projections = np.stack(
-            [radon(np.asarray(img, dtype=np.float64), theta=theta, circle=False).T for img in images]
-        )  # N × angles × L
+        projections = radon_projections(images, self.angles())  # N × angles × L
         rows = []
         for start in range(0, len(projections), 64):
             B, f1, f2 = bispectrum(projections[start : start + 64], self.nfft, self.overlap, self.window,

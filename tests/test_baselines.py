@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 from fer_bench_baselines.bwe_fsvm import fuzzy_membership
-from fer_bench_baselines.hos_svm import bispectrum, principal_domain
+from fer_bench_baselines.hos_svm import bispectrum, principal_domain, radon_projections
 from fer_bench_baselines.lbp_svm import lbp_grid_histograms
 from fer_bench_baselines.pca_svm import SnapshotPCA
 from fer_bench_baselines.selection import KernelSVC, Whitener
@@ -207,6 +207,22 @@ def test_wavelet_choices_checked_against_pywavelets(name):
         with pytest.raises(FerBenchError, match="wavelet_mode='mirror'; use one of"):
             fer_bench.create_method(name, wavelet_mode="mirror")
         assert fer_bench.create_method(name, wavelet_mode="periodization").wavelet_mode == "periodization"
+
+
+@pytest.mark.parametrize("shape, step", [((128, 128), 5.0), ((40, 31), 15.0), ((33, 33), 7.5)])
+def test_radon_projections_equal_skimage_radon(shape, step):
+    """hos-svm's batched Radon operator is skimage's radon (circle=False), image by image,
+    on square, odd and non-square images (random pixels and one bright dot off-centre)."""
+    from skimage.transform import radon
+
+    rng = np.random.default_rng(1)
+    images = rng.random((3, *shape))
+    images[2] = 0.0
+    images[2, shape[0] // 3, shape[1] // 4] = 1.0
+    theta = np.arange(0.0, 180.0, step)
+    got = radon_projections(images, theta)
+    for image, projections in zip(images, got):
+        np.testing.assert_allclose(projections, radon(image, theta=theta, circle=False).T, rtol=0, atol=1e-10)
 
 
 def test_bispectrum_of_quadratic_phase_coupling_peaks_at_the_coupled_pair():
