@@ -234,12 +234,13 @@ class Dataset:
     #: they are (face preprocessing ``none``; :func:`fer_bench.runner.plan` records why),
     #: because (1) results published on these sets use the crops as given (FER2013's
     #: baselines, Goodfellow et al. 2013; RAF-DB's, Li & Deng 2019), and so do the
-    #: networks trained on them (mini-Xception); (2) finding a face again in a 48-px crop
-    #: needs a 4× upscale and still fails on many images
-    #: (``benchmarks/results/face_detection.md``), so the documented fallback would frame
-    #: most of them anyway; (3) detection and landmarks then cost more CPU time than
-    #: every method's features together (issue 15, ``benchmarks/results/holdout_scale.md``).
-    #: ``--face crop`` or ``--face align`` detects faces again.
+    #: networks trained on them (mini-Xception); (2) the authors' registration is the
+    #: dataset's definition of "the face": detecting again in a 48-px crop needs a 4×
+    #: upscale and padding (:mod:`fer_bench.faces`); (3) detection and landmarks would
+    #: cost more CPU time than all the methods' features together at FER2013's size
+    #: (about 59 ms per image, ``benchmarks/results/holdout_scale.md``). Alignment can
+    #: still help such crops (it did on our synthetic FER2013-sized stand-ins, whose faces
+    #: are not registered): ``--face align`` (or ``crop``) detects faces again.
     registered_faces: str | None = None
     _scan: list[tuple[str, str, tuple[str, ...]]] | None = field(default=None, repr=False)
     _fingerprint: str | None = field(default=None, repr=False)
