@@ -151,6 +151,13 @@ class ArrayCache:
             json.dump(meta, handle, sort_keys=True, default=str)
         os.replace(tmp_meta, meta_path)
 
+    def discard(self, key: dict[str, Any]) -> None:
+        """Remove ``key``'s entry (array and sidecar) if present."""
+        if self.root is None:
+            return
+        for path in self.paths(key):
+            path.unlink(missing_ok=True)
+
     def get_or_compute(self, key: dict[str, Any], compute: Callable[[], np.ndarray]) -> np.ndarray:
         """The verified cached array of ``key``, else ``compute()`` stored and returned memory-mapped."""
         cached = self.load(key)

@@ -328,6 +328,31 @@ def method_record(method: Method, spec: ImageSpec | None = None) -> dict[str, An
 FEATURE_CHUNK = 256
 
 
+#: Datasets of at least twice this many images have their features computed in parts of
+#: this many images, each stored in the cache as soon as it is done: an interrupted
+#: extraction (Ctrl-C, a killed job) resumes from the parts already finished. The parts
+#: do not depend on ``--jobs``, so a resumed run may use another number of processes.
+FEATURE_PART = 1024
+
+
+def extract_part(method: Method, ds: Dataset, spec: ImageSpec, geometry, start: int, stop: int,
+                 single_thread: bool, cache: ArrayCache | None, key: dict | None, progress=None
+                 ) -> tuple[np.ndarray, bool]:
+    """The features of images ``start:stop`` (:func:`extract_range`), loaded from ``cache``
+    under ``key`` when a finished part is there, else computed and stored there.
+    Returns (features, whether they came from the cache)."""
+    if cache is not None and key is not None:
+        done = cache.load(key)
+        if done is not None:
+            if progress is not None:
+                progress(stop - start)
+            return np.array(done), True
+    features = extract_range(method, ds, spec, geometry, start, stop, single_thread, progress)
+    if cache is not None and key is not None:
+        cache.store(key, features)
+    return features, False
+
+
 def extract_range(method: Method, ds: Dataset, spec: ImageSpec, geometry, start: int, stop: int,
                   single_thread: bool = False, progress=None) -> np.ndarray:
     """``method.extract_features`` of images ``start:stop``, prepared to ``spec``
@@ -374,7 +399,9 @@ def method_features(
     would be 21 GB of float32). With ``jobs`` > 1 and a method whose features are per
     image (``parallel_features``), contiguous ranges of images go to ``jobs`` processes
     of one thread each: feature extraction is otherwise the serial part that limits
-    ``--jobs`` speed-ups. ``progress(n)`` is called as ``n`` more images are done.
+    ``--jobs`` speed-ups. A large dataset's features are computed in parts of
+    :data:`FEATURE_PART` images stored as they finish, so an interrupted extraction
+    resumes. ``progress(n)`` is called as ``n`` more images are done.
     Methods that learn from the pixels (no ``extract_features`` of their own) get the
     cached stack of :func:`~fer_bench.preprocess.load_images`."""
     from .preprocess import face_geometry_for
@@ -388,27 +415,49 @@ def method_features(
     def compute() -> np.ndarray:
         geometry = face_geometry_for(ds, spec, cache, jobs)
         n = len(ds)
-        if jobs > 1 and method.parallel_features and n >= 2 * jobs:
+        parallel = jobs > 1 and method.parallel_features and n >= 2 * jobs
+        resumable = cache.root is not None and n >= 2 * FEATURE_PART
+        if resumable:
+            bounds = list(range(0, n, FEATURE_PART)) + [n]
+        elif parallel:  # a few ranges per process, so that a slow range does not leave a core idle
+            bounds = np.linspace(0, n, min(n // jobs, 4 * jobs) + 1).astype(int).tolist()
+        else:
+            bounds = [0, n]
+        ranges = [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+        def part_key(a: int, b: int) -> dict | None:
+            return {**key, "kind": "features-part", "range": [a, b]} if resumable else None
+
+        if parallel:
             from joblib import Parallel, delayed
 
-            # A few ranges per process, so that a slow range does not leave a core idle.
-            bounds = np.linspace(0, n, min(n // jobs, 4 * jobs) + 1).astype(int)
-            parts = []
-            for part in Parallel(n_jobs=jobs, return_as="generator")(
-                delayed(extract_range)(method, ds, spec, geometry, a, b, True)
-                for a, b in zip(bounds[:-1], bounds[1:]) if b > a
-            ):
-                parts.append(part)
-                if progress is not None:
-                    progress(len(part))
-            features = np.concatenate(parts)
+            results = Parallel(n_jobs=jobs, return_as="generator")(
+                delayed(extract_part)(method, ds, spec, geometry, a, b, True, cache if resumable else None, part_key(a, b))
+                for a, b in ranges
+            )
         else:
-            features = extract_range(method, ds, spec, geometry, 0, n, progress=progress)
+            results = (extract_part(method, ds, spec, geometry, a, b, False, cache if resumable else None,
+                                    part_key(a, b), progress) for a, b in ranges)
+        parts, resumed = [], 0
+        for part, from_cache in results:
+            parts.append(part)
+            resumed += from_cache
+            if parallel and progress is not None:  # the serial path reports chunk by chunk
+                progress(len(part))
+        if resumed:
+            log.warning("%s: features of %d of %d parts came from an interrupted earlier extraction",
+                        method.name, resumed, len(ranges))
+        features = np.concatenate(parts)
         if features.shape[0] != n:
             raise FerBenchError(f"method {method.name!r} returned features for {features.shape[0]} of {n} images")
         return features
 
-    return cache.get_or_compute(key, compute)
+    features = cache.get_or_compute(key, compute)
+    if cache.root is not None and len(ds) >= 2 * FEATURE_PART:  # the whole is stored: its parts are not needed
+        bounds = list(range(0, len(ds), FEATURE_PART)) + [len(ds)]
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            cache.discard({**key, "kind": "features-part", "range": [a, b]})
+    return features
 
 
 def _face_unmet(spec: ImageSpec) -> list[str]:

@@ -1,5 +1,6 @@
 """Plugins, interruption, locking, cache integrity, duplicates, parallel backends."""
 
+import json
 import os
 import shutil
 import signal
@@ -213,3 +214,39 @@ def test_chunked_and_parallel_feature_extraction_equal_one_call(monkeypatch):
         np.testing.assert_array_equal(parallel, whole, err_msg=name)
         checked += 1
     assert checked >= 6
+
+
+def test_interrupted_feature_extraction_resumes_from_finished_parts(tmp_path, monkeypatch):
+    """A large dataset's features are stored part by part: after a crash in the middle,
+    the next run computes only the parts that were not finished, gives the same array,
+    and leaves only the whole entry in the cache."""
+    from fer_bench import create_method, runner
+    from fer_bench.cache import ArrayCache
+    from fer_bench.datasets import load_dataset
+
+    monkeypatch.setattr(runner, "FEATURE_PART", 5)  # 21 images: parts of 5, 5, 5, 5, 1
+    monkeypatch.setattr(runner, "FEATURE_CHUNK", 5)
+    ds = load_dataset("synthetic?subjects=3&per_expression=1&size=64")
+    method = create_method("hog-svm")
+    calls = []
+    original = type(method).extract_features
+
+    def crashing(self, images):
+        calls.append(len(images))
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the user stops the run during the third part
+        return original(self, images)
+
+    monkeypatch.setattr(type(method), "extract_features", crashing)
+    cache = ArrayCache(tmp_path / "cache")
+    with pytest.raises(KeyboardInterrupt):
+        runner.method_features(method, ds, cache, "none", jobs=1)
+    calls.clear()
+    monkeypatch.setattr(type(method), "extract_features", lambda self, images: calls.append(len(images)) or original(self, images))
+    resumed = runner.method_features(method, ds, cache, "none", jobs=1)
+    assert calls == [5, 5, 1]  # parts 3-5 only
+    fresh = runner.method_features(method, ds, ArrayCache(None), "none", jobs=1)
+    np.testing.assert_array_equal(resumed, fresh)
+    entries = sorted(p for p in (tmp_path / "cache").rglob("*.json"))
+    kinds = [json.loads(p.read_text())["key"]["kind"] for p in entries]
+    assert kinds.count("features-part") == 0 and kinds.count("features") == 1
