@@ -88,6 +88,18 @@ def test_swarm_methods_are_skipped_by_methods_all_when_the_budget_buys_too_few_i
         assert create_method(name, fitness_budget=10**9).size_skip_reasons(28709) == []
 
 
+def test_imagenet_probes_are_left_out_of_all_on_a_cpu_at_fer2013_size():
+    """An ImageNet probe's CPU feature time at FER2013's size is most of the run: `all`
+    leaves it out on a CPU above 10,000 training images, says why, and keeps it on a GPU;
+    the FER2013 mini-Xception probe (a few ms per image) stays."""
+    for name in ("mobilenetv2-probe", "resnet101-probe"):
+        assert create_method(name, device="cpu").size_skip_reasons(10_000) == []
+        reasons = create_method(name, device="cpu").size_skip_reasons(28_709)
+        assert len(reasons) == 1 and "28,709" in reasons[0] and "--device cuda" in reasons[0]
+        assert create_method(name, device="cuda").size_skip_reasons(28_709) == []
+    assert create_method("minixception-probe", device="cpu").size_skip_reasons(28_709) == []
+
+
 def test_cli_records_and_shows_the_large_set_form_only_above_the_threshold(tmp_path):
     data = "synthetic?subjects=4&per_expression=2&size=64"
     scaled, exact = tmp_path / "scaled", tmp_path / "exact"
