@@ -140,7 +140,8 @@ def build_parser(listing_only: bool = False) -> argparse.ArgumentParser:
     run_p.add_argument("--device", default="auto", help="auto, cpu or cuda for methods that use PyTorch")
     run_p.add_argument("--face", default=None,
                        help="face preprocessing for every method: none, crop or align (default: each method's own, "
-                            "see `fer-bench methods`; none on fer2013 and rafdb, whose faces are registered crops)")
+                            "see `fer-bench methods`, except none on fer2013 and rafdb's aligned images, which are registered "
+                            "face crops); method: each method's own on those too")
     run_p.add_argument("--jobs", type=int, default=None, help=f"processes fitting folds in parallel (default: the available cores, {available_cores()} here)")
     run_p.add_argument("--backend", default="auto", choices=["auto", "serial", "joblib", "dask"], help="parallel backend")
     run_p.add_argument("--scheduler", default=None, help="Dask scheduler address (with --backend dask)")

@@ -47,7 +47,9 @@ class RunConfig:
     ``jobs``: parallel processes (default: the available cores); ``backend``/``scheduler``:
     where folds run; ``device``: ``auto``, ``cpu`` or ``cuda`` for PyTorch methods;
     ``face``: the face preprocessing for every method (``none``, ``crop``, ``align``;
-    ``None``: each method's own, :mod:`fer_bench.faces`); ``cache_dir``: the feature cache;
+    ``method``: each method's own, :mod:`fer_bench.faces`; ``None``: each method's own,
+    except ``none`` on datasets of registered face crops, FER2013 and RAF-DB's aligned
+    images, see ``Dataset.registered_faces``); ``cache_dir``: the feature cache;
     ``progress``: progress bars on a terminal, periodic lines otherwise; ``command``:
     the command line recorded with the results.
     """

@@ -338,8 +338,13 @@ FACE_CHUNK = 2000
 
 def _in_chunks(n: int, jobs: int, work) -> np.ndarray:
     """``work(start, stop)`` over contiguous chunks of ``range(n)``, in ``jobs`` processes
-    when ``jobs`` > 1 and there is more than one chunk's worth per process; rows in order."""
-    n_chunks = max(1, min(n // 50, max(jobs, -(-n // FACE_CHUNK)))) if jobs > 1 else 1
+    when ``jobs`` > 1 and there are at least 100 images (at least 50 per chunk, at most
+    :data:`FACE_CHUNK`, a multiple of ``jobs`` chunks so no round leaves processes idle);
+    rows in order."""
+    n_chunks = 1
+    if jobs > 1:
+        needed = math.ceil(n / FACE_CHUNK)  # chunks of at most FACE_CHUNK images …
+        n_chunks = max(1, min(n // 50, jobs * math.ceil(needed / jobs)))  # … a multiple of jobs
     bounds = np.linspace(0, n, n_chunks + 1).astype(int)
     ranges = [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
     if len(ranges) == 1:
@@ -487,13 +492,13 @@ def face_key(face: str, landmarks: str = "shape_predictor_5") -> dict[str, Any]:
     return key
 
 
-def face_report(dataset, face: str, cache=None, landmarks: str = "shape_predictor_5") -> dict[str, Any]:
+def face_report(dataset, face: str, cache=None, landmarks: str = "shape_predictor_5", jobs: int = 1) -> dict[str, Any]:
     """What a run records about its face preprocessing on ``dataset``: mode, detector,
     landmark model and template, counts, the sample ids without a detected face, and the
     fallback they followed (cached geometry: cheap after :func:`face_geometry`)."""
     if face == "none":
         return {"face": "none", "images": len(dataset)}
-    geometry = face_geometry(dataset, cache, landmarks if face == "align" else None)
+    geometry = face_geometry(dataset, cache, landmarks if face == "align" else None, jobs=jobs)
     report: dict[str, Any] = {
         **face_key(face, landmarks),
         "images": len(dataset),

@@ -81,15 +81,18 @@ def with_face(spec: ImageSpec, face: str | None) -> ImageSpec:
     """``spec`` with its face preprocessing replaced by ``face`` (``None`` keeps the
     method's own): what a run-wide override (``--face``) does to every method.
 
-    ``face`` is ``none``, ``crop``, ``align`` or ``align:shape_predictor_68``; raises
+    ``face`` is ``none``, ``crop``, ``align`` or ``align:shape_predictor_68``, or
+    ``method`` (each method's own, also on datasets of registered face crops, which
+    otherwise default to ``none``); raises
     :class:`~fer_bench.errors.UnknownMethodError` for anything else.
     """
-    if face is None:
+    if face is None or str(face).strip() == "method":
         return spec
     mode, _, landmarks = str(face).strip().partition(":")
     if mode not in FACE_MODES or (landmarks and mode != "align"):
         raise UnknownMethodError(
-            f"--face {face!r}: use none, crop, align or align:shape_predictor_68 (the face preprocessing for every method)"
+            f"--face {face!r}: use none, crop, align or align:shape_predictor_68 (the face preprocessing for every "
+            "method), or method (each method's own)"
         )
     return replace(spec, face=mode, landmarks=(landmarks or spec.landmarks) if mode == "align" else spec.landmarks)
 

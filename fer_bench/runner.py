@@ -263,11 +263,14 @@ def _run_one_method(the_plan: Plan, spec: MethodSpec, cache, store, executor, sa
     # requirements, or its cost at this dataset's size).
     forced = spec.label in the_plan.named
     reasons = method.unmet_requirements(the_plan.device) if forced else method.skip_reasons(the_plan.device)
+    spec_used = effective_spec(method, config.face)
+    if spec_used != method.input_spec():
+        # The run's face preprocessing replaces the method's own (--face, or registered
+        # face crops): the model files of the method's own no longer matter, the run's do.
+        own = set(_face_unmet(method.input_spec()))
+        reasons = [r for r in reasons if r not in own] + _face_unmet(spec_used)
     if not forced and not reasons:
         reasons = method.size_skip_reasons(the_plan.largest_training_group())
-    spec_used = effective_spec(method, config.face)
-    if not reasons and spec_used != method.input_spec():  # --face: its own requirements (model file)
-        reasons = _face_unmet(spec_used)
     if reasons:
         if forced:
             raise RequirementError(f"method {spec.label!r} cannot run here: " + "; ".join(reasons))
@@ -331,8 +334,16 @@ FEATURE_CHUNK = 256
 #: Datasets of at least twice this many images have their features computed in parts of
 #: this many images, each stored in the cache as soon as it is done: an interrupted
 #: extraction (Ctrl-C, a killed job) resumes from the parts already finished. The parts
-#: do not depend on ``--jobs``, so a resumed run may use another number of processes.
-FEATURE_PART = 1024
+#: do not depend on ``--jobs``, so a resumed run may use another number of processes;
+#: they are small enough to keep many processes busy (FER2013: 71 parts).
+FEATURE_PART = 512
+
+
+def _checked(method: Method, features: np.ndarray, n: int) -> np.ndarray:
+    if features.ndim == 0 or features.shape[0] != n:
+        got = features.shape[0] if features.ndim else 0
+        raise FerBenchError(f"method {method.name!r} returned features for {got} of {n} images")
+    return features
 
 
 def extract_part(method: Method, ds: Dataset, spec: ImageSpec, geometry, start: int, stop: int,
@@ -347,7 +358,8 @@ def extract_part(method: Method, ds: Dataset, spec: ImageSpec, geometry, start: 
             if progress is not None:
                 progress(stop - start)
             return np.array(done), True
-    features = extract_range(method, ds, spec, geometry, start, stop, single_thread, progress)
+    features = _checked(method, extract_range(method, ds, spec, geometry, start, stop, single_thread, progress),
+                        stop - start)
     if cache is not None and key is not None:
         cache.store(key, features)
     return features, False
@@ -411,11 +423,19 @@ def method_features(
         # Pixels only: the preprocessed image stack is the feature cache entry.
         return load_images(ds, spec, cache, progress=progress, jobs=jobs)
     key = {"kind": "features", "dataset": ds.fingerprint, **method.feature_key(), "spec": spec.key()}
+    if not method.parallel_features:
+        # Features that may depend on the whole dataset: one call on the whole stack, as
+        # the plugin contract says (Method.parallel_features).
+        return cache.get_or_compute(
+            key, lambda: _checked(method, np.asarray(method.extract_features(load_images(ds, spec, cache, jobs=jobs))), len(ds))
+        )
 
     def compute() -> np.ndarray:
         geometry = face_geometry_for(ds, spec, cache, jobs)
         n = len(ds)
-        parallel = jobs > 1 and method.parallel_features and n >= 2 * jobs
+        # On a GPU one process feeds it; parallel processes would each hold a CUDA context.
+        on_gpu = str(getattr(method, "device", "cpu")).startswith("cuda")
+        parallel = jobs > 1 and n >= 2 * jobs and not on_gpu
         resumable = cache.root is not None and n >= 2 * FEATURE_PART
         if resumable:
             bounds = list(range(0, n, FEATURE_PART)) + [n]
@@ -447,10 +467,7 @@ def method_features(
         if resumed:
             log.warning("%s: features of %d of %d parts came from an interrupted earlier extraction",
                         method.name, resumed, len(ranges))
-        features = np.concatenate(parts)
-        if features.shape[0] != n:
-            raise FerBenchError(f"method {method.name!r} returned features for {features.shape[0]} of {n} images")
-        return features
+        return np.concatenate(parts)
 
     features = cache.get_or_compute(key, compute)
     if cache.root is not None and len(ds) >= 2 * FEATURE_PART:  # the whole is stored: its parts are not needed
@@ -466,7 +483,7 @@ def _face_unmet(spec: ImageSpec) -> list[str]:
     return unmet_requirements(spec.face, spec.landmarks)
 
 
-def _record_faces(store: ResultsStore, ds: Dataset, spec: ImageSpec, cache: ArrayCache, say) -> None:
+def _record_faces(store: ResultsStore, ds: Dataset, spec: ImageSpec, cache: ArrayCache, say, jobs: int = 1) -> None:
     """Store (once per face preprocessing) how many images had no detected face, which,
     and the fallback they followed; say it."""
     if spec.face == "none":
@@ -477,7 +494,7 @@ def _record_faces(store: ResultsStore, ds: Dataset, spec: ImageSpec, cache: Arra
     name = spec.describe()
     if name in faces:
         return
-    report = face_report(ds, spec.face, cache, spec.landmarks)
+    report = face_report(ds, spec.face, cache, spec.landmarks, jobs=jobs)
     faces[name] = report
     store.set_meta("faces", faces)
     missing = report["not_found"]
@@ -541,7 +558,7 @@ def _fit_folds(spec, method, the_plan: Plan, units, cache, store, executor, say)
     finally:
         for bar in bars:
             bar.close()
-    _record_faces(store, ds, effective_spec(method, config.face), cache, say)
+    _record_faces(store, ds, effective_spec(method, config.face), cache, say, config.jobs)
     features_seconds = time.perf_counter() - start
     if cache.misses > misses:
         say(f"{spec.label}: features of {len(ds)} images computed in {features_seconds:.1f} s (cached for later runs)")

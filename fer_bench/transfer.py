@@ -383,7 +383,7 @@ class TransferProbe(TransferMethod):
 
     strategy = "probe"
     max_threads = 1  # the per-fold fit is a small dense problem; threads only add overhead
-    feature_version = "1"
+    feature_version = "2"  # 2: one thread, channels-last, CPU batch 8 (floats differ by ~1e-6)
     # Every image's features are its own (eval mode: BatchNorm uses its stored statistics),
     # so the engine may extract ranges of images in parallel processes (one thread each).
     parallel_features = True
@@ -414,12 +414,7 @@ class TransferProbe(TransferMethod):
         import torch
 
         device = torch_device(self.device)
-        with reproducible(device, self.init_seed):  # random-init networks are seeded
-            model, _ = self.build_network()
-        model = self.feature_network(model)
-        # Channels-last on every device: oneDNN's CPU convolutions run the depthwise
-        # layers of MobileNetV2 and mini-Xception faster in it (benchmarks/results/probe_inference.md).
-        model = model.eval().to(device).to(memory_format=torch.channels_last)
+        model = self._frozen_network(device)
         dtype, _ = precision_for(device)
         mean, std = self.normalisation()
         n_views = 2 if self.flip_views else 1
@@ -436,6 +431,28 @@ class TransferProbe(TransferMethod):
         if out is None:
             raise FerBenchError("no images to extract features from")
         return out
+
+    def _frozen_network(self, device):
+        """The frozen feature network on ``device``, built once per instance (the engine
+        calls :meth:`extract_features` chunk by chunk); not pickled with the method."""
+        import torch
+
+        cached = self.__dict__.get("_frozen")
+        if cached is not None and cached[0] == str(device):
+            return cached[1]
+        with reproducible(device, self.init_seed):  # random-init networks are seeded
+            model, _ = self.build_network()
+        model = self.feature_network(model)
+        # Channels-last on every device: oneDNN's CPU convolutions run the depthwise
+        # layers of MobileNetV2 and mini-Xception faster in it (benchmarks/results/probe_inference.md).
+        model = model.eval().to(device).to(memory_format=torch.channels_last)
+        self.__dict__["_frozen"] = (str(device), model)
+        return model
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_frozen", None)
+        return state
 
     @staticmethod
     def _views(X) -> np.ndarray:

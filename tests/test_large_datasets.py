@@ -192,9 +192,29 @@ def test_registered_face_crops_default_to_none_and_can_be_overridden(tmp_path):
     assert default.config.face == "none" and default.record["face"] == "none" and default.record["face_reason"]
     chosen = plan(RunConfig(methods="hog-svm", dataset=f"fer2013:{csv}", protocol="holdout", runs=1, face="align"))
     assert chosen.config.face == "align" and "face_reason" not in chosen.record
+    own = plan(RunConfig(methods="hog-svm", dataset=f"fer2013:{csv}", protocol="holdout", runs=1, face="method"))
+    assert own.config.face == "method" and "face_reason" not in own.record
     # A set that is not registered keeps each method's own face preprocessing.
     other = plan(RunConfig(methods="hog-svm", dataset="synthetic", runs=1, folds=3))
     assert other.config.face is None and "face_reason" not in other.record
+
+
+def test_registered_face_crops_need_no_face_model(tmp_path, monkeypatch):
+    """With the registered crops used as they are, a method whose own preprocessing is
+    align runs without the landmark model; asked for its own (--face method), it says what
+    is missing."""
+    from fer_bench.results import Results
+
+    monkeypatch.setenv("FER_BENCH_MODELS", str(tmp_path / "no-models"))
+    csv = write_fer_csv(tmp_path / "fer2013.csv", fer_rows(n=42, seed=6))
+    out = tmp_path / "out"
+    cli("run", "--methods", "hog-svm", "--dataset", f"fer2013:{csv}", "--protocol", "holdout", "--runs", "1",
+        "--out", str(out), "-q")
+    assert Results(out).oa_summary("hog-svm")[2] == 1
+    proc = cli("run", "--methods", "hog-svm", "--dataset", f"fer2013:{csv}", "--protocol", "holdout", "--runs", "1",
+               "--face", "method",
+               "--out", str(tmp_path / "own"), "-q", check=False)
+    assert proc.returncode != 0 and "shape_predictor_5" in proc.stderr and "Traceback" not in proc.stderr
 
 
 # -- FER2013: the image-folder export --------------------------------------------------------

@@ -111,7 +111,7 @@ def face_line(results: Results) -> str:
     modes = face_modes(results)
     if override and results.config.get("face_reason"):
         text = f"Face preprocessing: {override} for every method ({results.config['face_reason']})"
-    elif override:
+    elif override and override != "method":
         text = f"Face preprocessing: `--face {override}` for every method"
     elif len(modes) == 1:
         text = f"Face preprocessing: {next(iter(modes))} (every method's default)"
