@@ -149,8 +149,9 @@ class Method:
     #: the cores instead of fighting over them.
     max_threads: ClassVar[int | None] = None
     #: True when ``extract_features`` treats every image on its own (no statistics over
-    #: the dataset), so the engine may split the images into chunks and extract them in
-    #: parallel with ``--jobs``. Off by default: a dataset-level transform would change.
+    #: the dataset), so the engine may split the images into chunks (bounded memory,
+    #: resumable parts) and extract them in parallel with ``--jobs``. Off by default: a
+    #: dataset-level transform would change; such a method gets the whole stack at once.
     parallel_features: ClassVar[bool] = False
     #: Bump when the feature extraction code changes, so old cache entries are rebuilt.
     feature_version: ClassVar[str] = "1"
@@ -233,7 +234,9 @@ class Method:
         """Per-image, label-free features, computed once per dataset (default: pixels).
 
         ``images`` is the preprocessed stack (N×H×W or N×H×W×3, float32 in [0, 1]);
-        the result's first axis must be N.
+        the result's first axis must be N. With ``parallel_features`` the engine calls it
+        on consecutive chunks of the dataset (bounded memory, ``--jobs`` processes) and
+        concatenates the results; otherwise once on the whole stack.
         """
         return images
 
