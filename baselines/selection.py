@@ -90,6 +90,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from fer_bench.errors import FerBenchError
+from fer_bench.folds import fold_threads
 from fer_bench.model_selection import parameter_candidates, validation_accuracy
 from fer_bench.params import Param
 from fer_bench.registry import Method
@@ -215,8 +216,11 @@ class LargeSetSVC:
         from sklearn.linear_model import SGDClassifier
         from sklearn.pipeline import Pipeline
 
+        # n_jobs: the one-vs-rest binary problems in parallel threads when the fold may
+        # use several cores (fold_threads); each has its own seed drawn before, so the
+        # result does not depend on it.
         svm = SGDClassifier(loss="hinge", alpha=1.0 / (self.C * len(F)), max_iter=self.epochs, average=True,
-                            random_state=self.random_state)
+                            random_state=self.random_state, n_jobs=fold_threads() if fold_threads() > 1 else None)
         with warnings.catch_warnings():  # the epoch cap is a choice; the validation group judges the result
             warnings.simplefilter("ignore", ConvergenceWarning)
             svm.fit(F, y, sample_weight=sample_weight)

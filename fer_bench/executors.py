@@ -37,8 +37,12 @@ class JoblibExecutor:
         self.jobs = jobs
 
     def map_folds(self, method, features, labels, units: list[WorkUnit]) -> Iterator:
+        from dataclasses import replace
+
         from joblib import Parallel, delayed
 
+        if 0 < len(units) < self.jobs:  # fewer folds than processes (holdout): each may use the idle cores
+            units = [replace(unit, threads=self.jobs // len(units)) for unit in units]
         parallel = Parallel(n_jobs=self.jobs, return_as="generator_unordered", max_nbytes="1M")
         yield from parallel(delayed(fit_predict_fold)(method, features, labels, unit) for unit in units)
 

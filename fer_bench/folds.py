@@ -9,6 +9,7 @@ do not depend on the executor or on the order in which units finish.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import time
 from dataclasses import dataclass, field
@@ -32,6 +33,20 @@ class WorkUnit:
     seed: int
     refit: bool = True
     inner: tuple[tuple[np.ndarray, np.ndarray], ...] | None = None
+    #: Cores this unit may use: more than 1 when fewer units than ``--jobs`` processes run
+    #: (e.g. ``--protocol holdout``: one fold per run), so a lone fold uses the idle cores
+    #: (BLAS threads above the method's ``max_threads``; :func:`fold_threads` for the rest).
+    threads: int = 1
+
+
+_FOLD_THREADS = contextvars.ContextVar("fer_bench_fold_threads", default=1)
+
+
+def fold_threads() -> int:
+    """Cores the fold being fitted may use (``WorkUnit.threads``; 1 outside a fold): for
+    a method's own parallelism, e.g. scikit-learn's ``n_jobs``, which results must not
+    depend on."""
+    return _FOLD_THREADS.get()
 
 
 @dataclass
@@ -71,36 +86,46 @@ def fit_predict_fold(method, features: np.ndarray, labels: np.ndarray, unit: Wor
 
     fold, seed = unit.fold, unit.seed
     model = method.clone()
-    refit = unit.refit and model.supports_refit()
     info: dict[str, Any] = {}
-    with threadpool_limits(limits=method.max_threads):
-        start = time.perf_counter()
-        if unit.inner:
-            per_split = []
-            for train, val in unit.inner:
-                inner_model = method.clone()
-                inner_model.fit(features[train], labels[train], features[val], labels[val], random_state=seed)
-                per_split.append(list(getattr(inner_model, "validation_scores_", None) or []))
-            scores = mean_scores(per_split)
-            if scores:
-                model.validation_scores_ = scores
-                model.chosen_ = best_candidate(scores)[0]
-                info["selection"] = f"inner-cv over {len(unit.inner)} splits"
-            else:  # the method chooses nothing: fit as usual
-                model.fit(features[fold.train], labels[fold.train], features[fold.val], labels[fold.val],
-                          random_state=seed)
-        else:
+    limits = method.max_threads if method.max_threads is None else max(method.max_threads, unit.threads)
+    token = _FOLD_THREADS.set(max(1, unit.threads))
+    try:
+        with threadpool_limits(limits=limits):
+            return _fit_predict(method, model, features, labels, unit, fold, seed, info)
+    finally:
+        _FOLD_THREADS.reset(token)
+
+
+def _fit_predict(method, model, features, labels, unit: WorkUnit, fold, seed: int, info: dict) -> FoldOutcome:
+    """The body of :func:`fit_predict_fold`, inside its thread limits."""
+    refit = unit.refit and model.supports_refit()
+    start = time.perf_counter()
+    if unit.inner:
+        per_split = []
+        for train, val in unit.inner:
+            inner_model = method.clone()
+            inner_model.fit(features[train], labels[train], features[val], labels[val], random_state=seed)
+            per_split.append(list(getattr(inner_model, "validation_scores_", None) or []))
+        scores = mean_scores(per_split)
+        if scores:
+            model.validation_scores_ = scores
+            model.chosen_ = best_candidate(scores)[0]
+            info["selection"] = f"inner-cv over {len(unit.inner)} splits"
+        else:  # the method chooses nothing: fit as usual
             model.fit(features[fold.train], labels[fold.train], features[fold.val], labels[fold.val],
                       random_state=seed)
-        fitted = time.perf_counter()
-        if refit:
-            both = np.sort(np.concatenate([fold.train, fold.val]))
-            model.refit(features[both], labels[both], random_state=seed)
-        elif unit.inner:
-            raise FerBenchError(f"method {method.name!r} cannot refit, which --selection inner-cv needs")
-        refitted = time.perf_counter()
-        y_pred = np.asarray(model.predict(features[fold.test]), dtype=np.int64)
-        done = time.perf_counter()
+    else:
+        model.fit(features[fold.train], labels[fold.train], features[fold.val], labels[fold.val],
+                  random_state=seed)
+    fitted = time.perf_counter()
+    if refit:
+        both = np.sort(np.concatenate([fold.train, fold.val]))
+        model.refit(features[both], labels[both], random_state=seed)
+    elif unit.inner:
+        raise FerBenchError(f"method {method.name!r} cannot refit, which --selection inner-cv needs")
+    refitted = time.perf_counter()
+    y_pred = np.asarray(model.predict(features[fold.test]), dtype=np.int64)
+    done = time.perf_counter()
     if y_pred.shape != fold.test.shape:
         raise FerBenchError(
             f"method {method.name!r} returned {y_pred.shape[0]} predictions for {len(fold.test)} test images"

@@ -414,3 +414,23 @@ def test_make_standins_writes_datasets_the_sources_read(tmp_path, standins):
     again = tmp_path / "again"
     mod.main([str(again), "--which", "fer2013", "--scale", "0.005", "--duplicates", "3", "--jobs", "2"])
     assert load_dataset(f"fer2013:{again / 'fer2013'}").fingerprint == fer.fingerprint  # deterministic
+
+
+def test_a_lone_holdout_fold_uses_the_idle_cores_with_the_same_result(tmp_path):
+    """With one fold per method (holdout, one run) and --jobs 2, the fold may use both
+    cores (BLAS threads, the large-set SVM's one-vs-rest in parallel threads): the
+    predictions equal those of --jobs 1."""
+    import gzip
+
+    from fer_bench.folds import fold_threads
+
+    assert fold_threads() == 1  # outside a fold
+    csv = write_fer_csv(tmp_path / "fer2013.csv", fer_rows(n=84, seed=7))
+    tables = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out{jobs}"
+        cli("run", "--methods", "hog-svm:large_n=20,lbp-svm:large_n=20", "--dataset", f"fer2013:{csv}",
+            "--protocol", "holdout", "--runs", "1", "--jobs", jobs, "--out", str(out), "-q")
+        tables.append(gzip.decompress((out / "predictions.csv.gz").read_bytes()))
+        assert "Nyström" in (out / "leaderboard.md").read_text() or "SGD" in (out / "leaderboard.md").read_text()
+    assert tables[0] == tables[1]
