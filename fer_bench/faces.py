@@ -336,7 +336,7 @@ def _landmark_rows(dataset, rows: np.ndarray, start: int, landmarks: str) -> np.
 FACE_CHUNK = 2000
 
 
-def _in_chunks(n: int, jobs: int, work) -> np.ndarray:
+def _in_chunks(n: int, jobs: int, work, progress=None) -> np.ndarray:
     """``work(start, stop)`` over contiguous chunks of ``range(n)``, in ``jobs`` processes
     when ``jobs`` > 1 and there are at least 100 images (at least 50 per chunk, at most
     :data:`FACE_CHUNK`, a multiple of ``jobs`` chunks so no round leaves processes idle);
@@ -348,13 +348,21 @@ def _in_chunks(n: int, jobs: int, work) -> np.ndarray:
     bounds = np.linspace(0, n, n_chunks + 1).astype(int)
     ranges = [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
     if len(ranges) == 1:
-        return work(*ranges[0])
+        rows = work(*ranges[0])
+        if progress is not None:
+            progress(len(rows))
+        return rows
     from joblib import Parallel, delayed
 
-    return np.concatenate(Parallel(n_jobs=jobs)(delayed(work)(a, b) for a, b in ranges))
+    parts = []
+    for rows in Parallel(n_jobs=jobs, return_as="generator")(delayed(work)(a, b) for a, b in ranges):
+        parts.append(rows)
+        if progress is not None:
+            progress(len(rows))
+    return np.concatenate(parts)
 
 
-def _raw_geometry(dataset, cache, landmarks: str | None, jobs: int = 1) -> np.ndarray:
+def _raw_geometry(dataset, cache, landmarks: str | None, jobs: int = 1, progress=None) -> np.ndarray:
     from functools import partial
 
     from .cache import ArrayCache
@@ -362,28 +370,31 @@ def _raw_geometry(dataset, cache, landmarks: str | None, jobs: int = 1) -> np.nd
     cache = cache if cache is not None else ArrayCache(None)
     key: dict[str, Any] = {"kind": "faces", "dataset": dataset.fingerprint, **detector_key()}
     if landmarks is None:
-        return np.asarray(cache.get_or_compute(key, lambda: _in_chunks(len(dataset), jobs, partial(_detect_rows, dataset))))
+        step = None if progress is None else partial(progress, "face detection")
+        return np.asarray(cache.get_or_compute(
+            key, lambda: _in_chunks(len(dataset), jobs, partial(_detect_rows, dataset), step)))
 
     _, sha = shape_predictor(landmarks)  # fails here, with its reason, before any work
     key.update(landmarks=landmarks, landmarks_sha256=sha)
 
     def predict_all() -> np.ndarray:
-        rows = np.asarray(_raw_geometry(dataset, cache, None, jobs))
+        rows = np.asarray(_raw_geometry(dataset, cache, None, jobs, progress))
 
         def work(start: int, stop: int) -> np.ndarray:
             return _landmark_rows(dataset, rows[start:stop], start, landmarks)
 
-        return _in_chunks(len(dataset), jobs, work)
+        return _in_chunks(len(dataset), jobs, work, None if progress is None else partial(progress, "landmarks"))
 
     return np.asarray(cache.get_or_compute(key, predict_all))
 
 
-def face_geometry(dataset, cache=None, landmarks: str | None = None, jobs: int = 1) -> FaceGeometry:
+def face_geometry(dataset, cache=None, landmarks: str | None = None, jobs: int = 1, progress=None) -> FaceGeometry:
     """Face boxes (and, with a ``landmarks`` model, alignment points) of every image of
     ``dataset``, computed once (in ``jobs`` processes) and cached in ``cache`` (an
     :class:`~fer_bench.cache.ArrayCache`), with :data:`FALLBACK` applied to the images
-    without a face."""
-    rows = _raw_geometry(dataset, cache, landmarks, jobs)
+    without a face. ``progress(step, n)`` is called as ``n`` more images are done, with
+    ``step`` "face detection" or "landmarks"."""
+    rows = _raw_geometry(dataset, cache, landmarks, jobs, progress)
     found = rows[:, 0] > 0.5
     sizes = rows[:, [13, 12]]  # (width, height)
     boxes = rows[:, 2:6].copy()

@@ -78,14 +78,15 @@ def image_key(dataset: Dataset, spec: ImageSpec) -> dict:
     }
 
 
-def face_geometry_for(dataset: Dataset, spec: ImageSpec, cache: ArrayCache, jobs: int = 1):
+def face_geometry_for(dataset: Dataset, spec: ImageSpec, cache: ArrayCache, jobs: int = 1, progress=None):
     """The per-dataset face geometry ``spec`` needs (None for ``face="none"``), computed
     in ``jobs`` processes and cached; warns, naming a few, about images without a face."""
     from .faces import face_geometry
 
     if spec.face == "none":
         return None
-    geometry = face_geometry(dataset, cache, spec.landmarks if spec.face == "align" else None, jobs=jobs)
+    geometry = face_geometry(dataset, cache, spec.landmarks if spec.face == "align" else None, jobs=jobs,
+                             progress=progress)
     if geometry.not_found:
         log.warning(
             "no face detected in %d of %d images (%s%s): fallback used",

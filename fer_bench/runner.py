@@ -400,7 +400,8 @@ def extract_range(method: Method, ds: Dataset, spec: ImageSpec, geometry, start:
 
 
 def method_features(
-    method: Method, ds: Dataset, cache: ArrayCache, face: str | None = None, progress=None, jobs: int = 1
+    method: Method, ds: Dataset, cache: ArrayCache, face: str | None = None, progress=None, jobs: int = 1,
+    face_progress=None,
 ) -> np.ndarray:
     """The fold-independent features of ``method`` on ``ds`` (N × …), computed once and cached.
 
@@ -413,7 +414,8 @@ def method_features(
     of one thread each: feature extraction is otherwise the serial part that limits
     ``--jobs`` speed-ups. A large dataset's features are computed in parts of
     :data:`FEATURE_PART` images stored as they finish, so an interrupted extraction
-    resumes. ``progress(n)`` is called as ``n`` more images are done.
+    resumes. ``progress(n)`` is called as ``n`` more images are done, ``face_progress(step,
+    n)`` likewise during face detection and landmarks (``step`` names which).
     Methods that learn from the pixels (no ``extract_features`` of their own) get the
     cached stack of :func:`~fer_bench.preprocess.load_images`."""
     from .preprocess import face_geometry_for
@@ -421,17 +423,20 @@ def method_features(
     spec = effective_spec(method, face)
     if type(method).extract_features is Method.extract_features:
         # Pixels only: the preprocessed image stack is the feature cache entry.
+        face_geometry_for(ds, spec, cache, jobs, face_progress)  # cached: load_images then reads it
         return load_images(ds, spec, cache, progress=progress, jobs=jobs)
     key = {"kind": "features", "dataset": ds.fingerprint, **method.feature_key(), "spec": spec.key()}
     if not method.parallel_features:
         # Features that may depend on the whole dataset: one call on the whole stack, as
         # the plugin contract says (Method.parallel_features).
         return cache.get_or_compute(
-            key, lambda: _checked(method, np.asarray(method.extract_features(load_images(ds, spec, cache, jobs=jobs))), len(ds))
+            key, lambda: _checked(method, np.asarray(method.extract_features(
+                (face_geometry_for(ds, spec, cache, jobs, face_progress), load_images(ds, spec, cache, jobs=jobs))[1])),
+                len(ds))
         )
 
     def compute() -> np.ndarray:
-        geometry = face_geometry_for(ds, spec, cache, jobs)
+        geometry = face_geometry_for(ds, spec, cache, jobs, face_progress)
         n = len(ds)
         # On a GPU one process feeds it; parallel processes would each hold a CUDA context.
         on_gpu = str(getattr(method, "device", "cpu")).startswith("cuda")
@@ -546,18 +551,21 @@ def _fit_folds(spec, method, the_plan: Plan, units, cache, store, executor, say)
     misses = cache.misses
     if config.progress and not sys.stderr.isatty():
         say(f"{spec.label}: preparing features of {len(ds)} images")
-    bars: list[Progress] = []
+    bars: dict[str, Progress] = {}
 
-    def image_progress(n: int) -> None:  # a bar only when images are really being processed
-        if not bars:
-            bars.append(Progress(f"{spec.label} features", len(ds), config.progress, say, unit="image"))
-        bars[0].update(n)
+    def bar(step: str):
+        def update(n: int) -> None:  # a bar only when images are really being processed
+            if step not in bars:
+                bars[step] = Progress(f"{spec.label} {step}", len(ds), config.progress, say, unit="image")
+            bars[step].update(n)
+        return update
 
     try:
-        features = method_features(method, ds, cache, config.face, progress=image_progress, jobs=config.jobs)
+        features = method_features(method, ds, cache, config.face, progress=bar("features"), jobs=config.jobs,
+                                   face_progress=lambda step, n: bar(step)(n))
     finally:
-        for bar in bars:
-            bar.close()
+        for one in bars.values():
+            one.close()
     _record_faces(store, ds, effective_spec(method, config.face), cache, say, config.jobs)
     features_seconds = time.perf_counter() - start
     if cache.misses > misses:

@@ -122,6 +122,9 @@ def test_default_output_is_untracked_and_progress_is_logged(tiny_folder, tmp_pat
     assert (out / "table3.csv").is_file() and not (tmp_path / "results").exists()
     assert "written to fer-bench-results/folder-tiny-paper" in proc.stdout
     assert "pca-svm: 3/3 folds," in proc.stderr and "elapsed" in proc.stderr
+    # The long steps before the folds report too: face detection, landmarks, the images.
+    for step in ("face detection", "landmarks", "features"):
+        assert f"pca-svm {step}: " in proc.stderr and " images, " in proc.stderr, step
 
 
 def test_incomplete_method_is_not_ranked(tiny_manifest, tmp_path):
