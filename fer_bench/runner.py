@@ -464,11 +464,19 @@ def method_features(
             results = (extract_part(method, ds, spec, geometry, a, b, False, cache if resumable else None,
                                     part_key(a, b), progress) for a, b in ranges)
         parts, resumed = [], 0
-        for part, from_cache in results:
-            parts.append(part)
-            resumed += from_cache
-            if parallel and progress is not None:  # the serial path reports chunk by chunk
-                progress(len(part))
+        try:
+            for part, from_cache in results:
+                parts.append(part)
+                resumed += from_cache
+                if parallel and progress is not None:  # the serial path reports chunk by chunk
+                    progress(len(part))
+        finally:
+            if parallel and "torch" in method.requirements:
+                # The worker processes now hold PyTorch and a network (about 1 GB each):
+                # let them go, so the folds' processes start without it.
+                from joblib.externals.loky import get_reusable_executor
+
+                get_reusable_executor().shutdown(wait=True)
         if resumed:
             log.warning("%s: features of %d of %d parts came from an interrupted earlier extraction",
                         method.name, resumed, len(ranges))

@@ -67,9 +67,13 @@ def test_the_fuzzy_memberships_weight_the_large_set_svm():
     assert not np.allclose(fuzzy.model_.pipeline_["svm"].coef_, unweighted.pipeline_["svm"].coef_)
 
 
-def test_snapshot_pca_with_more_samples_than_features_matches_scikit_learn():
+@pytest.mark.parametrize("block", [4096, 64, 7])
+def test_snapshot_pca_with_more_samples_than_features_matches_scikit_learn(block, monkeypatch):
+    """The large-set path (scatter matrix summed over blocks of rows, float32 input never
+    copied whole to float64) gives scikit-learn's PCA, whatever the block size."""
     from sklearn.decomposition import PCA
 
+    monkeypatch.setattr(SnapshotPCA, "BLOCK", block)
     rng = np.random.default_rng(1)
     X = rng.normal(size=(300, 30)) @ rng.normal(size=(30, 30))
     for k in (8, 0.9):
