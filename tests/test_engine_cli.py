@@ -117,7 +117,7 @@ def test_default_output_is_untracked_and_progress_is_logged(tiny_folder, tmp_pat
     """No --out: results go to fer-bench-results/ in the current directory (never the
     repository's tracked results/), and without a terminal the run prints progress lines."""
     proc = cli("run", "--methods", "pca-svm", "--dataset", f"folder:{tiny_folder}", "--runs", "1", "--folds", "3",
-               cwd=tmp_path)
+               "--cache-dir", str(tmp_path / "cache"), cwd=tmp_path)  # a fresh cache: every step runs
     out = tmp_path / "fer-bench-results" / "folder-tiny-paper"
     assert (out / "table3.csv").is_file() and not (tmp_path / "results").exists()
     assert "written to fer-bench-results/folder-tiny-paper" in proc.stdout
