@@ -855,15 +855,16 @@ class TorchvisionProbe(TorchvisionTransfer, TransferProbe):
 
     def size_skip_reasons(self, n_train: int) -> list[str]:
         """On a CPU, above :data:`CPU_PROBE_LIMIT` training images: the frozen ImageNet
-        network at 224 px costs about 67 ms of CPU per image for MobileNetV2 with the mirror
-        view (``benchmarks/results/holdout_scale.md``; ResNet-101 about 25× the FLOPs), i.e.
-        20 minutes of the two cores for FER2013 alone, two thirds of the whole run. With a
-        GPU, or named explicitly, it runs."""
+        network at 224 px costs about 90 ms of CPU per image for MobileNetV2 with the mirror
+        view (153 s for 3,500 images in two processes, ``benchmarks/results/holdout_scale.md``;
+        ResNet-101 about 25× the FLOPs), i.e. about 25 minutes of the two cores for FER2013
+        alone, as long as all the other default methods together. With a GPU, or named
+        explicitly, it runs."""
         if n_train <= CPU_PROBE_LIMIT or str(self.device).startswith("cuda"):
             return []
-        return [f"frozen ImageNet features at {self.image_size} px on a CPU cost about 67 ms per image for MobileNetV2 "
+        return [f"frozen ImageNet features at {self.image_size} px on a CPU cost about 90 ms per image for MobileNetV2 "
                 f"with the mirror view (more for larger backbones; benchmarks/results/holdout_scale.md): over "
-                f"{CPU_PROBE_LIMIT:,} training images ({n_train:,} here) that is most of the run; use a GPU "
+                f"{CPU_PROBE_LIMIT:,} training images ({n_train:,} here) that doubles the run; use a GPU "
                 "(--device cuda) or name the method explicitly to force it"]
 
 

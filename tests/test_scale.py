@@ -93,7 +93,7 @@ def test_swarm_methods_are_skipped_by_methods_all_when_the_budget_buys_too_few_i
 
 
 def test_imagenet_probes_are_left_out_of_all_on_a_cpu_at_fer2013_size():
-    """An ImageNet probe's CPU feature time at FER2013's size is most of the run: `all`
+    """An ImageNet probe's CPU feature time at FER2013's size would double the run: `all`
     leaves it out on a CPU above 10,000 training images, says why, and keeps it on a GPU;
     the FER2013 mini-Xception probe (a few ms per image) stays."""
     for name in ("mobilenetv2-probe", "resnet101-probe"):
