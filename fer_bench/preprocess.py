@@ -109,7 +109,8 @@ def prepare_range(dataset: Dataset, spec: ImageSpec, geometry, start: int, stop:
     return out
 
 
-def load_images(dataset: Dataset, spec: ImageSpec, cache: ArrayCache, progress=None, jobs: int = 1) -> np.ndarray:
+def load_images(dataset: Dataset, spec: ImageSpec, cache: ArrayCache, progress=None, jobs: int = 1,
+                face_progress=None) -> np.ndarray:
     """The whole dataset preprocessed to ``spec``, from the cache when possible.
 
     Returns a (read-only, memory-mapped when cached) float32 array N×H×W (gray) or
@@ -122,7 +123,7 @@ def load_images(dataset: Dataset, spec: ImageSpec, cache: ArrayCache, progress=N
     """
 
     def fill(out: np.ndarray) -> None:
-        geometry = face_geometry_for(dataset, spec, cache, jobs)
+        geometry = face_geometry_for(dataset, spec, cache, jobs, face_progress)
         for start in range(0, len(dataset), 256):
             stop = min(len(dataset), start + 256)
             out[start:stop] = prepare_range(dataset, spec, geometry, start, stop)

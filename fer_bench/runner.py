@@ -423,16 +423,14 @@ def method_features(
     spec = effective_spec(method, face)
     if type(method).extract_features is Method.extract_features:
         # Pixels only: the preprocessed image stack is the feature cache entry.
-        face_geometry_for(ds, spec, cache, jobs, face_progress)  # cached: load_images then reads it
-        return load_images(ds, spec, cache, progress=progress, jobs=jobs)
+        return load_images(ds, spec, cache, progress=progress, jobs=jobs, face_progress=face_progress)
     key = {"kind": "features", "dataset": ds.fingerprint, **method.feature_key(), "spec": spec.key()}
     if not method.parallel_features:
         # Features that may depend on the whole dataset: one call on the whole stack, as
         # the plugin contract says (Method.parallel_features).
         return cache.get_or_compute(
             key, lambda: _checked(method, np.asarray(method.extract_features(
-                (face_geometry_for(ds, spec, cache, jobs, face_progress), load_images(ds, spec, cache, jobs=jobs))[1])),
-                len(ds))
+                load_images(ds, spec, cache, jobs=jobs, face_progress=face_progress))), len(ds))
         )
 
     def compute() -> np.ndarray:
