@@ -236,11 +236,14 @@ class Dataset:
     #: baselines, Goodfellow et al. 2013; RAF-DB's, Li & Deng 2019), and so do the
     #: networks trained on them (mini-Xception); (2) the authors' registration is the
     #: dataset's definition of "the face": detecting again in a 48-px crop needs a 4×
-    #: upscale and padding (:mod:`fer_bench.faces`); (3) detection and landmarks would
-    #: cost more CPU time than all the methods' features together at FER2013's size
-    #: (about 59 ms per image, ``benchmarks/results/holdout_scale.md``). Alignment can
-    #: still help such crops (it did on our synthetic FER2013-sized stand-ins, whose faces
-    #: are not registered): ``--face align`` (or ``crop``) detects faces again.
+    #: upscale and padding (:mod:`fer_bench.faces`); (3) at FER2013's size detection
+    #: and landmarks would be one of the costliest steps of the run (a 4× upscale, then
+    #: a second pass at twice that size when the first finds nothing). Alignment can
+    #: still help such crops: on our synthetic FER2013-sized stand-ins, whose faces are
+    #: not registered, the 3,500-image holdout run scored higher with each method's own
+    #: alignment (``benchmarks/results/holdout_scale.md`` at commit 0f38d9e, e.g. lbp-svm
+    #: 69.7 %) than as given (the same file now, 55.1 %). ``--face align`` (or ``crop``)
+    #: detects faces again.
     registered_faces: str | None = None
     _scan: list[tuple[str, str, tuple[str, ...]]] | None = field(default=None, repr=False)
     _fingerprint: str | None = field(default=None, repr=False)
