@@ -98,7 +98,12 @@ class SLFN:
         return np.array([self.mse(w[None, :], X, targets)[0] for w in np.atleast_2d(flat)])
 
     def predict(self, flat: np.ndarray, X: np.ndarray) -> np.ndarray:
-        return np.argmax(self.forward(flat, X)[0], axis=1)
+        """Classes (n,) predicted by one network ``flat`` (n_weights,) for ``X`` (n × d)."""
+        W1, b1, W2, b2 = (a[0] for a in self.unpack(flat))
+        # One network: two plain matrix products (einsum's path search would cost more
+        # than the products; this runs at every validation checkpoint of a training).
+        # The output's argmax is the same before and after the softmax.
+        return np.argmax(_sigmoid_inplace(X @ W1 + b1) @ W2 + b2, axis=1)
 
     def layer_fan_in(self) -> np.ndarray:
         """The fan-in of the unit each weight feeds, per position of the flat vector:
@@ -488,7 +493,7 @@ class OptimisedSLFNMethod(FeatureClassifierMethod):
         """The network, budget and ablation parameters every optimiser-trained method
         declares, with their shared defaults (a subclass passes its own as keywords)."""
         d = {
-            "hidden": 10, "weight_bound": 3.0, "fitness_budget": 6_000_000, "max_iterations": 5000,
+            "hidden": 10, "weight_bound": 3.0, "fitness_budget": 18_000_000, "max_iterations": 5000,
             "stall_patience": 100, "stall_tolerance": 0.01, **defaults,
         }
         return {
