@@ -31,18 +31,23 @@ that measured them are in ``benchmarks/``:
   square grid because faces are nearly left-right symmetric and expressions move the
   brows, eyes and mouth at different heights, so strips keep the vertical layout at a
   fraction of the features (the network's size, which limits what BBO can train,
-  grows with them). Logistic regression on the synthetic set (5 folds of run 0,
-  trained on train + val): 13 global entropies 27 %, 3×3 blocks 65 %, 4 strips 65 %;
-  a back-propagation network with 5 hidden units: 32 %, 72 %, 72 %; more strips help a
-  gradient-trained network further (8 strips: 82 %) but not BBO within its budget
-  (validation accuracy 56 % with 4 strips, 56 % with 6, 51 % with 8);
+  grows with them). Fixed classifiers on the validation groups of the synthetic set
+  (``benchmarks/results/features_swe.md``; logistic regression / RBF SVM /
+  back-propagation network): 13 global entropies 31 / 34 / 32 %, 3×3 blocks
+  75 / 68 / 76 %, 4 strips 68 / 68 / 67 %, 8 strips 76 / 76 / 77 %. BBO itself, at the
+  default budget, reaches 65 % with 4 strips, 68 % with 6 and 69 % with 8
+  (``tune_bbo_network.md``, ``tune_bbo_strips6.md``, ``tune_bbo_strips8.md``; final
+  network, 3 folds of 70 images, so ± about 3 points), but 8 strips make the network
+  twice as large and each training 1.6× as long; we keep 4 within the main job's time
+  (``swe-bbo:grid_rows=8`` for more);
 - per fold, fitted on the training group only: ``whiten`` True, standardisation then
   PCA whitening that keeps every component
   (:class:`~fer_bench_baselines.selection.Whitener`: decorrelated, unit-variance
   inputs; no information is dropped). The 52 strip entropies are strongly correlated,
   and decorrelated inputs make the weights far easier to search for (LeCun et al.,
-  "Efficient BackProp", 1998, §4.3): on one synthetic fold, BBO's training MSE after
-  15 000 evaluations fell from 0.085 (standardised only) to 0.071;
+  "Efficient BackProp", 1998, §4.3): at the default budget, BBO's training MSE on
+  the synthetic set is 0.060 whitened against 0.079 standardised only, validation
+  accuracy 65 % against 53 % (``benchmarks/results/tune_bbo_inputs.md``);
 - network (:mod:`fer_bench_baselines.slfn`): ``hidden`` 10 sigmoid hidden units,
   ``output`` "softmax", fitness = training MSE against one-hot targets;
   ``bound_scaling`` "fan_in" with ``weight_bound`` 2.0 (a unit with fan-in m has its
@@ -51,19 +56,26 @@ that measured them are in ``benchmarks/``:
   ``elites`` 2 and I = E = 1 as Simon; ``population`` 20 (Simon used 50) and
   ``mutation_probability`` 0.002 per variable (Simon's 0.005–0.01 was set for
   low-dimensional benchmark functions; with ~600 weights it re-randomises several
-  weights of every habitat every generation), ``weight_bound`` and ``hidden`` were
-  chosen on the validation groups of the synthetic set at the default budget
+  weights of every habitat every generation). ``population``,
+  ``mutation_probability``, ``weight_bound`` and ``hidden`` were chosen on the
+  validation groups of the synthetic set at the default budget
   (``benchmarks/tune_all.sh`` → ``benchmarks/results/tune_bbo_migration.md`` and
-  ``tune_bbo_network.md``; the test groups are never used);
-- budget: ``fitness_budget`` 6 000 000 evaluations of one network on one training image
-  per training (:meth:`~fer_bench_baselines.slfn.OptimisedSLFNMethod.iteration_budget`:
-  535 generations on the 560 training images of a synthetic fold, 1 764 on JAFFE's
-  170), at most ``max_iterations`` 5000, ended earlier by the stall rule (best training
-  MSE improved by less than ``stall_tolerance`` 1 % over ``stall_patience`` 100
-  generations). The budget is set by the main job's time limit: on the synthetic set
-  the fitness has not converged at the budget (about 74 % of the improvement a 4×
-  longer run makes; ``benchmarks/results/convergence.md``), on JAFFE-sized data the
-  default budget is 3.3× larger. ``swe-bbo:fitness_budget=24000000`` runs 4× longer;
+  ``tune_bbo_network.md``; the test groups are never used). A population of 10 with
+  ``weight_bound`` 3 scores a few points more there at the same number of evaluations
+  (69 % against 65 %), but runs 2.25× as many generations, and a generation has a
+  fixed cost besides its evaluations: 1.4× the time per training, which the main job
+  cannot afford;
+- budget: ``fitness_budget`` 15 000 000 evaluations of one network on one training
+  image per training (:meth:`~fer_bench_baselines.slfn.OptimisedSLFNMethod.iteration_budget`;
+  a generation evaluates the 18 habitats that are not unchanged elites: 1 488
+  generations on the 560 training images of a synthetic fold, 4 873 on JAFFE's 171),
+  at most ``max_iterations`` 5000, ended earlier by the stall rule (best training MSE
+  improved by less than ``stall_tolerance`` 1 % over ``stall_patience`` 100
+  generations), which on the synthetic set ends training after 1 300-1 700 generations
+  and on JAFFE after 1 900-2 300 (``benchmarks/results/convergence.md``). The budget
+  is set so that training converges, by that rule, on sets of the main job's size
+  within the main job's time; the earlier 6 000 000 bought 40 % of these generations,
+  at whose end validation accuracy was 55 %, against 65 % now;
 - the validation group chooses, every ``checkpoint_every`` 10 generations, which
   best-so-far network to keep (candidates ``{"hidden", "iterations"}``); ``refit``
   trains a new network on training + validation groups for exactly the chosen number

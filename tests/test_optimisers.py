@@ -104,7 +104,10 @@ def test_fitness_gets_whole_population_once_per_iteration(kind):
         # 20 cats, MR 0.2: 4 tracing cats + 16 seeking cats × (SMP − 1 = 4) copies.
         assert calls[1][0] == 4 + 16 * 4
     else:
-        assert all(shape[0] == 20 for shape in calls)
+        # Every habitat, then every generation all but the 2 elites, whose fitness is known;
+        # all 20 when the duplicate clearing replaced an elite (a habitat that did not change).
+        sizes = [shape[0] for shape in calls[1:]]
+        assert calls[0][0] == 20 and set(sizes) <= {18, 20} and 18 in sizes
 
 
 def test_cso_seeking_and_tracing_each_make_progress():
