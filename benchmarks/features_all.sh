@@ -12,6 +12,9 @@ swe-bbo,swe-bbo:grid_rows=6,swe-bbo:grid_rows=8,swe-bbo:entropy=energy,swe-bbo:e
 $PY benchmarks/feature_choices.py --name bwe --variants \
 "bwe-fsvm:grid_rows=1,bwe-fsvm:grid_rows=2:grid_cols=2,bwe-fsvm:grid_rows=4,bwe-fsvm:grid_rows=6,bwe-fsvm,\
 bwe-fsvm:grid_rows=8:grid_cols=2,bwe-fsvm:entropy=energy,bwe-fsvm:level=4"
+# Biorthogonal wavelet entropy: the entropy definitions, at levels 3 and 4.
+$PY benchmarks/feature_choices.py --name bwe_entropy --variants \
+"bwe-fsvm,bwe-fsvm:entropy=histogram,bwe-fsvm:entropy=histogram:level=4,bwe-fsvm:entropy=energy:level=4"
 # Higher-order spectra: segment-averaged bispectrum against one per segment.
 $PY benchmarks/feature_choices.py --name hos --variants "hos-svm:segment_average=True,hos-svm"
 # DWT approximation + PCA: number of components.

@@ -78,6 +78,9 @@ def image_key(dataset: Dataset, spec: ImageSpec) -> dict:
     }
 
 
+_WARNED_NO_FACE: set[tuple] = set()
+
+
 def face_geometry_for(dataset: Dataset, spec: ImageSpec, cache: ArrayCache, jobs: int = 1, progress=None):
     """The per-dataset face geometry ``spec`` needs (None for ``face="none"``), computed
     in ``jobs`` processes and cached; warns, naming a few, about images without a face."""
@@ -87,7 +90,11 @@ def face_geometry_for(dataset: Dataset, spec: ImageSpec, cache: ArrayCache, jobs
         return None
     geometry = face_geometry(dataset, cache, spec.landmarks if spec.face == "align" else None, jobs=jobs,
                              progress=progress)
-    if geometry.not_found:
+    # Once per dataset and face model in a process: every method with this face
+    # preprocessing asks again, and the run records and reports the full list itself.
+    warned = (dataset.fingerprint, spec.face, spec.landmarks)
+    if geometry.not_found and warned not in _WARNED_NO_FACE:
+        _WARNED_NO_FACE.add(warned)
         log.warning(
             "no face detected in %d of %d images (%s%s): fallback used",
             len(geometry.not_found), len(dataset), ", ".join(geometry.not_found[:5]),

@@ -259,9 +259,11 @@ def test_missing_landmark_model_is_a_requirement_with_the_install_command(tmp_pa
 def test_no_face_image_is_named_by_the_run_and_in_run_json(tmp_path, models):
     root = write_face_folder(tmp_path / "faces")
     out = tmp_path / "o"
-    proc = cli("run", "--methods", "hog-svm", "--dataset", f"folder:{root}", "--face", "crop", "--runs", "1",
-               "--folds", "3", "--out", str(out), "-q", env={"FER_BENCH_MODELS": str(models)})
+    proc = cli("run", "--methods", "hog-svm,lbp-svm", "--dataset", f"folder:{root}", "--face", "crop", "--runs",
+               "1", "--folds", "3", "--out", str(out), "-q", env={"FER_BENCH_MODELS": str(models)})
     assert "no face detected in 1 of 12 images (sad/noface.png)" in proc.stderr
+    # Said once, not once per method that uses the same face preprocessing.
+    assert proc.stderr.count("WARNING: no face detected") == 1, proc.stderr
     record = json.loads((out / "run.json").read_text())
     assert record["config"]["face"] == "crop"
     assert record["faces"]["crop"]["not_found"] == ["sad/noface.png"]

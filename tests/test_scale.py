@@ -85,9 +85,11 @@ def test_snapshot_pca_with_more_samples_than_features_matches_scikit_learn(block
 def test_swarm_methods_are_skipped_by_methods_all_when_the_budget_buys_too_few_iterations():
     for name in ("dwt-pca-cso", "swe-bbo"):
         method = create_method(name)
-        assert method.size_skip_reasons(560) == []  # a synthetic fold: hundreds of iterations
+        assert method.size_skip_reasons(560) == []  # a synthetic fold: about 1,500 iterations
+        assert method.size_skip_reasons(1600) == []  # 520 iterations
+        assert method.size_skip_reasons(1700) != []  # 490 iterations: too far from trained
         reasons = method.size_skip_reasons(28709)  # FER2013's training set
-        assert len(reasons) == 1 and "28709 training images" in reasons[0] and "min_iterations=50" in reasons[0]
+        assert len(reasons) == 1 and "28709 training images" in reasons[0] and "min_iterations=500" in reasons[0]
         assert create_method(name, classifier="svm").size_skip_reasons(28709) == []
         assert create_method(name, fitness_budget=10**9).size_skip_reasons(28709) == []
 
