@@ -72,7 +72,7 @@ that measured them are in ``benchmarks/``:
   at most ``max_iterations`` 5000, ended earlier by the stall rule (best training MSE
   improved by less than ``stall_tolerance`` 1 % over ``stall_patience`` 100
   generations), which on the synthetic set ends training after 1 300-1 700 generations
-  and on JAFFE after 1 900-2 300 (``benchmarks/results/convergence.md``). The budget
+  and on JAFFE after 1 850-2 300 (``benchmarks/results/convergence.md``). The budget
   is set so that training converges, by that rule, on sets of the main job's size
   within the main job's time; the earlier 6 000 000 bought 40 % of these generations,
   at whose end validation accuracy was 55 %, against 65 % now;
