@@ -14,6 +14,16 @@ import numpy as np
 from .errors import FerBenchError
 from .folds import WorkUnit, fit_predict_fold
 
+# loky (joblib's process pool, used here for folds and by the engine for feature
+# extraction) measures a worker's memory after its first task and replaces the worker
+# once it has grown by 300 MB: here that is PyTorch being imported by a later task (the
+# population fitness, a network), not a leak. The worker has sent its result before it
+# exits, so nothing is lost, but loky's warning ("A worker stopped while some jobs were
+# given to the executor ... memory leak") would alarm every user of the main job for
+# nothing. Only that message is silenced.
+warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given to the executor",
+                        category=UserWarning)
+
 
 class SerialExecutor:
     """Fit folds one after another in this process."""
@@ -36,14 +46,6 @@ class JoblibExecutor:
 
     def __init__(self, jobs: int):
         self.jobs = jobs
-        # loky measures a worker's memory after its first task and replaces the worker once
-        # it has grown by 300 MB: here that is PyTorch being imported by a later task (the
-        # population fitness, a network), not a leak. The worker has sent its result before
-        # it exits, so nothing is lost, but loky's warning ("A worker stopped while some
-        # jobs were given to the executor ... memory leak") would alarm every user of the
-        # main job for nothing.
-        warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given to the executor",
-                                category=UserWarning)
 
     def map_folds(self, method, features, labels, units: list[WorkUnit]) -> Iterator:
         from dataclasses import replace
