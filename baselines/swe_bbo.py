@@ -75,7 +75,8 @@ that measured them are in ``benchmarks/``:
   and on JAFFE after 1 850-2 300 (``benchmarks/results/convergence.md``). The budget
   is set so that training converges, by that rule, on sets of the main job's size
   within the main job's time; the earlier 6 000 000 bought 40 % of these generations,
-  at whose end validation accuracy was 55 %, against 65 % now;
+  at whose end validation accuracy was 55 %, against 65 % now (the checkpoints at 590
+  and 1 480 generations in ``convergence.json``);
 - the validation group chooses, every ``checkpoint_every`` 10 generations, which
   best-so-far network to keep (candidates ``{"hidden", "iterations"}``); ``refit``
   trains a new network on training + validation groups for exactly the chosen number
