@@ -203,10 +203,57 @@ def test_wavelet_choices_checked_against_pywavelets(name):
     with pytest.raises(FerBenchError, match=f"{name}: wavelet='haar2' is not a discrete wavelet"):
         fer_bench.create_method(name, wavelet="haar2")
     assert fer_bench.create_method(name, wavelet="haar").wavelet == "haar"  # a valid non-default one passes
-    if name == "dwt-pca-cso":
+    if "wavelet_mode" in cls.parameters:
         with pytest.raises(FerBenchError, match="wavelet_mode='mirror'; use one of"):
             fer_bench.create_method(name, wavelet_mode="mirror")
-        assert fer_bench.create_method(name, wavelet_mode="periodization").wavelet_mode == "periodization"
+        other = "symmetric" if cls.parameters["wavelet_mode"].default == "periodization" else "periodization"
+        assert fer_bench.create_method(name, wavelet_mode=other).wavelet_mode == other
+
+
+@pytest.mark.parametrize("size, level, mode", [(128, 4, "periodization"), (128, 3, "symmetric"), (100, 3, "periodization"),
+                                               (64, 2, "zero"), (97, 5, "periodization")])
+def test_bwe_coarsest_subband_shape_is_pywavelets(size, level, mode):
+    """bwe-fsvm's constructor checks its grid against the coarsest sub-band's shape, which it
+    computes without PyWavelets for periodization: it must be the shape pywt.wavedec2 gives."""
+    import warnings
+
+    import pywt
+    from fer_bench_baselines.bwe_fsvm import coarsest_subband_shape
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # levels beyond dwt_max_level
+        approximation = pywt.wavedec2(np.zeros((size, size)), "bior4.4", mode=mode, level=level)[0]
+    assert coarsest_subband_shape(size, level, "bior4.4", mode) == approximation.shape
+
+
+def test_bwe_grid_must_fit_the_coarsest_subband():
+    """A grid with more strips than the level-4 sub-bands have rows is refused when the
+    method is built (naming the options to change), not halfway through a run."""
+    with pytest.raises(FerBenchError, match="8×1 grid does not fit the 4×4 level-4 sub-bands of a 64-pixel.*grid_rows"):
+        fer_bench.create_method("bwe-fsvm", image_size=64)
+    assert fer_bench.create_method("bwe-fsvm", image_size=64, grid_rows=4).grid_rows == 4
+    assert fer_bench.create_method("bwe-fsvm", image_size=64, level=3).level == 3
+
+
+def test_bwe_default_features_are_aligned_strips_without_warnings():
+    """Defaults: 13 sub-bands (level 4) × 8 strips, and no PyWavelets warning about the level
+    (a deliberate choice, see the module docstring). With periodization, strip r of every
+    sub-band covers strip r of the image: for the 2-tap Haar filter (no wrap-around), a
+    change in the top quarter of the image changes only the first two strips' entropies."""
+    import warnings
+
+    rng = np.random.default_rng(0)
+    images = rng.random((3, 128, 128)).astype(np.float32)
+    method = fer_bench.create_method("bwe-fsvm")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        features = method.extract_features(images)
+    assert features.shape == (3, 13 * 8) and features.dtype == np.float32 and np.isfinite(features).all()
+    haar = fer_bench.create_method("bwe-fsvm", wavelet="haar")
+    changed = images.copy()
+    changed[:, :32] = rng.random((3, 32, 128))
+    difference = (haar.extract_features(changed) != haar.extract_features(images)).reshape(3, 13, 8)
+    assert difference[:, :, :2].all() and not difference[:, :, 2:].any()
 
 
 @pytest.mark.parametrize("shape, step", [((128, 128), 5.0), ((40, 31), 15.0), ((33, 33), 7.5)])
