@@ -455,6 +455,8 @@ def _command_line() -> str | None:
 
 
 def _cmd_check(args) -> int:
+    from .reporting.markdown import counted
+
     if args.write_reference:
         if not args.results:
             raise ReferenceCheckError("--write-reference needs --results DIR (the benchmark to record)")
@@ -492,7 +494,7 @@ def _cmd_check(args) -> int:
         spec = cfg.get("dataset_spec") if args.results else datasets[ref_path].spec
         print(
             f"fer-bench check against {ref_path}: {spec} ({cfg.get('protocol')}, "
-            f"{cfg.get('runs')} runs × {cfg.get('folds')} folds, seed {cfg.get('seed')}), "
+            f"{counted(cfg.get('runs'), 'run')} × {counted(cfg.get('folds'), 'fold')}, seed {cfg.get('seed')}), "
             f"tolerance {report.tolerance:g}\n"
         )
         print(report.summary())

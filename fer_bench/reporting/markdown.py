@@ -17,6 +17,11 @@ PAPER_OA_NOTE = (
 )
 
 
+def counted(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless ``n`` is 1: "1 run", "10 runs" (regular nouns only)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 #: Facts from a dataset's ``about`` record shown beside every number (the rest is in run.json).
 SHOWN_ABOUT = ("subjects", "split_source", "classes")
 
@@ -53,8 +58,8 @@ def describe(results: Results) -> list[str]:
             "**Synthetic data**: fer-bench's generated faces, not photographs; these numbers say nothing about "
             "accuracy on real faces"
         )
-    shape = (f"{results.n_runs} runs" if results.protocol == "holdout"
-             else f"{results.n_folds} folds × {results.n_runs} runs")
+    shape = (counted(results.n_runs, "run") if results.protocol == "holdout"
+             else f"{counted(results.n_folds, 'fold')} × {counted(results.n_runs, 'run')}")
     lines.append(f"Protocol: **{results.protocol_title}**, {shape}, seed {results.config.get('seed')}")
     if "refit" in results.config:
         selection = results.config.get("selection", "validation")

@@ -46,10 +46,10 @@ def _figure(width: float, height: float):
 
 def _subtitle(results) -> str:
     synthetic = " (synthetic faces)" if results.is_synthetic else ""
-    from .markdown import face_short
+    from .markdown import counted, face_short
 
     return (f"{results.dataset.get('name', '?')}{synthetic} — {results.protocol_short} protocol, "
-            f"{results.n_runs} runs × {results.n_folds} folds, {face_short(results)}")
+            f"{counted(results.n_runs, 'run')} × {counted(results.n_folds, 'fold')}, {face_short(results)}")
 
 
 def plot_class_sensitivity(results, method: str):
