@@ -5,7 +5,9 @@
 #   STEPS="main jaffe" bash results/make_results.sh   # some steps only
 # Steps: main (the main job), jaffe (JAFFE, both protocols, default face preprocessing,
 # with the ablation variants), noface (JAFFE leave-one-subject-out, --face none), cross
-# (train on the synthetic set, test on JAFFE), rank (rankings over several datasets).
+# (train on the synthetic set, test on JAFFE), rank (rankings over several datasets),
+# finetune (mini-Xception fine-tuned on JAFFE leave-one-subject-out, 1 run: about 17
+# minutes on 2 CPU cores; not in the default STEPS).
 # Needs the model files: fer-bench weights install mobilenet_v2 shape_predictor_5 mini_xception
 # Methods whose requirements are not met here (ResNet-101 weights; fine-tuning without a
 # GPU) are listed as skipped in each leaderboard. The SQLite stores are not committed
@@ -52,6 +54,14 @@ if step cross; then
   timed $FER run --methods pca-svm,lbp-svm,hog-svm,minixception-probe \
     --dataset synthetic --test-dataset "jaffe:$JAFFE" --protocol holdout --runs 3 \
     --out results/cross-synthetic-to-jaffe -q
+fi
+
+if step finetune; then
+  # The fine-tuned FER2013 network (all layers; epochs chosen on the validation group, then
+  # refit), which `--methods all` skips on a CPU (benchmarks/results/minixception_cpu.md):
+  # one repetition of leave-one-subject-out on JAFFE, beside the 10 of results/jaffe-subject.
+  timed $FER run --methods minixception --dataset "jaffe:$JAFFE" --protocol subject --runs 1 \
+    --out results/jaffe-subject-finetune -q
 fi
 
 if step rank; then
