@@ -18,18 +18,20 @@ JAFFE (``benchmarks/features_all.sh`` → ``benchmarks/results/features_bwe*.md`
   of the whole batch; the approximation and 3 details per level: 13 sub-bands of
   64, 32, 16 and 8 rows. Periodization is the critically sampled transform: each
   level halves the image exactly, so strip r of every sub-band covers strip r of the
-  face (PyWavelets' default "symmetric" extension adds (filter length − 1)/2 mirrored
-  rows per level, 68, 38, 23 and 16 rows at 128 px: the strips drift across levels
-  and the outer ones are partly mirrored copies). On the synthetic set's validation
+  face (PyWavelets' default "symmetric" extension pads every level with mirrored rows:
+  68, 38, 23 and 16 rows at 128 px instead of 64, 32, 16 and 8, so the strips drift
+  across levels and the outer ones are partly mirrored copies). On the synthetic set's validation
   groups (``benchmarks/results/features_bwe_mode.md``, mean of its three fixed
   classifiers), periodization scores 4.6 (level 3) and 8.1 (level 4) points more than
   symmetric extension, and 3.5 more than zero padding at level 4; level 4 scores 7.2
   more than level 3, and level 5 (4 strips: its sub-bands have 4 rows) 7.8 less.
   Level 4 is one more than ``pywt.dwt_max_level`` for a 10-tap filter on 128 pixels:
   the level-4 filters wrap around the periodised image, which PyWavelets warns about
-  and which we accept. The same group's stationary-wavelet-entropy paper (Wang,
-  Phillips, Dong & Zhang, Neurocomputing 2018) also reports 4 levels best for its
-  features. Our earlier default, level 3 with symmetric extension, scored 11.8 points
+  and which we accept. The same group reports 4 levels best for another wavelet
+  entropy, the stationary transform with db4 (Wang, Phillips, Dong & Zhang,
+  "Intelligent facial emotion recognition based on stationary wavelet entropy and Jaya
+  algorithm", Neurocomputing 272 (2018) 668-676, doi:10.1016/j.neucom.2017.08.015,
+  abstract): a hint, not evidence for this transform. Our earlier default, level 3 with symmetric extension, scored 11.8 points
   less on those validation groups; on JAFFE, checked after the choice and never used
   to make it, 7.7 less (``features_bwe_mode_jaffe.md``);
 - ``entropy`` "shannon": the wavelet entropy as wavelet toolboxes compute it,
@@ -100,7 +102,9 @@ def coarsest_subband_shape(size: int, level: int, wavelet: str, mode: str) -> tu
 
     "periodization" halves each side exactly (rounding up) and needs no import, so
     building the method with its defaults never imports PyWavelets
-    (:mod:`fer_bench_baselines.wavelets`); other modes use ``pywt.dwt_coeff_len``.
+    (:mod:`fer_bench_baselines.wavelets`); other modes use ``pywt.dwt_coeff_len``, which
+    raises ``ValueError`` for a wavelet or mode PyWavelets does not know (the method checks
+    both first, :func:`~fer_bench_baselines.wavelets.check_wavelet_choices`).
     """
     if mode == "periodization":
         side = size

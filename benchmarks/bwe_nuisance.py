@@ -1,7 +1,7 @@
 """What bwe-fsvm's wavelet entropies encode on the synthetic set: expression or nuisance?
 
 bwe-fsvm scores far lower on the built-in synthetic set than on JAFFE, whatever the
-classifier (``benchmarks/results/features_bwe.md``). The synthetic generator draws, per
+classifier (``benchmarks/results/features_bwe*.md``). The synthetic generator draws, per
 image, additive Gaussian noise (``noise_sigma``), a Gaussian blur (``blur_sigma``), a
 lighting gradient (``light_strength``) and a global gain (``brightness``)
 (:data:`fer_bench.datasets.synthetic.POSE_RANGES`); those draws are reproducible from the

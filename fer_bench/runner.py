@@ -284,7 +284,7 @@ def _run_one_method(the_plan: Plan, spec: MethodSpec, cache, store, executor, sa
                           method_record(method, spec_used))
     units = the_plan.work_units(store.finished_folds(spec.label))
     if not units:
-        say(f"{spec.label}: all {config.runs * config.folds} folds already in the store")
+        say(f"{spec.label}: all {counted(config.runs * config.folds, 'fold')} already in the store")
         return None
     try:
         _fit_folds(spec, method, the_plan, units, cache, store, executor, say)

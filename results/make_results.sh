@@ -6,8 +6,8 @@
 # Steps: main (the main job), jaffe (JAFFE, both protocols, default face preprocessing,
 # with the ablation variants), noface (JAFFE leave-one-subject-out, --face none), cross
 # (train on the synthetic set, test on JAFFE), rank (rankings over several datasets),
-# finetune (mini-Xception fine-tuned on JAFFE leave-one-subject-out, 1 run: about 17
-# minutes on 2 CPU cores; not in the default STEPS).
+# finetune (mini-Xception fine-tuned on JAFFE leave-one-subject-out, 1 run: CPU
+# fine-tuning, the slowest step; not in the default STEPS).
 # Needs the model files: fer-bench weights install mobilenet_v2 shape_predictor_5 mini_xception
 # Methods whose requirements are not met here (ResNet-101 weights; fine-tuning without a
 # GPU) are listed as skipped in each leaderboard. The SQLite stores are not committed

@@ -227,20 +227,29 @@ def test_bwe_coarsest_subband_shape_is_pywavelets(size, level, mode):
 
 
 def test_bwe_grid_must_fit_the_coarsest_subband():
-    """A grid with more strips than the level-4 sub-bands have rows is refused when the
-    method is built (naming the options to change), not halfway through a run."""
+    """A grid with more strips (or columns) than the level-4 sub-bands have rows (columns)
+    is refused when the method is built, naming the options to change, not halfway
+    through a run; a bad wavelet_mode gets its own message before PyWavelets sees it."""
     with pytest.raises(FerBenchError, match="8×1 grid does not fit the 4×4 level-4 sub-bands of a 64-pixel.*grid_rows"):
         fer_bench.create_method("bwe-fsvm", image_size=64)
+    with pytest.raises(FerBenchError, match="4×8 grid does not fit the 4×4 level-4 sub-bands"):
+        fer_bench.create_method("bwe-fsvm", image_size=64, grid_rows=4, grid_cols=8)
+    with pytest.raises(FerBenchError, match="12×1 grid does not fit the 11×11 level-3 sub-bands of a 32-pixel"):
+        fer_bench.create_method("bwe-fsvm", image_size=32, level=3, wavelet_mode="symmetric", grid_rows=12)
+    with pytest.raises(FerBenchError, match="wavelet_mode='reflectt'; use one of"):
+        fer_bench.create_method("bwe-fsvm", wavelet_mode="reflectt")
     assert fer_bench.create_method("bwe-fsvm", image_size=64, grid_rows=4).grid_rows == 4
     assert fer_bench.create_method("bwe-fsvm", image_size=64, level=3).level == 3
 
 
 def test_bwe_default_features_are_aligned_strips_without_warnings():
     """Defaults: 13 sub-bands (level 4) × 8 strips, and no PyWavelets warning about the level
-    (a deliberate choice, see the module docstring). With periodization, strip r of every
-    sub-band covers strip r of the image: for the 2-tap Haar filter (no wrap-around), a
-    change in the top quarter of the image changes only the first two strips' entropies."""
+    (a deliberate choice, see the module docstring). Periodization halves every level
+    exactly, so strip r of each sub-band covers strip r of the image; PyWavelets' symmetric
+    extension would give bior4.4's sub-bands 68, 38, 23 and 16 rows, whose strips drift."""
     import warnings
+
+    import pywt
 
     rng = np.random.default_rng(0)
     images = rng.random((3, 128, 128)).astype(np.float32)
@@ -249,11 +258,17 @@ def test_bwe_default_features_are_aligned_strips_without_warnings():
         warnings.simplefilter("error")
         features = method.extract_features(images)
     assert features.shape == (3, 13 * 8) and features.dtype == np.float32 and np.isfinite(features).all()
-    haar = fer_bench.create_method("bwe-fsvm", wavelet="haar")
-    changed = images.copy()
-    changed[:, :32] = rng.random((3, 32, 128))
-    difference = (haar.extract_features(changed) != haar.extract_features(images)).reshape(3, 13, 8)
-    assert difference[:, :, :2].all() and not difference[:, :, 2:].any()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        rows = {mode: [d[0].shape[-2] for d in pywt.wavedec2(images, "bior4.4", mode=mode, level=4)[1:]]
+                for mode in (method.wavelet_mode, "symmetric")}
+        bands = pywt.wavedec2(images.astype(np.float64), "bior4.4", mode="periodization", level=4)
+    assert rows == {"periodization": [8, 16, 32, 64], "symmetric": [16, 23, 38, 68]}
+    # The features are the strips' entropies of exactly those sub-bands, in that order.
+    from fer_bench_baselines.swe_bbo import block_entropy
+
+    first_detail = block_entropy(bands[1][0], 8, 1)
+    np.testing.assert_allclose(features[:, 8:16], first_detail.astype(np.float32), rtol=1e-6)
 
 
 @pytest.mark.parametrize("shape, step", [((128, 128), 5.0), ((40, 31), 15.0), ((33, 33), 7.5)])

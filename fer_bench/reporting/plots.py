@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..files import write_atomic
-from .markdown import safe_name
+from .markdown import counted, safe_name
 
 #: rcParams that make output independent of the machine's matplotlibrc and of the clock.
 _RC = {
@@ -46,7 +46,7 @@ def _figure(width: float, height: float):
 
 def _subtitle(results) -> str:
     synthetic = " (synthetic faces)" if results.is_synthetic else ""
-    from .markdown import counted, face_short
+    from .markdown import face_short
 
     return (f"{results.dataset.get('name', '?')}{synthetic} — {results.protocol_short} protocol, "
             f"{counted(results.n_runs, 'run')} × {counted(results.n_folds, 'fold')}, {face_short(results)}")
@@ -145,7 +145,7 @@ def plot_confusion(results, method: str):
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     runs = len(results.complete_runs(method))
-    ax.set_title(f"Confusion of {method} (% of true class, {runs} runs summed)\n{_subtitle(results)}")
+    ax.set_title(f"Confusion of {method} (% of true class, {counted(runs, 'run')} summed)\n{_subtitle(results)}")
     fig.colorbar(image, ax=ax, shrink=0.8, label="% of row")
     return fig
 

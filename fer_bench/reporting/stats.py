@@ -45,7 +45,7 @@ from scipy import stats as _scipy_stats
 
 from ..errors import FerBenchError
 from ..files import write_atomic
-from .markdown import heading, markdown_table
+from .markdown import counted, heading, markdown_table
 
 #: Significance level of the "*" mark in Table 3.
 ALPHA = 0.05
@@ -276,7 +276,7 @@ def interval_note(low: float, high: float, n_folds: int, holdout: bool = False) 
     if math.isnan(low) or math.isnan(high):
         return ""
     if n_folds < MIN_FOLDS_FOR_INTERVAL and not holdout:
-        return f"uninformative: only {n_folds} folds"
+        return f"uninformative: only {counted(n_folds, 'fold')}"
     if low < 0 or high > 100:
         return "uninformative: clipped to 0-100"
     return ""
