@@ -166,11 +166,12 @@ class CheckReport:
         from .reporting.tables import markdown_table
 
         text = markdown_table(self.table, index=False)
+        points = f"{self.tolerance:g} OA point" + ("" if self.tolerance == 1 else "s")
         if self.passed:
-            return text + f"\nPASS: every method within {self.tolerance:g} OA points of its reference\n"
+            return text + f"\nPASS: every method within {points} of its reference\n"
         lines = []
         if self.failed:
-            lines.append(f"FAIL: more than {self.tolerance:g} OA points below the reference: " + ", ".join(self.failed))
+            lines.append(f"FAIL: more than {points} below the reference: " + ", ".join(self.failed))
         if self.missing:
             lines.append("FAIL: missing (not run, skipped or incomplete): " + ", ".join(self.missing))
         return text + "\n" + "\n".join(lines) + "\n"

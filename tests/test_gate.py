@@ -60,6 +60,9 @@ def test_check_passes_on_the_same_results_and_within_tolerance(recorded):
     _edit(ref, lambda r: r["methods"]["pca-svm"].update(oa_mean=r["methods"]["pca-svm"]["oa_mean"] + 1.0))
     proc = cli("check", "--reference", str(ref), "--results", str(out))
     assert proc.returncode == 0, proc.stdout
+    assert "PASS: every method within 1.5 OA points of its reference" in proc.stdout
+    proc = cli("check", "--reference", str(ref), "--results", str(out), "--tolerance", "1")
+    assert "PASS: every method within 1 OA point of its reference" in proc.stdout, proc.stdout
 
 
 def test_check_fails_naming_the_method_that_fell(recorded):
