@@ -163,10 +163,11 @@ class CheckReport:
 
     def summary(self) -> str:
         """The table as Markdown, then one line naming every failure (or ``PASS``)."""
+        from .reporting.markdown import counted
         from .reporting.tables import markdown_table
 
         text = markdown_table(self.table, index=False)
-        points = f"{self.tolerance:g} OA point" + ("" if self.tolerance == 1 else "s")
+        points = counted(float(self.tolerance), "OA point")
         if self.passed:
             return text + f"\nPASS: every method within {points} of its reference\n"
         lines = []

@@ -17,9 +17,11 @@ PAPER_OA_NOTE = (
 )
 
 
-def counted(n: int, noun: str) -> str:
-    """``n`` and ``noun``, plural unless ``n`` is 1: "1 run", "10 runs" (regular nouns only)."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+def counted(n: int | float, noun: str) -> str:
+    """``n`` and ``noun``, plural unless ``n`` is 1: "1 run", "10 runs", "1.5 OA points"
+    (regular nouns only; a float is written as ``{n:g}``)."""
+    number = f"{n:g}" if isinstance(n, float) else str(n)
+    return f"{number} {noun}" if n == 1 else f"{number} {noun}s"
 
 
 #: Facts from a dataset's ``about`` record shown beside every number (the rest is in run.json).
