@@ -457,7 +457,7 @@ def _command_line() -> str | None:
 
 
 def _cmd_check(args) -> int:
-    from .reporting.markdown import counted
+    from .reporting.markdown import runs_by_folds
 
     if args.write_reference:
         if not args.results:
@@ -496,7 +496,7 @@ def _cmd_check(args) -> int:
         spec = cfg.get("dataset_spec") if args.results else datasets[ref_path].spec
         print(
             f"fer-bench check against {ref_path}: {spec} ({cfg.get('protocol')}, "
-            f"{counted(cfg.get('runs'), 'run')} × {counted(cfg.get('folds'), 'fold')}, seed {cfg.get('seed')}), "
+            f"{runs_by_folds(cfg.get('runs'), cfg.get('folds'))}, seed {cfg.get('seed')}), "
             f"tolerance {report.tolerance:g}\n"
         )
         print(report.summary())

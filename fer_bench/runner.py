@@ -39,7 +39,7 @@ from .model_selection import Fold, Protocol, SplitReport, get_protocol, inner_fo
 from .preprocess import effective_spec, load_images
 from .registry import ImageSpec, Method, MethodSpec, available_methods, includes_all, parse_method_list
 from .reporting import write_report
-from .reporting.markdown import counted
+from .reporting.markdown import counted, runs_by_folds
 from .results import Results
 from .store import ResultsStore
 
@@ -225,7 +225,7 @@ def execute(the_plan: Plan, say: Callable[[str], None]) -> Results:
                 say("duplicates and the dataset's split: " + "; ".join(split_report.lines()))
         say(
             f"fer-bench: {ds.spec} ({len(ds)} images, {len(ds.classes)} classes), protocol {config.protocol}, "
-            f"{counted(config.runs, 'run')} × {counted(config.folds, 'fold')}, {'refit on train+val' if config.refit else 'no refit'}"
+            f"{runs_by_folds(config.runs, config.folds)}, {'refit on train+val' if config.refit else 'no refit'}"
             f" → {the_plan.out}"
         )
         if the_plan.record.get("face_reason"):

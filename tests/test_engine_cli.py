@@ -127,9 +127,9 @@ def test_default_output_is_untracked_and_progress_is_logged(tiny_folder, tmp_pat
         assert f"pca-svm {step}: " in proc.stderr and " images, " in proc.stderr, step
     # One run is "1 run", in the run's first line and in the leaderboard.
     assert "1 run × 3 folds" in proc.stderr and "1 runs" not in proc.stderr
-    assert "3 folds × 1 run," in (out / "leaderboard.md").read_text()
+    assert "1 run × 3 folds," in (out / "leaderboard.md").read_text()
     html = (out / "report.html").read_text()
-    assert "3 folds × 1 run" in html and "1 runs" not in html
+    assert "1 run × 3 folds" in html and "1 runs" not in html
 
 
 def test_incomplete_method_is_not_ranked(tiny_manifest, tmp_path):

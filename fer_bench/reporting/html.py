@@ -93,7 +93,7 @@ def _figures(results, out: Path) -> list[tuple[str, str, bytes]]:
 
 def render_html(results, out: Path | None = None) -> str:
     """The report page of ``results`` as a string (figures read from ``out`` when present)."""
-    from .markdown import PAPER_OA_NOTE, counted, describe, safe_name
+    from .markdown import PAPER_OA_NOTE, describe, runs_by_folds, safe_name
     from .stats import CORRECTION_NOTE, HOLDOUT_NOTE, _is_holdout, format_p, pairwise_tests, stats_note
     from .tables import ablation_table, duplicate_span_text, fold_table, selection_table, table1, table2, table3
 
@@ -146,7 +146,7 @@ def render_html(results, out: Path | None = None) -> str:
         parts.append("<h2 id=\"ablation\">Ablation: features vs classifier</h2>\n")
         parts.append(
             f"<p>Each published method beside its variants on the same splits ({_esc(results.protocol_title)}, "
-            f"{counted(results.n_folds, 'fold')} × {counted(results.n_runs, 'run')}; preprocessing per row in <code>input</code>). "
+            f"{runs_by_folds(results.n_runs, results.n_folds)}; preprocessing per row in <code>input</code>). "
             "difference = OA(variant) − OA(published form) over the paired folds, percentage points.</p>\n"
         )
         parts.append(_table(ablation.drop(columns="base"), formats={"p_value": format_p}))

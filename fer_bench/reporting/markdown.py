@@ -24,6 +24,12 @@ def counted(n: int | float, noun: str) -> str:
     return f"{number} {noun}" if n == 1 else f"{number} {noun}s"
 
 
+def runs_by_folds(runs: int, folds: int) -> str:
+    """A cross-validation's size as every output writes it: "10 runs × 10 folds" (Li 2021's
+    "10 runs of 10-fold cross-validation"), "1 run × 3 folds"."""
+    return f"{counted(runs, 'run')} × {counted(folds, 'fold')}"
+
+
 #: Facts from a dataset's ``about`` record shown beside every number (the rest is in run.json).
 SHOWN_ABOUT = ("subjects", "split_source", "classes")
 
@@ -61,7 +67,7 @@ def describe(results: Results) -> list[str]:
             "accuracy on real faces"
         )
     shape = (counted(results.n_runs, "run") if results.protocol == "holdout"
-             else f"{counted(results.n_folds, 'fold')} × {counted(results.n_runs, 'run')}")
+             else runs_by_folds(results.n_runs, results.n_folds))
     lines.append(f"Protocol: **{results.protocol_title}**, {shape}, seed {results.config.get('seed')}")
     if "refit" in results.config:
         selection = results.config.get("selection", "validation")

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..files import write_atomic
-from .markdown import counted, safe_name
+from .markdown import counted, runs_by_folds, safe_name
 
 #: rcParams that make output independent of the machine's matplotlibrc and of the clock.
 _RC = {
@@ -49,7 +49,7 @@ def _subtitle(results) -> str:
     from .markdown import face_short
 
     return (f"{results.dataset.get('name', '?')}{synthetic} — {results.protocol_short} protocol, "
-            f"{counted(results.n_runs, 'run')} × {counted(results.n_folds, 'fold')}, {face_short(results)}")
+            f"{runs_by_folds(results.n_runs, results.n_folds)}, {face_short(results)}")
 
 
 def plot_class_sensitivity(results, method: str):

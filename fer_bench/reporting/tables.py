@@ -39,7 +39,7 @@ from ..files import write_atomic
 from ..metrics import format_mean_sd, mean_sd
 from ..params import format_value
 from ..results import RECORD_FILE, Results, export_frames
-from .markdown import PAPER_OA_NOTE, counted, heading, markdown_table, safe_name
+from .markdown import PAPER_OA_NOTE, heading, markdown_table, runs_by_folds, safe_name
 from .stats import (
     ALPHA,
     CORRECTION_NOTE,
@@ -337,7 +337,7 @@ def ablation_section(results: Results, table: pd.DataFrame | None = None) -> str
     return (
         "\n## Ablation: features vs classifier\n\n"
         f"Each published method beside its variants on the same splits ({results.protocol_title}, "
-        f"{counted(results.n_folds, 'fold')} × {counted(results.n_runs, 'run')}; preprocessing per row in `input`). difference = OA(variant) "
+        f"{runs_by_folds(results.n_runs, results.n_folds)}; preprocessing per row in `input`). difference = OA(variant) "
         "− OA(published form) over the paired folds, percentage points; significance: `*` p < 0.05, `n.s.`.\n\n"
         + markdown_table(shown, index=False)
         + "\n" + (HOLDOUT_NOTE if _is_holdout(results) else CORRECTION_NOTE) + "\n"
