@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import fer_bench  # noqa: E402
 from fer_bench.cache import ArrayCache  # noqa: E402
 from fer_bench.datasets import load_dataset  # noqa: E402
-from fer_bench.model_selection import folds_of_run, make_groups  # noqa: E402
+from fer_bench.model_selection import get_protocol  # noqa: E402
 from fer_bench.preprocess import load_images  # noqa: E402
 from fer_bench.runner import fold_seed  # noqa: E402
 
@@ -43,10 +43,8 @@ def measure(method_name: str, ds, protocol: str, runs: int, n_folds: int) -> dic
     labels = ds.labels
     with tempfile.TemporaryDirectory() as tmp:
         images = np.asarray(load_images(ds, method.input_spec(), ArrayCache(tmp)))
-    folds = [
-        f for r in range(runs)
-        for f in folds_of_run(make_groups(protocol, labels, ds.subjects, n_folds, r, 0, ds.fingerprint), r)
-    ]
+    folds = list(get_protocol(protocol)(n_folds=n_folds, n_runs=runs, seed=0).split(labels, ds.subjects,
+                                                                                     ds.fingerprint))
 
     def fit_predict(features_train, features_val, features_test, fold):
         model = method.clone().fit(features_train, labels[fold.train], features_val, labels[fold.val],

@@ -45,15 +45,15 @@ def main(argv: list[str] | None = None) -> int:
 
     from fer_bench import load_dataset
     from fer_bench.cache import ArrayCache
-    from fer_bench.model_selection import folds_of_run, make_groups
+    from fer_bench.model_selection import ImageLevelKFold
     from fer_bench.registry import create_method
     from fer_bench.runner import fit_predict_fold, fold_seed, method_features
 
     torch.set_num_threads(args.threads)
     ds = load_dataset(args.dataset)
     method = create_method("minixception", device=args.device)
-    groups = make_groups("paper", ds.labels, ds.subjects, 10, 0, 0, ds.fingerprint)
-    folds = folds_of_run(groups, 0)[: args.folds_measured]
+    folds = list(ImageLevelKFold(n_folds=10, n_runs=1, seed=0).split(ds.labels, ds.subjects,
+                                                                     ds.fingerprint))[: args.folds_measured]
     with tempfile.TemporaryDirectory() as tmp:
         cache = ArrayCache(Path(tmp) / "cache")
         start = time.perf_counter()

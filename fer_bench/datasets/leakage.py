@@ -19,7 +19,7 @@ def duplicates_spanning_groups(
     ``duplicates``: groups of identical images, as sample indices, or as sample ids when
     ``sample_ids`` (the id of every sample, in sample order) is given; ``groups``: the
     CV group of every sample for one run (shape ``(n_samples,)``, ints, as
-    :func:`fer_bench.model_selection.make_groups` returns and the store's ``splits``
+    :meth:`fer_bench.model_selection.Protocol.groups` returns and the store's ``splits``
     table holds). A returned group can put one copy in training and another in test.
     ``len()`` of the result is the count a report shows.
     """
