@@ -6,10 +6,12 @@ directory from small synthetic images."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import sqlite3
 import struct
+import warnings
 import zlib
 from pathlib import Path
 
@@ -191,6 +193,44 @@ def test_truncated_image_is_named(tmp_path):
     with pytest.raises(DatasetError, match="cannot decode image .*cut.jpg"):
         decode(path)
 
+
+# An EXIF block whose first IFD entry (Orientation) is cut short: Pillow warns "Corrupt EXIF data".
+CORRUPT_EXIF = b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\x00\x05\x01\x12\x00\x03"
+
+
+def test_corrupt_exif_is_a_note_not_pillows_warning(recwarn):
+    """Pillow's own "Corrupt EXIF data" UserWarning (two lines naming its source file) used
+    to be printed beside fer-bench's output, and the file got no note although its
+    orientation could not be read. Now: the "exif-unreadable" note, and no warning."""
+    buffer = io.BytesIO()
+    Image.fromarray(face()).save(buffer, "JPEG", quality=95, exif=CORRUPT_EXIF)
+    array, notes = decode_image(buffer.getvalue(), "corrupt_exif.jpg")
+    assert notes == ("exif-unreadable",) and array.shape == face().shape[:2]
+    assert not [w for w in recwarn if "EXIF" in str(w.message)]
+
+
+def test_truncated_tiff_fails_in_one_line_without_pillows_warnings(jaffe_path, recwarn):
+    data = next(Path(jaffe_path).glob("*.tiff")).read_bytes()[:100]
+    with pytest.raises(DatasetError, match="cannot decode image cut.tiff"):
+        decode_image(data, "cut.tiff")
+    assert not [w for w in recwarn if "EXIF" in str(w.message)]
+
+
+def test_other_decoder_warnings_are_passed_on(monkeypatch):
+    """Only Pillow's EXIF complaints become a note; any other warning still reaches the user."""
+    import fer_bench.datasets.base as base
+
+    real = base._to_array
+
+    def warning_to_array(img):
+        warnings.warn("some other decoder warning", UserWarning, stacklevel=2)
+        return real(img)
+
+    monkeypatch.setattr(base, "_to_array", warning_to_array)
+    buffer = io.BytesIO()
+    Image.fromarray(face()).save(buffer, "PNG")
+    with pytest.warns(UserWarning, match="some other decoder warning"):
+        decode_image(buffer.getvalue(), "plain.png")
 
 def test_fingerprint_of_ordinary_images_is_unchanged_and_decoding_notes_enter_it(tiny_folder):
     """The fingerprint identifies results: ordinary files keep the definition they had."""

@@ -102,8 +102,10 @@ def decode_image(data: bytes, name: str | Callable[[], str]) -> tuple[np.ndarray
     from PIL import Image, UnidentifiedImageError
 
     limit = max_image_pixels()
+    caught: list[warnings.WarningMessage] = []
     try:
-        with _PILLOW_LOCK, warnings.catch_warnings():
+        with _PILLOW_LOCK, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our limit governs
             saved = Image.MAX_IMAGE_PIXELS
             Image.MAX_IMAGE_PIXELS = None
@@ -119,16 +121,35 @@ def decode_image(data: bytes, name: str | Callable[[], str]) -> tuple[np.ndarray
                 # Frames and tiles larger than declared are still caught by Pillow's guard.
                 Image.MAX_IMAGE_PIXELS = None if limit is None else limit // 2
                 img.load()
-                return _to_array(img)
+                array, notes = _to_array(img)
             finally:
                 Image.MAX_IMAGE_PIXELS = saved
     except Exception as exc:  # any decoder failure (truncated, bomb, unsupported mode, memory) names the file
+        _pass_on_warnings(caught)
         detail = str(exc) or type(exc).__name__
         if isinstance(exc, UnidentifiedImageError):  # Pillow's text names an in-memory buffer, not the file
             detail = f"not an image Pillow can read (unknown format or damaged header; {len(data)} bytes)"
         elif isinstance(exc, Image.DecompressionBombError):
             detail += f" (allow larger images with {MAX_PIXELS_ENV}=PIXELS, 0 for no limit)"
         raise DatasetError(f"cannot decode image {name() if callable(name) else name}: {detail}") from None
+    # Pillow warns "Corrupt EXIF data" (a bare UserWarning: two lines with its source path)
+    # for a damaged EXIF block, even when the image then fails to decode: it becomes this
+    # file's "exif-unreadable" note, or nothing beside the one-line error.
+    if _pass_on_warnings(caught) and "exif-unreadable" not in notes:
+        notes = (*notes, "exif-unreadable")
+    return array, notes
+
+
+def _pass_on_warnings(caught: list[warnings.WarningMessage]) -> bool:
+    """Re-issue (outside the recording context) the warnings recorded while decoding,
+    except Pillow's EXIF complaints; returns whether there was one of those."""
+    exif = False
+    for record in caught:
+        if "EXIF" in str(record.message):
+            exif = True
+            continue
+        warnings.warn_explicit(record.message, record.category, record.filename, record.lineno)
+    return exif
 
 
 class _Undecodable(Exception):
