@@ -45,9 +45,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from fer_bench import load_dataset
     from fer_bench.cache import ArrayCache
+    from fer_bench.folds import WorkUnit, fit_predict_fold, fold_seed
     from fer_bench.model_selection import ImageLevelKFold
     from fer_bench.registry import create_method
-    from fer_bench.runner import fit_predict_fold, fold_seed, method_features
+    from fer_bench.reporting.markdown import counted
+    from fer_bench.runner import method_features
 
     torch.set_num_threads(args.threads)
     ds = load_dataset(args.dataset)
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = []
         for fold in folds:
             start = time.perf_counter()
-            outcome = fit_predict_fold(method, features, ds.labels, fold, fold_seed(0, fold.run, fold.fold))
+            outcome = fit_predict_fold(method, features, ds.labels, WorkUnit(fold, fold_seed(0, fold.run, fold.fold)))
             seconds = time.perf_counter() - start
             info = outcome.info
             rows.append({"fold": fold.fold + 1, "seconds": round(seconds, 1), "epochs_run": info["epochs_run"],
@@ -96,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Face-crop preprocessing of {len(ds)} images: {prep_seconds:.1f} s. Mean {per_fold:.1f} s per fold, "
         f"so the 100 folds of the 10 × 10 protocol would take about **{projected / 60:.0f} minutes** "
-        f"(extrapolated from {len(rows)} folds), against a budget of {BUDGET_SECONDS / 60:.0f} minutes for the "
+        f"(extrapolated from {counted(len(rows), 'fold')}), against a budget of {BUDGET_SECONDS / 60:.0f} minutes for the "
         f"whole main job: it {'fits' if record['fits_budget'] else 'does not fit'}; "
         f"{'it runs' if record['fits_budget'] else '`minixception` is skipped'} on a CPU under `--methods all` "
         f"{'' if record['fits_budget'] else '(name it to run it anyway, or use a GPU)'}.",
