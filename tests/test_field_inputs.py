@@ -619,10 +619,57 @@ def test_label_spellings_from_other_labs(tmp_path):
         canonical_label("suprise")
     with pytest.raises(DatasetError, match="numeric codes differ between datasets"):
         canonical_label("3")
-    for name in ("neutral", "calm", "happy"):
+    for name in ("neutral", "joy", "happy"):
         save(face(), tmp_path / "f" / name / "0.png")
     notes = load_dataset(f"folder:{tmp_path / 'f'}").report_lines()
-    assert "note: class folders 'calm' and 'neutral' are all read as class 'neutral'" in notes
+    assert "note: class folders 'happy' and 'joy' are all read as class 'happiness'" in notes
+
+
+def test_a_word_of_another_language_is_not_taken_for_a_short_code():
+    """German *Angst* (fear) used to get "did you mean 'ang' (anger)?": a user who followed
+    it would have labelled a whole class wrong. Suggestions may drop one letter, not two."""
+    from fer_bench.labels import canonical_label, suggestion
+
+    with pytest.raises(DatasetError) as refused:
+        canonical_label("Angst", where="folder name x/Angst")
+    assert "did you mean" not in str(refused.value) and "extra_classes" in str(refused.value)
+    assert suggestion("angst") == []
+    for typo, meant in (("hapy", "happy"), ("sadd", "sad"), ("nuetral", "neutral"), ("angy", "angry"),
+                        ("fearfull", "fearful"), ("contemp", "contempt")):
+        assert suggestion(typo) == [meant]
+
+
+def test_calm_is_its_own_class_only_when_declared(tmp_path):
+    """RAVDESS keeps neutral and calm apart; "calm" used to be merged into neutral with
+    only a note. Now it is refused until declared, and then kept as a class of its own."""
+    for name in ("neutral", "calm", "happy"):
+        for i in range(3):
+            save(face(i), tmp_path / "f" / name / f"{i}.png")
+    with pytest.raises(DatasetError, match=r"unknown expression label 'calm'.*extra_classes"):
+        load_dataset(f"folder:{tmp_path / 'f'}")
+    ds = load_dataset(f"folder:{tmp_path / 'f'}?extra_classes=Calm|pain")
+    assert ds.classes == ["happiness", "neutral", "calm"] and list(ds.samples["label"]).count("calm") == 3
+    assert ds.spec.endswith("?extra_classes=calm|pain")
+    csv = tmp_path / "m.csv"
+    csv.write_text("path,label\n" + "".join(f"f/{n}/{i}.png,{n}\n" for n in ("calm", "neutral") for i in range(3)))
+    ds = load_dataset(f"manifest:{csv}?extra_classes=calm")
+    assert ds.classes == ["neutral", "calm"] and ds.spec == f"manifest:{csv}?extra_classes=calm"
+    with pytest.raises(DatasetError, match=r"'happy' is already read as class 'happiness'"):
+        load_dataset(f"folder:{tmp_path / 'f'}?extra_classes=happy|calm")
+    with pytest.raises(DatasetError, match="given twice"):
+        load_dataset(f"folder:{tmp_path / 'f'}?extra_classes=calm|CALM")
+
+
+def test_declared_class_through_the_cli(tmp_path):
+    for name in ("neutral", "calm", "happy"):
+        for i in range(4):
+            save(face(10 * i + len(name)), tmp_path / "f" / name / f"{i}.png")
+    out = tmp_path / "out"
+    proc = cli("run", "--methods", "pca-svm", "--dataset", f"folder:{tmp_path / 'f'}?extra_classes=calm", "--runs",
+               "1", "--folds", "3", "--face", "none", "--out", str(out), "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert "| run | happiness | neutral | calm |" in (out / "table1_pca-svm.md").read_text()
+    assert json.loads((out / "run.json").read_text())["dataset"]["classes"] == {"happiness": 4, "neutral": 4, "calm": 4}
 
 
 def test_kdef_person_folders_given_as_folder_suggest_kdef(tmp_path):

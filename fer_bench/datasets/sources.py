@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DatasetError
-from ..labels import canonical_label, merged_spellings
+from ..labels import canonical_label, extra_classes, merged_spellings
 from .base import Dataset, file_reader, normalise_subject, skipped_line, subject_variants
 from .specs import IMAGE_SUFFIXES, check_options, require_path
 
@@ -123,9 +123,11 @@ def _walk(root: Path) -> tuple[list[str], list[tuple[str, str]]]:
     return images, skipped
 
 
-def _class_folders(root: Path, source: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[str]]:
+def _class_folders(root: Path, source: str, extra: tuple[str, ...] = ()
+                   ) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[str]]:
     """(relative file, canonical label) of every image in a ``<class>/<image>`` layout,
-    the files skipped, and notices (empty class folders)."""
+    the files skipped, and notices (empty class folders). ``extra``: the dataset's own
+    declared classes (:func:`fer_bench.labels.extra_classes`)."""
     files, skipped = _walk(root)
     found, at_root = [], []
     labels: dict[str, str] = {}
@@ -135,7 +137,7 @@ def _class_folders(root: Path, source: str) -> tuple[list[tuple[str, str]], list
             at_root.append(rel)
             continue
         if top not in labels:
-            labels[top] = _folder_label(root, top)
+            labels[top] = _folder_label(root, top, extra)
         found.append((rel, labels[top]))
     if at_root and not found:
         hint = _layout_hint(root, [Path(f).name for f in files], source)
@@ -148,7 +150,7 @@ def _class_folders(root: Path, source: str) -> tuple[list[tuple[str, str]], list
     used = set(labels)
     for entry in sorted(os.listdir(root)):
         if entry not in used and not _is_system(entry) and (root / entry).is_dir():
-            label = canonical_label_or_none(entry)
+            label = canonical_label_or_none(entry, extra)
             if label is not None:
                 notices.append(f"note: class folder {display_name(entry)}/ holds no images, so class {label!r} is absent")
     return found, skipped, notices
@@ -161,17 +163,18 @@ def _merged_label_notices(raw_labels, where: str) -> list[str]:
     ]
 
 
-def canonical_label_or_none(raw: str) -> str | None:
-    """The canonical label of ``raw``, or ``None`` when it is not a known spelling."""
+def canonical_label_or_none(raw: str, extra: tuple[str, ...] = ()) -> str | None:
+    """The canonical label of ``raw``, or ``None`` when it is not a known spelling (nor
+    one of the ``extra`` declared classes)."""
     try:
-        return canonical_label(raw)
+        return canonical_label(raw, extra=extra)
     except DatasetError:
         return None
 
 
-def _folder_label(root: Path, folder: str) -> str:
+def _folder_label(root: Path, folder: str, extra: tuple[str, ...] = ()) -> str:
     try:
-        return canonical_label(folder, where=f"folder name {root / display_name(folder)}")
+        return canonical_label(folder, where=f"folder name {root / display_name(folder)}", extra=extra)
     except DatasetError as exc:
         inner = root / folder
         nested = [d for d in sorted(os.listdir(inner)) if (inner / d).is_dir() and canonical_label_or_none(d)]
@@ -308,10 +311,12 @@ def synthetic(path: str | None, options: dict) -> Dataset:
 
 
 def folder(path: str | None, options: dict) -> Dataset:
-    """PATH/<class>/<image>: the class is the sub-folder's name; no subject ids."""
+    """PATH/<class>/<image>: the class is the sub-folder's name; no subject ids.
+    Option ``extra_classes=a|b``: class folders outside the canonical expressions."""
     root = require_path("folder", path)
-    check_options("folder", options, {})
-    found, skipped, notices = _class_folders(root, "folder")
+    check_options("folder", options, {"extra_classes": ""})
+    extra = extra_classes(options.get("extra_classes"), source="folder")
+    found, skipped, notices = _class_folders(root, "folder", extra)
     rows = [(display_name(rel), label, None, rel) for rel, label in found]
     guess = guess_layout([Path(rel).name for rel, _ in found])
     if guess in ("ckplus", "kdef", "jaffe"):
@@ -319,7 +324,8 @@ def folder(path: str | None, options: dict) -> Dataset:
             f"note: the file names look like {guess}'s; {guess}:{root} also reads the subject ids "
             "(needed for --protocol subject)"
         )
-    return _file_dataset("folder-" + root.name, f"folder:{path}", root, rows, skipped, notices=notices)
+    spec = f"folder:{path}" + (f"?extra_classes={'|'.join(extra)}" if extra else "")
+    return _file_dataset("folder-" + root.name, spec, root, rows, skipped, notices=notices)
 
 
 def jaffe(path: str | None, options: dict) -> Dataset:
@@ -396,13 +402,17 @@ _COLUMN_SYNONYMS = {
 
 
 def manifest(path: str | None, options: dict) -> Dataset:
-    """A CSV with columns path, label and optionally subject and split; paths relative to the CSV's folder."""
+    """A CSV with columns path, label and optionally subject and split; paths relative to the CSV's folder.
+    Options ``encoding`` (default: detected) and ``extra_classes=a|b`` (labels outside the
+    canonical expressions)."""
     csv_path = require_path("manifest", path, want_dir=False)
-    check_options("manifest", options, {"encoding": "auto"})
+    check_options("manifest", options, {"encoding": "auto", "extra_classes": ""})
     wanted = options.get("encoding", "").strip()
+    extra = extra_classes(options.get("extra_classes"), source="manifest")
     text, encoding, notices = _manifest_text(csv_path, None if wanted.lower() in ("", "auto") else wanted)
-    rows, skipped, more_notices, split_of = _manifest_rows(csv_path, text, encoding)
-    spec = f"manifest:{path}" + (f"?encoding={wanted}" if wanted else "")
+    rows, skipped, more_notices, split_of = _manifest_rows(csv_path, text, encoding, extra)
+    query = [f"encoding={wanted}"] * bool(wanted) + [f"extra_classes={'|'.join(extra)}"] * bool(extra)
+    spec = f"manifest:{path}" + ("?" + "&".join(query) if query else "")
     dataset = _file_dataset(
         "manifest-" + csv_path.stem, spec, csv_path.parent, rows, skipped, notices=notices + more_notices
     )
@@ -477,7 +487,7 @@ def _position(data: bytes, offset: int) -> tuple[int, int]:
     return data.count(b"\n", 0, offset) + 1, offset - line_start + 1
 
 
-def _manifest_rows(csv_path: Path, text: str, encoding: str):
+def _manifest_rows(csv_path: Path, text: str, encoding: str, extra: tuple[str, ...] = ()):
     """Rows (sample id, label, raw subject, file), skipped repeats, notices, and the split
     of every sample id when the manifest has a ``split`` column (else an empty dict)."""
     root = csv_path.parent
@@ -514,7 +524,7 @@ def _manifest_rows(csv_path: Path, text: str, encoding: str):
         where = f"{csv_path} line {line}"
         if not cell["path"]:
             raise DatasetError(f"empty path in {where}")
-        label = canonical_label(cell["label"], where=where)
+        label = canonical_label(cell["label"], where=where, extra=extra)
         raw_labels.add(cell["label"])
         raw_subject = cells[col["subject"]] if "subject" in col and col["subject"] < len(cells) else None
         if raw_subject is not None and not raw_subject.strip():
