@@ -235,3 +235,21 @@ def test_leakage_view_and_compare(tmp_path, tiny_manifest):
     assert "Leakage view" not in proc.stdout and "pca-svm" in proc.stdout
     bad = cli("compare", str(tmp_path / "nowhere"), check=False)
     assert bad.returncode == 2 and "neither results.sqlite nor the exported run.json" in bad.stderr
+
+
+def test_leakage_view_says_what_else_differs(tmp_path, tiny_manifest):
+    """A gap between a 1 × 3 and a 2 × 3 run, or between two face preprocessings, is not the
+    protocol's alone: compare says so on stderr and in the Markdown (a newcomer compared
+    runs of different sizes and got no word of it)."""
+    paper = make_two_method_results(tmp_path, tiny_manifest, "paper")
+    subject = fer_bench.run(methods=["pca-svm"], dataset=f"manifest:{tiny_manifest}", protocol="subject", runs=1,
+                            folds=3, seed=0, face="none", out=tmp_path / "small", progress=False,
+                            echo=lambda _: None)
+    comparison = compare_results([paper.out, subject.out])
+    assert comparison.leakage_caveats == {"manifest-labels": [
+        "size 2 runs × 3 folds against 1 run × 3 folds", "face preprocessing each method's default against none"]}
+    assert "> Not only the protocol differs: size 2 runs × 3 folds" in comparison.to_markdown()
+    proc = cli("compare", str(paper.out), str(subject.out))
+    assert "warning: leakage view of manifest-labels: not only the protocol differs" in proc.stderr
+    same = cli("compare", str(paper.out), str(make_two_method_results(tmp_path, tiny_manifest, "subject").out))
+    assert "warning" not in same.stderr and "Not only" not in same.stdout

@@ -10,8 +10,9 @@ results, from their exported tables.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +21,7 @@ from ..errors import FerBenchError
 from ..files import write_atomic
 from ..metrics import format_mean_sd
 from ..results import Results
-from .markdown import markdown_table
+from .markdown import markdown_table, runs_by_folds
 
 
 def _as_results(item) -> Results:
@@ -69,6 +70,8 @@ class Comparison:
     table: pd.DataFrame  #: one row per method, one "mean ± SD" column per directory
     columns: dict[str, str]  #: column label → directory
     leakage: dict[str, pd.DataFrame]  #: dataset name → leakage table, where both protocols were run
+    #: dataset name → what else differs between the two runs of its leakage table (empty: nothing)
+    leakage_caveats: dict[str, list[str]] = field(default_factory=dict)
 
     def to_markdown(self) -> str:
         text = "# fer-bench comparison\n\nOA (%) mean ± SD over runs; columns are results directories:\n\n"
@@ -80,6 +83,9 @@ class Comparison:
                 "subject-independent OA (percentage points), the optimism of letting one person's images "
                 "fall in both training and test groups.\n\n"
             )
+            caveats = self.leakage_caveats.get(name)
+            if caveats:
+                text += f"> Not only the protocol differs: {'; '.join(caveats)}. The gap reflects these too.\n\n"
             text += markdown_table(table, index=False)
         return text
 
@@ -114,6 +120,7 @@ def compare_results(directories: Sequence[str | Path]) -> Comparison:
         [{"method": m, **{c: values[m].get(c, "") for c in columns}} for m in methods], columns=["method", *columns]
     )
     leakage: dict[str, pd.DataFrame] = {}
+    caveats: dict[str, list[str]] = {}
     for paper in (r for r in loaded if r.protocol == "paper"):
         for subject in (r for r in loaded if r.protocol == "subject"):
             if paper.config.get("dataset_fingerprint") == subject.config.get("dataset_fingerprint"):
@@ -122,7 +129,27 @@ def compare_results(directories: Sequence[str | Path]) -> Comparison:
                 while key in leakage:
                     key, i = f"{name} #{i}", i + 1
                 leakage[key] = leakage_table(paper, subject)
-    return Comparison(table, columns, leakage)
+                caveats[key] = setting_differences(paper, subject)
+    return Comparison(table, columns, leakage, {k: v for k, v in caveats.items() if v})
+
+
+def setting_differences(image_level: Results, subject_independent: Results) -> list[str]:
+    """What differs between the two runs of a leakage view besides the protocol, in words
+    (empty when nothing does): the number of folds (each fold trains on (K−2)/K of the
+    data, so fewer folds also means less training data), of runs, the face
+    preprocessing, the seed, the model selection and the refit."""
+    a, b = image_level.config, subject_independent.config
+    differences = []
+    if (a.get("folds"), a.get("runs")) != (b.get("folds"), b.get("runs")):
+        differences.append(f"size {runs_by_folds(a.get('runs'), a.get('folds'))} against "
+                           f"{runs_by_folds(b.get('runs'), b.get('folds'))}")
+    for key, what in (("face", "face preprocessing"), ("seed", "seed"), ("selection", "model selection"),
+                      ("refit", "refit")):
+        if a.get(key) != b.get(key):
+            shown = {None: "each method's default"}
+            differences.append(f"{what} {shown.get(a.get(key), a.get(key))} against "
+                               f"{shown.get(b.get(key), b.get(key))}")
+    return differences
 
 
 
@@ -130,6 +157,9 @@ def compare_results(directories: Sequence[str | Path]) -> Comparison:
 # -- command line ---------------------------------------------------------------------------
 def _cmd_compare(args) -> int:
     comparison = compare_results(args.dirs)
+    for name, caveats in comparison.leakage_caveats.items():
+        print(f"warning: leakage view of {name}: not only the protocol differs ({'; '.join(caveats)})",
+              file=sys.stderr)
     text = comparison.to_markdown()
     print(text, end="")
     if args.out:
