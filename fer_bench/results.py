@@ -165,6 +165,13 @@ class Results:
         return protocol_short(self.protocol)
 
     @property
+    def is_leave_one_subject_out(self) -> bool:
+        """Subject-independent with as many groups as people: every group is one person
+        (:class:`~fer_bench.model_selection.SubjectKFold`)."""
+        people = self.dataset.get("subjects")
+        return self.protocol == "subject" and bool(people) and int(people) == self.n_folds
+
+    @property
     def n_folds(self) -> int:
         return int(self.config.get("folds", 0))
 

@@ -253,3 +253,14 @@ def test_leakage_view_says_what_else_differs(tmp_path, tiny_manifest):
     assert "warning: leakage view of manifest-labels: not only the protocol differs" in proc.stderr
     same = cli("compare", str(paper.out), str(make_two_method_results(tmp_path, tiny_manifest, "subject").out))
     assert "warning" not in same.stderr and "Not only" not in same.stdout
+
+
+def test_leave_one_subject_out_is_named_where_the_protocol_is_shown(tmp_path, tiny_manifest):
+    """A newcomer had to work out that 10 folds of 10 people is leave-one-subject-out: the
+    protocol line says so when every group is one person, and only then."""
+    loso = fer_bench.run(methods=["test-majority"], dataset=f"manifest:{tiny_manifest}", protocol="subject",
+                         runs=1, folds=4, seed=0, out=tmp_path / "loso", progress=False, echo=lambda _: None)
+    line = "1 run × 4 folds (leave-one-subject-out: 4 people, one per group)"
+    assert line in (loso.out / "leaderboard.md").read_text() and line in (loso.out / "report.html").read_text()
+    three = make_two_method_results(tmp_path, tiny_manifest, "subject")  # 3 groups of 4 people
+    assert "leave-one-subject-out" not in (three.out / "leaderboard.md").read_text()

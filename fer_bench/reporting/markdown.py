@@ -68,6 +68,8 @@ def describe(results: Results) -> list[str]:
         )
     shape = (counted(results.n_runs, "run") if results.protocol == "holdout"
              else runs_by_folds(results.n_runs, results.n_folds))
+    if results.is_leave_one_subject_out:
+        shape += f" (leave-one-subject-out: {results.n_folds} people, one per group)"
     lines.append(f"Protocol: **{results.protocol_title}**, {shape}, seed {results.config.get('seed')}")
     if "refit" in results.config:
         selection = results.config.get("selection", "validation")
