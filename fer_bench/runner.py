@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -194,13 +195,41 @@ def writable_directory(path: Path, option: str) -> Path:
 
 def execute(the_plan: Plan, say: Callable[[str], None]) -> Results:
     """Run every method of a :class:`Plan` into its results directory; see :func:`run`."""
-    config, ds = the_plan.config, the_plan.dataset
+    config = the_plan.config
+    created = not the_plan.out.exists()
     writable_directory(the_plan.out, "--out")
     cache_dir = default_cache_dir() if config.cache_dir is None else Path(config.cache_dir)
     writable_directory(cache_dir, "--cache-dir" if config.cache_dir is not None else "cache directory ($FER_BENCH_CACHE)")
     cache = ArrayCache(cache_dir)
     executor = make_executor(jobs=config.jobs, backend=config.backend, scheduler=config.scheduler)
     failed: dict[str, str] = {}
+    try:
+        empty = _execute_into_store(the_plan, say, cache, executor, failed)
+    finally:
+        # A run that computed nothing (every method failed or was refused, or it was
+        # interrupted before its first fold) leaves no directory of its own: its empty
+        # tables and report would look like a finished run. An existing directory stays.
+        if created and _nothing_stored(the_plan.out):
+            shutil.rmtree(the_plan.out, ignore_errors=True)
+    if failed:
+        reasons = "; ".join(f"{m}: {why}" for m, why in failed.items())
+        raise MethodFailedError(reasons + (" (no method produced a result)" if empty else
+                                           f" (results of the other methods are in {the_plan.out})"))
+    return Results(the_plan.out)
+
+
+def _nothing_stored(out: Path) -> bool:
+    """Whether the store in ``out`` holds no fold at all (also when it cannot be read)."""
+    try:
+        return Results(out).folds.empty
+    except Exception:  # noqa: BLE001 - an unreadable or half-created store holds nothing either
+        return True
+
+
+def _execute_into_store(the_plan: Plan, say, cache, executor, failed: dict[str, str]) -> bool:
+    """The body of :func:`execute` with the store open; fills ``failed`` (method label →
+    reason) and returns whether nothing at all was stored."""
+    config, ds = the_plan.config, the_plan.dataset
     with ResultsStore(the_plan.out, write=True) as store:
         store.initialise(the_plan.record, ds.samples, the_plan.groups)
         store.set_meta("dataset", ds.summary())
@@ -235,16 +264,14 @@ def execute(the_plan: Plan, say: Callable[[str], None]) -> Results:
                 reason = _run_one_method(the_plan, spec, cache, store, executor, say)
                 if reason:
                     failed[spec.label] = reason
-                write_report(Results(the_plan.out), the_plan.out, figures=False)
+                if not _nothing_stored(the_plan.out):
+                    write_report(Results(the_plan.out), the_plan.out, figures=False)
         finally:
             executor.close()
-            finish(the_plan.out)
-    if failed:
-        raise MethodFailedError(
-            "; ".join(f"{m}: {why}" for m, why in failed.items())
-            + f" (results of the other methods are in {the_plan.out})"
-        )
-    return Results(the_plan.out)
+            empty = _nothing_stored(the_plan.out)
+            if not empty:
+                finish(the_plan.out)
+    return empty
 
 
 def finish(out: Path) -> None:

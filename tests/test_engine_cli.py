@@ -248,3 +248,40 @@ def test_a_variant_equal_to_the_default_is_the_method_itself():
 
     labels = [s.label for s in parse_method_list("pca-svm,pca-svm:classifier=svm,pca-svm:classifier=logistic")]
     assert labels == ["pca-svm", "pca-svm:classifier=logistic"]
+
+
+@fer_bench.register_method
+class AlwaysFails(fer_bench.Method):
+    """A method whose every fit raises (a stand-in for a broken plugin)."""
+
+    name = "test-always-fails"
+    description = "raises in fit"
+
+    def fit(self, X_train, y_train, X_val, y_val, *, random_state):
+        raise RuntimeError("broken on purpose")
+
+    def predict(self, X):  # pragma: no cover - never reached
+        raise RuntimeError("broken on purpose")
+
+
+def test_a_run_that_computes_nothing_leaves_no_results_directory(tiny_manifest, tmp_path):
+    """A newcomer's failed run left a directory of empty tables and a report that looked
+    like a finished run. Nothing computed → no directory of its own; one that existed
+    before is kept; with another method's results the directory stays as it was."""
+    from fer_bench.runner import MethodFailedError
+
+    options = dict(dataset=f"manifest:{tiny_manifest}", runs=1, folds=3, progress=False, echo=lambda _: None,
+                   face="none")
+    out = tmp_path / "nothing"
+    with pytest.raises(MethodFailedError, match="broken on purpose.*no method produced a result"):
+        fer_bench.run(methods=["test-always-fails"], out=out, **options)
+    assert not out.exists()
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    with pytest.raises(MethodFailedError):
+        fer_bench.run(methods=["test-always-fails"], out=existing, **options)
+    assert existing.is_dir() and not (existing / "leaderboard.md").exists()
+    mixed = tmp_path / "mixed"
+    with pytest.raises(MethodFailedError, match=f"results of the other methods are in {mixed}"):
+        fer_bench.run(methods=["pca-svm", "test-always-fails"], out=mixed, **options)
+    assert "| pca-svm |" in (mixed / "leaderboard.md").read_text()
