@@ -746,13 +746,28 @@ def _cmd_install(args) -> int:
     if args.source is not None and len(args.names) > 1:
         raise FerBenchError("--from FILE installs one name at a time; give a single NAME with it")
     for name in args.names:
+        # install*() say "already installed" when the file was there; only a new file is "installed".
         if name in MODEL_FILES:
+            before = _fingerprint_of(models_dir() / MODEL_FILES[name].file_name)
             path = install_model(name, args.source)
-            print(f"installed {path} (sha256 {verify_model_file(path, MODEL_FILES[name])[:16]}…)")
+            digest = verify_model_file(path, MODEL_FILES[name])
         else:
+            before = _fingerprint_of(cached_path(weights_enum(name, args.weights)))
             path = install(name, args.source, args.weights)
-            print(f"installed {path} (sha256 {verify_file(path)[:16]}…)")
+            digest = verify_file(path)
+        if _fingerprint_of(path) != before:
+            print(f"installed {path} (sha256 {digest[:16]}…)")
     return 0
+
+
+def _fingerprint_of(path: Path) -> tuple[int, int] | None:
+    """(size, mtime in ns) of ``path``, or ``None`` when it does not exist: enough to tell
+    whether an install wrote the file."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
 
 
 def add_cli(subparsers) -> None:

