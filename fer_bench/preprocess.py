@@ -81,6 +81,13 @@ def image_key(dataset: Dataset, spec: ImageSpec) -> dict:
 _WARNED_NO_FACE: set[tuple] = set()
 
 
+def reported_by_caller(dataset: Dataset, spec: ImageSpec) -> None:
+    """Say that the caller reports ``dataset``'s images without a face under ``spec``
+    itself (the runner's fuller line, which also names the fallback): no log warning
+    for them from :func:`face_geometry_for`, which would say the same thing twice."""
+    _WARNED_NO_FACE.add((dataset.fingerprint, spec.face, spec.landmarks))
+
+
 def face_geometry_for(dataset: Dataset, spec: ImageSpec, cache: ArrayCache, jobs: int = 1, progress=None):
     """The per-dataset face geometry ``spec`` needs (None for ``face="none"``), computed
     in ``jobs`` processes and cached; warns, naming a few, about images without a face."""

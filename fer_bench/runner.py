@@ -37,7 +37,7 @@ from .executors import make_executor
 from .folds import WorkUnit, fold_seed
 from .metrics import accuracy
 from .model_selection import Fold, Protocol, SplitReport, get_protocol, inner_folds
-from .preprocess import effective_spec, load_images
+from .preprocess import effective_spec, load_images, reported_by_caller
 from .registry import ImageSpec, Method, MethodSpec, available_methods, includes_all, parse_method_list
 from .reporting import write_report
 from .reporting.markdown import counted, runs_by_folds
@@ -594,6 +594,7 @@ def _fit_folds(spec, method, the_plan: Plan, units, cache, store, executor, say)
             bars[step].update(n)
         return update
 
+    reported_by_caller(ds, effective_spec(method, config.face))  # _record_faces says it, with the fallback
     try:
         features = method_features(method, ds, cache, config.face, progress=bar("features"), jobs=config.jobs,
                                    face_progress=lambda step, n: bar(step)(n))
