@@ -203,13 +203,15 @@ def execute(the_plan: Plan, say: Callable[[str], None]) -> Results:
     cache = ArrayCache(cache_dir)
     executor = make_executor(jobs=config.jobs, backend=config.backend, scheduler=config.scheduler)
     failed: dict[str, str] = {}
+    succeeded = False
     try:
         empty = _execute_into_store(the_plan, say, cache, executor, failed)
+        succeeded = not failed
     finally:
-        # A run that computed nothing (every method failed or was refused, or it was
-        # interrupted before its first fold) leaves no directory of its own: its empty
-        # tables and report would look like a finished run. An existing directory stays.
-        if created and _nothing_stored(the_plan.out):
+        # A run that failed having computed nothing (every method failed or was refused,
+        # or it was interrupted before its first fold) leaves no directory of its own: its
+        # empty tables and report would look like a finished run. An existing one stays.
+        if created and not succeeded and _nothing_stored(the_plan.out):
             shutil.rmtree(the_plan.out, ignore_errors=True)
     if failed:
         reasons = "; ".join(f"{m}: {why}" for m, why in failed.items())
