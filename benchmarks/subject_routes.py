@@ -47,19 +47,10 @@ sys.path.insert(0, str(HERE.parent))  # run from a checkout
 C_GRID = (0.01, 0.1, 1.0, 10.0)
 
 
-def hog(images: np.ndarray, cell: int) -> np.ndarray:
-    """N × D HOG descriptors as ``hog-svm`` computes them, with ``cell``-pixel cells."""
-    from skimage.feature import hog as skimage_hog
-
-    return np.stack([skimage_hog(np.asarray(img, dtype=np.float64), orientations=9, pixels_per_cell=(cell, cell),
-                                 cells_per_block=(2, 2), block_norm="L2-Hys") for img in images])
-
-
 def probe_layers(images: np.ndarray) -> dict[str, np.ndarray]:
     """N × 2 × C pooled outputs of each residual module of the FER2013 mini-Xception
     (image and mirror), keyed ``module1`` … ``module4`` (``module4`` is the probe's)."""
     import torch
-    import torch.nn.functional as F
 
     from fer_bench import weights
     from fer_bench.mini_xception import load_pretrained, scale_input
@@ -69,10 +60,8 @@ def probe_layers(images: np.ndarray) -> dict[str, np.ndarray]:
     with torch.inference_mode():
         x = scale_input(torch.from_numpy(np.asarray(images, dtype=np.float32))[:, None])
         for view in (x, x.flip(-1)):
-            h = F.relu(net.bn2(net.conv2(F.relu(net.bn1(net.conv1(view))))))
-            for i, block in enumerate(net.blocks, 1):
-                h = block(h)
-                out.setdefault(f"module{i}", []).append(h.mean(dim=(2, 3)).numpy())
+            for i, module in enumerate(net.module_outputs(view), 1):
+                out.setdefault(f"module{i}", []).append(module.mean(dim=(2, 3)).numpy())
     return {k: np.stack(v, 1) for k, v in out.items()}
 
 
@@ -132,8 +121,9 @@ def main(argv: list[str] | None = None) -> int:
         return stack.reshape(len(stack), *stack.shape[-2:])
 
     hog_faces, probe_faces = faces("hog-svm"), faces("minixception-probe")
-    hogs = {cell: hog(hog_faces, cell) for cell in (8, 6, 4)}
-    hog_mirror = hog(hog_faces[:, :, ::-1], 8)
+    # hog-svm's own descriptor (the registered method's extract_features), per cell size.
+    hogs = {cell: create_method("hog-svm", pixels_per_cell=cell).extract_features(hog_faces) for cell in (8, 6, 4)}
+    hog_mirror = create_method("hog-svm").extract_features(np.ascontiguousarray(hog_faces[:, :, ::-1]))
     layers = probe_layers(probe_faces)
     variants: dict[str, list[list[float]]] = {}
 

@@ -119,14 +119,22 @@ class MiniXception(nn.Module):
         self.blocks = nn.ModuleList(ResidualModule(a, b) for a, b in ((8, 16), (16, 32), (32, 64), (64, 128)))
         self.head = nn.Conv2d(128, n_classes, 3, padding=1)
 
-    def features(self, x):
-        """N×1×H×W (gray scaled to [-1, 1], :func:`scale_input`) → the N×128×h×w map of
-        the last residual module (4×4 for the 64×64 input: 64 → 62 → 60 → 30 → 15 → 8 → 4)."""
+    def module_outputs(self, x) -> list:
+        """N×1×H×W (gray scaled to [-1, 1], :func:`scale_input`) → the output map of each
+        of the four residual modules, N×16/32/64/128×h×w (h = 30, 15, 8, 4 for the 64×64
+        input: 64 → 62 → 60 → 30 → 15 → 8 → 4)."""
         x = F.relu(self.bn1(self.conv1(x)))
         x = F.relu(self.bn2(self.conv2(x)))
+        outputs = []
         for block in self.blocks:
             x = block(x)
-        return x
+            outputs.append(x)
+        return outputs
+
+    def features(self, x):
+        """N×1×H×W (gray scaled to [-1, 1], :func:`scale_input`) → the N×128×4×4 map of
+        the last residual module (for the 64×64 input, :meth:`module_outputs`)."""
+        return self.module_outputs(x)[-1]
 
     def pooled(self, x):
         """N×1×H×W → N×128: the global spatial average of :meth:`features` (what the

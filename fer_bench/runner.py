@@ -266,8 +266,9 @@ def _execute_into_store(the_plan: Plan, say, cache, executor, failed: dict[str, 
                 reason = _run_one_method(the_plan, spec, cache, store, executor, say)
                 if reason:
                     failed[spec.label] = reason
-                if not _nothing_stored(the_plan.out):
-                    write_report(Results(the_plan.out), the_plan.out, figures=False)
+                results = Results(the_plan.out)
+                if not results.folds.empty:
+                    write_report(results, the_plan.out, figures=False)
         finally:
             executor.close()
             empty = _nothing_stored(the_plan.out)

@@ -411,8 +411,9 @@ def manifest(path: str | None, options: dict) -> Dataset:
     extra = extra_classes(options.get("extra_classes"), source="manifest")
     text, encoding, notices = _manifest_text(csv_path, None if wanted.lower() in ("", "auto") else wanted)
     rows, skipped, more_notices, split_of = _manifest_rows(csv_path, text, encoding, extra)
-    query = [f"encoding={wanted}"] * bool(wanted) + [f"extra_classes={'|'.join(extra)}"] * bool(extra)
-    spec = f"manifest:{path}" + ("?" + "&".join(query) if query else "")
+    query = "&".join(f"{key}={value}" for key, value in (("encoding", wanted), ("extra_classes", "|".join(extra)))
+                     if value)
+    spec = f"manifest:{path}" + (f"?{query}" if query else "")
     dataset = _file_dataset(
         "manifest-" + csv_path.stem, spec, csv_path.parent, rows, skipped, notices=notices + more_notices
     )
