@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Rebuild the reference results in results/ (every number there, and in the README's
-# tables, comes from here).
+# Rebuild the reference results in results/ (every number there, and in the tables of
+# docs/results.md, comes from here).
 #   bash results/make_results.sh                 # everything (about 1-2 hours on 2 cores)
 #   STEPS="main jaffe" bash results/make_results.sh   # some steps only
 # Steps: main (the main job), jaffe (JAFFE, both protocols, default face preprocessing,

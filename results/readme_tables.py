@@ -1,10 +1,11 @@
-"""Print the README's result tables from the committed results (run after make_results.sh).
+"""Print the tables of ``docs/results.md`` from the committed results (run after make_results.sh).
 
     python results/readme_tables.py            # from the repository root
 
-Every number in the README's "Reference results" section comes from here: each table is
-read from a results directory's exported ``table3.csv`` / ``ablation.csv`` (written by
-``fer-bench run`` / ``fer-bench report``), never typed by hand.
+Every number in the tables of ``docs/results.md`` ("Reference results") comes from here:
+each table is read from a results directory's exported ``table3.csv`` / ``ablation.csv``
+(written by ``fer-bench run`` / ``fer-bench report``), never typed by hand.
+``tests/test_readme.py`` fails when a table there no longer matches what this prints.
 """
 
 from __future__ import annotations
@@ -41,17 +42,32 @@ def markdown(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join(lines)
 
 
+def tables() -> str:
+    """Every table of ``docs/results.md``, each under its ``##`` heading, as Markdown."""
+    import contextlib
+    import io
+
+    text = io.StringIO()
+    with contextlib.redirect_stdout(text):
+        _print_tables()
+    return text.getvalue()
+
+
 def main() -> None:
+    print(tables(), end="")
+
+
+def _print_tables() -> None:
     synthetic = table3("synthetic-paper")
     paper, subject, noface = table3("jaffe-paper"), table3("jaffe-subject"), table3("jaffe-subject-noface")
 
-    print("### Synthetic set, image-level, 10 × 10 (results/synthetic-paper)\n")
+    print("## Synthetic set, image-level, 10 × 10 (results/synthetic-paper)\n")
     rows = [[i + 1, f"`{m}`", oa(synthetic, m), synthetic.loc[m, "p_vs_best"] if pd.notna(synthetic.loc[m, "p_vs_best"])
              else "best", synthetic.loc[m, "paper_oa"] if pd.notna(synthetic.loc[m, "paper_oa"]) else ""]
             for i, m in enumerate(synthetic.index)]
     print(markdown(rows, ["rank", "method", "OA % (mean ± SD over runs)", "p vs best", "paper's OA on its own data"]))
 
-    print("\n### JAFFE: protocol and face preprocessing (results/jaffe-paper, jaffe-subject, jaffe-subject-noface)\n")
+    print("\n## JAFFE: protocol and face preprocessing (results/jaffe-paper, jaffe-subject, jaffe-subject-noface)\n")
     methods = [m for m in subject.index if ":" not in m] or list(paper.index)
     rows = []
     for m in methods:
@@ -61,7 +77,7 @@ def main() -> None:
     print(markdown(rows, ["method", "image-level, default face", "leave-one-subject-out, default face",
                           "leave-one-subject-out, --face none", "gain of the face preprocessing (LOSO)"]))
 
-    print("\n### Published methods: ours against the papers\n")
+    print("\n## Published methods: ours against the papers\n")
     rows = [[f"`{m}`", oa(paper, m), oa(subject, m), oa(synthetic, m),
              paper.loc[m, "paper_oa"] if m in paper.index and pd.notna(paper.loc[m, "paper_oa"]) else "—"]
             for m in PUBLISHED]
@@ -73,12 +89,12 @@ def main() -> None:
         if path.exists():
             ablation = pd.read_csv(path)
             cols = [c for c in ("method", "classifier", "oa", "difference", "p_value", "reading") if c in ablation]
-            print(f"\n### Ablation, {name} (results/{name}/ablation.csv)\n")
+            print(f"\n## Ablation, {name} (results/{name}/ablation.csv)\n")
             print(markdown(ablation[cols].astype(object).where(ablation[cols].notna(), "").astype(str).values.tolist(), cols))
 
     cross = table3("cross-synthetic-to-jaffe")
     if len(cross):
-        print("\n### Cross-dataset: trained on the synthetic set, tested on JAFFE (results/cross-synthetic-to-jaffe)\n")
+        print("\n## Cross-dataset: trained on the synthetic set, tested on JAFFE (results/cross-synthetic-to-jaffe)\n")
         print(markdown([[f"`{m}`", oa(cross, m)] for m in cross.index], ["method", "OA % on JAFFE (3 runs)"]))
 
 

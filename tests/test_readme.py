@@ -1,9 +1,10 @@
-"""The README's examples run, in the order they are written (issue 10).
+"""The README's and docs' examples run, in the order they are written; docs tables match results/.
 
-How the harness works (and how to write a README it can test):
+How the harness works (and how to write a page it can test):
 
 - **Blocks.** Every fenced code block marked ```bash (or sh/shell) or ```python in
-  ``README.md`` is run, in the order of the file: bash blocks with ``bash -e -o pipefail``,
+  ``README.md``, then in the pages of ``docs/`` in the order of ``mkdocs.yml``'s ``nav``
+  (:func:`doc_pages`), is run, in the order of the files: bash blocks with ``bash -e -o pipefail``,
   python blocks each in a fresh ``python`` process (a block must import what it uses).
   Other blocks (```toml, bare fences) are not run.
 - **Not run.** An HTML comment on the line before a block's fence (blank lines between
@@ -81,16 +82,24 @@ _CLI_RUN = re.compile(r"(?P<cmd>(?:\S*/)?fer-bench\s+run)\b(?P<args>[^&;|#\n]*)"
 
 @dataclass
 class Block:
-    """One fenced code block of the README."""
+    """One fenced code block of the README or of a docs page."""
 
     lang: str  #: "bash" or "python"
     code: str
     line: int  #: line number of the opening fence (1-based)
     skip: str | None = None  #: the reason given by a ``readme-test: skip`` comment
+    page: str = "README.md"  #: the file it is in, relative to the repository
 
 
-def readme_blocks(text: str) -> list[Block]:
-    """The bash and python blocks of a Markdown text, in order, with their skip comments."""
+def doc_pages() -> list[str]:
+    """``README.md``, then the pages of ``mkdocs.yml``'s ``nav`` in order (``docs/…``; the home
+    page, ``index.md``, is the README itself: ``docs/hooks.py``)."""
+    nav = re.findall(r"^\s+-\s+[^:\n]+:\s+(\S+\.md)\s*$", (REPO / "mkdocs.yml").read_text(encoding="utf-8"), re.M)
+    return ["README.md"] + [f"docs/{page}" for page in nav if page != "index.md"]
+
+
+def readme_blocks(text: str, page: str = "README.md") -> list[Block]:
+    """The bash and python blocks of a Markdown text (the file ``page``), in order, with their skip comments."""
     lines = text.splitlines()
     blocks: list[Block] = []
     i = 0
@@ -113,7 +122,7 @@ def readme_blocks(text: str) -> list[Block]:
         while j >= 0 and not lines[j].strip():
             j -= 1
         skip = _SKIP.search(lines[j]) if j >= 0 else None
-        blocks.append(Block(lang, "\n".join(body) + "\n", start + 1, skip["reason"].strip() if skip else None))
+        blocks.append(Block(lang, "\n".join(body) + "\n", start + 1, skip["reason"].strip() if skip else None, page))
     return blocks
 
 
@@ -234,10 +243,10 @@ def _describe(outcomes: list[Outcome]) -> str:
     lines = []
     for o in outcomes:
         if o.code is None:
-            lines.append(f"README.md:{o.block.line} ({o.block.lang}) {o.output}")
+            lines.append(f"{o.block.page}:{o.block.line} ({o.block.lang}) {o.output}")
             continue
         status = "ok" if o.returncode == 0 else f"FAILED (exit {o.returncode})"
-        lines.append(f"README.md:{o.block.line} ({o.block.lang}) {status}")
+        lines.append(f"{o.block.page}:{o.block.line} ({o.block.lang}) {status}")
         if o.returncode != 0:
             lines.append("  ran:\n    " + o.code.strip().replace("\n", "\n    "))
             lines.append("  output (last 25 lines):\n    " + "\n    ".join(o.output.strip().splitlines()[-25:]))
@@ -308,7 +317,33 @@ def test_harness_exposes_examples_that_clash(tmp_path, tiny_manifest):
     assert "README.md:5 (python) FAILED (exit 1)" in _describe(outcomes)
 
 
-# -- the README ---------------------------------------------------------------------------------
+# -- the README and docs/ ---------------------------------------------------------------------------
+
+
+def test_doc_pages_follow_the_site_nav_and_exist():
+    pages = doc_pages()
+    assert pages[0] == "README.md" and "docs/usage.md" in pages and "docs/results.md" in pages
+    missing = [page for page in pages if not (REPO / page).is_file()]
+    assert not missing, f"mkdocs.yml's nav names pages that do not exist: {missing}"
+    orphans = sorted({p.name for p in (REPO / "docs").glob("*.md")} - {p.split("/")[-1] for p in pages} - {"index.md"})
+    assert not orphans, f"pages in docs/ that mkdocs.yml's nav does not list (they would not be tested): {orphans}"
+
+
+def test_results_page_tables_match_the_committed_results():
+    """Every table of docs/results.md is what ``python results/readme_tables.py`` prints from
+    ``results/``: a result regenerated without its page updated (or the reverse) fails here."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("readme_tables", REPO / "results" / "readme_tables.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    page = (REPO / "docs" / "results.md").read_text(encoding="utf-8")
+    sections = [s.strip() for s in re.split(r"\n(?=## )", module.tables()) if s.strip()]
+    assert len(sections) >= 5
+    stale = [s.splitlines()[0] for s in sections if s not in page]
+    assert not stale, ("docs/results.md no longer matches results/ for: " + "; ".join(stale)
+                       + " (paste the output of `python results/readme_tables.py`)")
+
 
 
 @pytest.fixture(scope="module")
@@ -318,9 +353,9 @@ def readme_run(tmp_path_factory):
     workdir = base / "fer-bench"
     hashes = _copy_tracked_files(workdir)
     jaffe = JAFFE if JAFFE.is_dir() else make_jaffe_stand_in(base / "jaffe-stand-in")
-    blocks = readme_blocks((REPO / "README.md").read_text(encoding="utf-8"))
+    blocks = [block for page in doc_pages() for block in readme_blocks((REPO / page).read_text(encoding="utf-8"), page)]
     outcomes = run_blocks(blocks, workdir, jaffe, _environment(tmp_path_factory.getbasetemp() / "fer-bench-cache"))
-    print(f"README blocks (JAFFE: {jaffe}):\n" + _describe(outcomes))
+    print(f"README and docs blocks (JAFFE: {jaffe}):\n" + _describe(outcomes))
     return workdir, hashes, outcomes
 
 
