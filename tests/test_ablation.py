@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from fer_bench_baselines.selection import CLASSIFIER_PARAMETERS, FeatureClassifierMethod, classifier_parameter
 
 import fer_bench
-from baselines.selection import CLASSIFIER_PARAMETERS, FeatureClassifierMethod, classifier_parameter
 from fer_bench.reporting.tables import _reading
 from tests.conftest import cli
 

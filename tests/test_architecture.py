@@ -130,3 +130,18 @@ def test_every_public_class_and_function_has_a_docstring():
     missing = [f"{module}.{name}" for module, name, node in public_definitions()
                if ast.get_docstring(node) is None and name.rsplit(".", 1)[-1] not in inherited]
     assert not missing, "no docstring: " + ", ".join(missing)
+
+
+def test_one_import_name_per_package():
+    """The baselines/ folder is the package ``fer_bench_baselines`` (pyproject.toml's package-dir);
+    importing it also as ``baselines`` (it is a folder of the repository root) would load every
+    module twice, with two copies of each class and registry entry."""
+    root = PACKAGE.parent
+    offenders = []
+    for path in [*root.glob("fer_bench/**/*.py"), *root.glob("baselines/**/*.py"), *root.glob("tests/**/*.py"),
+                 *root.glob("benchmarks/*.py"), *root.glob("results/*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            offenders += [f"{path.relative_to(root)}:{node.lineno}" for n in names if n.split(".")[0] == "baselines"]
+    assert not offenders, f"import fer_bench_baselines, not baselines: {offenders}"
