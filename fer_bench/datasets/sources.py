@@ -596,10 +596,13 @@ def _manifest_rows(csv_path: Path, text: str, encoding: str, extra: tuple[str, .
         if key in first_line_of:
             first, first_label, first_subject = first_line_of[key]
             if first_label != label or normalise_subject(first_subject) != normalise_subject(raw_subject):
-                conflicts.append(
-                    f"lines {first} and {line} ({sample_id}: {first_label}/{first_subject or '-'} vs "
-                    f"{label}/{raw_subject or '-'})"
-                )
+                if first_label != label and normalise_subject(first_subject) != normalise_subject(raw_subject):
+                    what, was, now = "labels and subjects", f"{first_label}/{first_subject}", f"{label}/{raw_subject}"
+                elif first_label != label:
+                    what, was, now = "labels", first_label, label
+                else:
+                    what, was, now = "subjects", first_subject, raw_subject
+                conflicts.append(f"lines {first} and {line} both list {sample_id} with different {what} ({was} vs {now})")
                 continue
             skipped.append((f"{sample_id} (line {line})", "repeats an earlier manifest row"))
             continue
@@ -615,11 +618,13 @@ def _manifest_rows(csv_path: Path, text: str, encoding: str, extra: tuple[str, .
             split_of[sample_id] = _SPLIT_OF[raw_split]
     if missing:
         raise DatasetError(_missing_message(csv_path, missing, encoding))
-    if conflicts:
+    if len(conflicts) == 1:
+        raise DatasetError(f"manifest {csv_path}: {conflicts[0]}; keep one row")
+    if conflicts:  # all named at once (the first few and the count), so one edit fixes them
         shown = "; ".join(conflicts[:5]) + (f"; and {len(conflicts) - 5} more" if len(conflicts) > 5 else "")
         raise DatasetError(
-            f"manifest {csv_path}: {len(conflicts)} row{'s' if len(conflicts) != 1 else ''} list an image already "
-            f"listed with another label or subject: {shown}; keep one row per image"
+            f"manifest {csv_path}: {len(conflicts)} rows repeat an image with a different label or subject: "
+            f"{shown}; keep one row per image"
         )
     notices += _merged_label_notices(raw_labels, f"manifest {csv_path.name} labels")
     if case_matched:
