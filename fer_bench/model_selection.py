@@ -137,12 +137,28 @@ class Protocol:
         present = np.unique(np.asarray(labels))
         if len(present) < 2:
             raise ProtocolError(f"the dataset has {len(present)} class(es); need at least 2 to classify")
-        if self.needs_subjects and (subjects is None or any(s is None or s == "" for s in subjects)):
+        if self.needs_subjects:
+            self._check_subject_ids(subjects)
+
+    def _check_subject_ids(self, subjects) -> None:
+        """Refuse images without a person id. "has none" only when no image has one;
+        when some lack one, say which (the dataset's own sentence,
+        :attr:`~fer_bench.datasets.base.SubjectIds.missing`, when it has one)."""
+        if subjects is None:
             raise ProtocolError(
                 f"the {self.name} protocol needs a subject (person) id for every image, and this "
                 "dataset has none; use a source that provides them (jaffe:, ckplus:, kdef:, "
                 "or manifest: with a subject column) or --protocol paper"
             )
+        absent = [i for i, s in enumerate(subjects) if s is None or (isinstance(s, float) and s != s) or not str(s).strip()]
+        if not absent:
+            return
+        detail = getattr(subjects, "missing", None) or (
+            f"{len(absent)} of {len(subjects)} images have no subject id (e.g. image #{absent[0]}); "
+            "give them one, or leave them out"
+        )
+        raise ProtocolError(f"the {self.name} protocol needs a subject (person) id for every image: {detail}; "
+                            "or use --protocol paper")
 
     # -- groups and folds ---------------------------------------------------------------------
     def rng(self, fingerprint: str, run: int, attempt: int = 0) -> np.random.Generator:

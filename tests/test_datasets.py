@@ -59,10 +59,15 @@ def test_folder_source(tiny_folder):
     assert len(ds) == 36 and not ds.has_subjects
 
 
-def test_manifest_source_keeps_NA_subject(tiny_manifest):
-    ds = load_dataset(f"manifest:{tiny_manifest}")
+def test_manifest_source_keeps_NA_subject(na_manifest):
+    """A person coded 'NA' is kept as the string 'NA' when the spec says so (?na_subjects=id);
+    by default NA-like cells are a missing id (field reports 3, blank-subject-message)."""
+    ds = load_dataset(f"manifest:{na_manifest}?na_subjects=id")
     assert len(ds) == 36
     assert sorted(set(ds.samples["subject"])) == ["KB", "KC", "KD", "NA"]
+    assert ds.spec.endswith("?na_subjects=id")
+    default = load_dataset(f"manifest:{na_manifest}")
+    assert default.samples["subject"].isna().sum() == 9 and default.fingerprint != ds.fingerprint
 
 
 def test_manifest_unknown_label_names_line(tmp_path, tiny_manifest):

@@ -127,7 +127,9 @@ def decode_image(data: bytes, name: str | Callable[[], str]) -> tuple[np.ndarray
     except Exception as exc:  # any decoder failure (truncated, bomb, unsupported mode, memory) names the file
         _pass_on_warnings(caught)
         detail = str(exc) or type(exc).__name__
-        if isinstance(exc, UnidentifiedImageError):  # Pillow's text names an in-memory buffer, not the file
+        if is_lfs_pointer(data):
+            detail = f"a Git LFS pointer file ({len(data)} bytes of text), not the image; {LFS_HINT}"
+        elif isinstance(exc, UnidentifiedImageError):  # Pillow's text names an in-memory buffer, not the file
             detail = f"not an image Pillow can read (unknown format or damaged header; {len(data)} bytes)"
         elif isinstance(exc, Image.DecompressionBombError):
             detail += f" (allow larger images with {MAX_PIXELS_ENV}=PIXELS, 0 for no limit)"
@@ -275,6 +277,11 @@ class Dataset:
     #: 69.7 %) than as given (the same file now, 55.1 %). ``--face align`` (or ``crop``)
     #: detects faces again.
     registered_faces: str | None = None
+    #: Set by a source whose images have subject ids on some rows only (a manifest with
+    #: blank ``subject`` cells): one sentence naming the source, how many images lack an
+    #: id and which (e.g. ``lines 69-88``), and what to do. The subject protocol's refusal
+    #: quotes it (:attr:`SubjectIds.missing`); without it, a generic sentence is built.
+    missing_subjects: str | None = None
     _scan: list[tuple[str, str, tuple[str, ...]]] | None = field(default=None, repr=False)
     _fingerprint: str | None = field(default=None, repr=False)
 
@@ -308,11 +315,29 @@ class Dataset:
         return self.samples["label"].map(index).to_numpy(np.int64)
 
     @property
-    def subjects(self) -> np.ndarray | None:
+    def subjects(self) -> SubjectIds | None:
+        """Person id of every sample (object array, ``None`` where an image has none), or
+        ``None`` when the dataset has no ids at all and its source declares none missing.
+
+        The array is a :class:`SubjectIds`: when some ids are missing, its ``missing``
+        attribute says which images and what to do (for the subject protocol's message).
+        """
         col = self.samples["subject"]
-        if col.isna().all():
+        absent = col.isna()
+        if absent.all() and not self.missing_subjects:
             return None
-        return col.to_numpy(dtype=object)
+        ids = col.to_numpy(dtype=object).view(SubjectIds)
+        if absent.any():
+            ids.missing = self.missing_subjects or self._missing_subjects_text(absent.to_numpy())
+        return ids
+
+    def _missing_subjects_text(self, absent: np.ndarray) -> str:
+        ids = [self.sample_ids[i] for i in np.flatnonzero(absent)]
+        shown = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+        return (
+            f"dataset {self.spec} has no subject id for {len(ids)} of {len(self)} images ({shown}); "
+            "give those images an id, or leave them out"
+        )
 
     @property
     def splits(self) -> np.ndarray | None:
@@ -520,6 +545,50 @@ def skipped_line(skipped: list[tuple[str, str]]) -> str:
     return f"{n} file{'s' if n != 1 else ''} skipped: " + "; ".join(parts) + " (see run.json)"
 
 
+class SubjectIds(np.ndarray):
+    """The person ids of a dataset's samples (a 1-D object array, ``None`` where an image
+    has no id) with one extra attribute: ``missing``, a sentence naming the images
+    without an id and what to do (``None`` when every image has one).
+
+    Only the array :attr:`Dataset.subjects` returns carries the sentence; arrays derived
+    from it (slices, ``np.asarray``) do not.
+    """
+
+    missing: str | None = None
+
+    def __array_finalize__(self, obj) -> None:
+        self.missing = None
+
+
+#: Cells that spreadsheets, R and pandas write for "no value": read as a missing subject
+#: id (compared case-insensitively, after trimming), unless a source is told otherwise
+#: (``manifest:CSV?na_subjects=id``). JAFFE's person "NA" comes from file names, not cells.
+NA_LIKE_CELLS = frozenset({"na", "n/a", "nan", "null", "none", "#n/a", "<na>"})
+
+
+def is_na_like(cell: str) -> bool:
+    """Whether ``cell`` is one of :data:`NA_LIKE_CELLS` (any case, surrounding space ignored)."""
+    return cell.strip().casefold() in NA_LIKE_CELLS
+
+
+def line_ranges(lines: list[int], limit: int = 5) -> str:
+    """Line numbers as ranges: ``lines 69-88``, ``line 4``, ``lines 2, 5-7 and 9``; beyond
+    ``limit`` ranges, the first ones and how many more (``… and 12 more ranges``)."""
+    ranges: list[list[int]] = []
+    for n in sorted(set(lines)):
+        if ranges and n == ranges[-1][1] + 1:
+            ranges[-1][1] = n
+        else:
+            ranges.append([n, n])
+    parts = [f"{a}" if a == b else f"{a}-{b}" for a, b in ranges]
+    word = "line" if len(parts) == 1 and "-" not in parts[0] else "lines"
+    if len(parts) > limit:
+        return f"{word} {', '.join(parts[:limit])} and {len(parts) - limit} more ranges"
+    if len(parts) > 1:
+        return f"{word} {', '.join(parts[:-1])} and {parts[-1]}"
+    return f"{word} {parts[0]}" if parts else "no lines"
+
+
 def normalise_subject(raw) -> str | None:
     """The subject id every source uses: white space trimmed and collapsed, upper case.
 
@@ -542,9 +611,57 @@ def subject_variants(raw_ids) -> dict[str, list[str]]:
     return {key: sorted(values) for key, values in sorted(spellings.items()) if len(values) > 1}
 
 
+#: How every Git LFS pointer file begins (https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md).
+LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/v1"
+#: Git LFS pointer files are smaller than this (the spec's limit), so larger files are not opened.
+LFS_POINTER_MAX_BYTES = 1024
+#: What to do about pointer files.
+LFS_HINT = "fetch the real files: git lfs install, then git lfs pull (in the repository they were cloned from)"
+
+
+def is_lfs_pointer(data: bytes) -> bool:
+    """Whether ``data`` (a file's first bytes, or all of them) is a Git LFS pointer."""
+    return data.startswith(LFS_POINTER_PREFIX)
+
+
+def refuse_lfs_pointers(root: Path, files: list[str]) -> None:
+    """Raise one :class:`DatasetError` naming every file of ``files`` (relative to
+    ``root``, or absolute) that is a Git LFS pointer instead of an image (a repository
+    cloned without Git LFS), with the count and the ``git lfs`` commands that fetch them.
+
+    Only files under :data:`LFS_POINTER_MAX_BYTES` are opened (one ``stat`` per file);
+    files that cannot be read are left to the reader, which names them.
+    """
+    pointers = []
+    for rel in files:
+        path = root / rel
+        try:
+            if path.stat().st_size >= LFS_POINTER_MAX_BYTES:
+                continue
+            with path.open("rb") as handle:
+                head = handle.read(len(LFS_POINTER_PREFIX))
+        except OSError:
+            continue
+        if is_lfs_pointer(head):
+            pointers.append(os.fsencode(str(rel)).decode("utf-8", "backslashreplace"))
+    if pointers:
+        shown = ", ".join(pointers[:5]) + (f" and {len(pointers) - 5} more" if len(pointers) > 5 else "")
+        n = len(pointers)
+        raise DatasetError(
+            f"{n} of the {len(files)} image files under {root} {'are Git LFS pointer files' if n > 1 else 'is a Git LFS pointer file'}"
+            f" (text that stands for the image in a repository cloned without Git LFS), not images: {shown}; {LFS_HINT}"
+        )
+
+
 def file_reader(root: Path, files: list[str]) -> Callable[[int], bytes]:
     """``read_bytes`` for files under ``root`` (``files`` relative, or absolute); a
-    missing or unreadable file is named."""
+    missing or unreadable file is named.
+
+    Every source that reads image files builds its reader here, so this is where they are
+    first looked at: Git LFS pointer files among them are refused, all named
+    (:func:`refuse_lfs_pointers`), before any image is decoded.
+    """
+    refuse_lfs_pointers(root, list(files))
 
     def read(i: int) -> bytes:
         path = root / files[i]

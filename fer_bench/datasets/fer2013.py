@@ -55,7 +55,7 @@ import pandas as pd
 from ..errors import DatasetError
 from ..labels import canonical_label
 from .base import file_reader
-from .specs import IMAGE_SUFFIXES, check_options, require_path
+from .specs import IMAGE_SUFFIXES, check_options, data_files, own_output_notice, require_path
 from .splits import SplitDataset
 
 #: The CSV's ``emotion`` codes 0-6, as canonical labels.
@@ -313,8 +313,9 @@ def read_fer2013_folders(root: Path, spec: str | None = None, split_mode: str = 
         )
     rows = []
     by_prefix = 0
+    own: list[tuple[str, str]] = []
     for split_dir, folder_split in split_dirs:
-        for file in sorted(split_dir.rglob("*")):
+        for file in data_files(split_dir, own, root):
             if not (file.is_file() and file.suffix.lower() in IMAGE_SUFFIXES):
                 continue
             rel = file.relative_to(root)
@@ -343,6 +344,7 @@ def read_fer2013_folders(root: Path, spec: str | None = None, split_mode: str = 
         root=root,
         about={"subjects": _NO_SUBJECTS, "format": "image folders", "split_source": source},
         registered_faces=REGISTERED,
+        notices=own_output_notice(own, root),
     )
 
 

@@ -37,7 +37,7 @@ import pandas as pd
 from ..errors import DatasetError
 from ..labels import canonical_label
 from .base import file_reader
-from .specs import IMAGE_SUFFIXES, check_options, require_path
+from .specs import IMAGE_SUFFIXES, check_options, data_files, own_output_notice, require_path
 from .splits import SplitDataset
 
 #: Official RAF-DB codes 1-7 (index 0 = code 1), as canonical labels.
@@ -138,11 +138,12 @@ def read_rafdb_folders(root: Path, spec: str | None = None) -> SplitDataset:
 
     spec = spec or f"rafdb:{root}"
     rows = []
+    own: list[tuple[str, str]] = []
     for split in ("train", "test"):
         split_dir = root / split
         if not split_dir.is_dir():
             continue
-        for file in sorted(split_dir.rglob("*")):
+        for file in data_files(split_dir, own, root):
             if not (file.is_file() and file.suffix.lower() in IMAGE_SUFFIXES):
                 continue
             rel = file.relative_to(root)
@@ -155,10 +156,11 @@ def read_rafdb_folders(root: Path, spec: str | None = None) -> SplitDataset:
     if not rows:
         raise DatasetError(f"dataset {spec!r} is empty: no images under {root / 'train'} or {root / 'test'}")
     return _dataset(root, rows, spec, {"format": "class folders 1-7",
-                                       "split_source": "folders train/ → train, test/ → test (no val)"})
+                                       "split_source": "folders train/ → train, test/ → test (no val)"},
+                    notices=own_output_notice(own, root))
 
 
-def _dataset(root: Path, rows, spec: str, notes: dict, registered: bool = True) -> SplitDataset:
+def _dataset(root: Path, rows, spec: str, notes: dict, registered: bool = True, notices=()) -> SplitDataset:
     samples = pd.DataFrame(rows, columns=["sample_id", "label", "subject", "split"], dtype=object)
     samples = samples.sort_values("sample_id", kind="stable").reset_index(drop=True)
     return SplitDataset(
@@ -169,6 +171,7 @@ def _dataset(root: Path, rows, spec: str, notes: dict, registered: bool = True) 
         root=root,
         about={"subjects": _NO_SUBJECTS, **notes},
         registered_faces=REGISTERED if registered else None,
+        notices=list(notices),
     )
 
 

@@ -28,6 +28,7 @@ import io
 import os
 import posixpath
 import re
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qsl
@@ -37,8 +38,16 @@ import pandas as pd
 
 from ..errors import DatasetError
 from ..labels import canonical_label, extra_classes, merged_spellings
-from .base import Dataset, file_reader, normalise_subject, skipped_line, subject_variants
-from .specs import IMAGE_SUFFIXES, check_options, require_path
+from .base import (
+    Dataset,
+    file_reader,
+    is_na_like,
+    line_ranges,
+    normalise_subject,
+    skipped_line,
+    subject_variants,
+)
+from .specs import IMAGE_SUFFIXES, check_options, own_output_notice, require_path, walk_data
 
 #: Image formats seen in the field that Pillow does not read: skipped with a reason.
 UNSUPPORTED_IMAGE_SUFFIXES = {
@@ -52,6 +61,8 @@ SYSTEM_NAMES = {
 }
 
 HIDDEN = "hidden or system file"
+#: Reason prefix of fer-bench's own outputs met while walking (made into one notice, not skipped files).
+OWN_OUTPUT = "fer-bench output: "
 NOT_IN_CLASS_FOLDER = "not inside a class sub-folder"
 
 
@@ -85,6 +96,9 @@ def _walk(root: Path) -> tuple[list[str], list[tuple[str, str]]]:
     """Every image file under ``root`` (relative POSIX paths, sorted) and what was skipped.
 
     Follows symbolic links to files and folders, each real folder once (no loops).
+    Never enters fer-bench's own results folders and caches (whatever their name,
+    :func:`~fer_bench.datasets.specs.own_output`): they are listed in ``skipped`` with a
+    reason starting :data:`OWN_OUTPUT`, which :func:`_file_dataset` turns into one notice.
     """
     if not root.exists():
         raise DatasetError(f"dataset directory {root} does not exist")
@@ -93,7 +107,8 @@ def _walk(root: Path) -> tuple[list[str], list[tuple[str, str]]]:
     images: list[str] = []
     skipped: list[tuple[str, str]] = []
     seen_dirs = {os.path.realpath(root)}
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+    own: list[tuple[str, str]] = []
+    for dirpath, dirnames, filenames in walk_data(root, own):
         rel_dir = os.path.relpath(dirpath, root)
         rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"
         keep = []
@@ -120,6 +135,7 @@ def _walk(root: Path) -> tuple[list[str], list[tuple[str, str]]]:
             else:
                 skipped.append((shown, f"not an image ({suffix or 'no extension'})"))
     images.sort(key=display_name)
+    skipped.extend((display_name(rel), OWN_OUTPUT + kind) for rel, kind in own)
     return images, skipped
 
 
@@ -147,7 +163,7 @@ def _class_folders(root: Path, source: str, extra: tuple[str, ...] = ()
         )
     skipped.extend((display_name(f), NOT_IN_CLASS_FOLDER) for f in at_root)
     notices = _merged_label_notices(labels, "class folders")
-    used = set(labels)
+    used = set(labels) | {f.split("/", 1)[0] for f, reason in skipped if reason.startswith(OWN_OUTPUT)}
     for entry in sorted(os.listdir(root)):
         if entry not in used and not _is_system(entry) and (root / entry).is_dir():
             label = canonical_label_or_none(entry, extra)
@@ -192,9 +208,16 @@ def _folder_label(root: Path, folder: str, extra: tuple[str, ...] = ()) -> str:
 def _file_dataset(name, spec, root, rows, skipped=(), filtered=None, notices=(), layout=None) -> Dataset:
     """A :class:`Dataset` over files; ``rows`` are (sample id, label, raw subject, file).
 
-    Raw subject ids are normalised here, the one place every source goes through."""
+    Raw subject ids are normalised here, the one place every source goes through.
+    fer-bench's own outputs found by :func:`_walk` become one notice."""
+    own = [(f, reason.removeprefix(OWN_OUTPUT)) for f, reason in skipped if reason.startswith(OWN_OUTPUT)]
+    skipped = [s for s in skipped if not s[1].startswith(OWN_OUTPUT)]
+    notices = own_output_notice(own, root) + list(notices)
     if not rows:
-        raise DatasetError(_empty_message(spec, root, skipped, layout))
+        message = _empty_message(spec, root, skipped, layout)
+        if own:
+            message += "; " + notices[0].removeprefix("note: ")
+        raise DatasetError(message)
     variants = subject_variants(r[2] for r in rows if r[2] is not None)
     rows = [(sid, label, normalise_subject(subject), file) for sid, label, subject, file in rows]
     samples, files = _table(rows)
@@ -401,22 +424,42 @@ _COLUMN_SYNONYMS = {
 }
 
 
+#: Values of the manifest option ``na_subjects``: how subject cells such as ``NA``,
+#: ``n/a``, ``nan``, ``null``, ``#N/A`` (:data:`~fer_bench.datasets.base.NA_LIKE_CELLS`) are read.
+NA_SUBJECTS = {
+    "missing": "read as a missing id (the default: they are what spreadsheets, R and pandas write for no value)",
+    "id": "read as a person's id (a person coded 'NA', as in JAFFE)",
+}
+
+
 def manifest(path: str | None, options: dict) -> Dataset:
     """A CSV with columns path, label and optionally subject and split; paths relative to the CSV's folder.
-    Options ``encoding`` (default: detected) and ``extra_classes=a|b`` (labels outside the
-    canonical expressions)."""
+    Options ``encoding`` (default: detected), ``extra_classes=a|b`` (labels outside the
+    canonical expressions) and ``na_subjects=missing|id``: subject cells such as ``NA``,
+    ``n/a``, ``nan`` are a missing id (default), or with ``id`` a person's id ("NA").
+    Both options that change what is read enter the spec (the dataset's identity)."""
     csv_path = require_path("manifest", path, want_dir=False)
-    check_options("manifest", options, {"encoding": "auto", "extra_classes": ""})
+    check_options("manifest", options, {"encoding": "auto", "extra_classes": "", "na_subjects": "missing"})
     wanted = options.get("encoding", "").strip()
     extra = extra_classes(options.get("extra_classes"), source="manifest")
+    na_subjects = options.get("na_subjects", "").strip().lower() or "missing"
+    if na_subjects not in NA_SUBJECTS:
+        raise DatasetError(
+            f"manifest?na_subjects={options['na_subjects']!r}: use na_subjects=missing (NA-like subject cells are "
+            "a missing id, the default) or na_subjects=id (they are a person's id, e.g. a person coded NA)"
+        )
     text, encoding, notices = _manifest_text(csv_path, None if wanted.lower() in ("", "auto") else wanted)
-    rows, skipped, more_notices, split_of = _manifest_rows(csv_path, text, encoding, extra)
-    query = "&".join(f"{key}={value}" for key, value in (("encoding", wanted), ("extra_classes", "|".join(extra)))
-                     if value)
+    rows, skipped, more_notices, split_of, missing_subjects = _manifest_rows(
+        csv_path, text, encoding, extra, na_as_id=na_subjects == "id"
+    )
+    query = "&".join(f"{key}={value}" for key, value in (
+        ("encoding", wanted), ("extra_classes", "|".join(extra)), ("na_subjects", "id" if na_subjects == "id" else "")
+    ) if value)
     spec = f"manifest:{path}" + (f"?{query}" if query else "")
     dataset = _file_dataset(
         "manifest-" + csv_path.stem, spec, csv_path.parent, rows, skipped, notices=notices + more_notices
     )
+    dataset.missing_subjects = missing_subjects
     if split_of:  # the manifest's own train / val / test split (--protocol holdout)
         dataset.samples["split"] = dataset.samples["sample_id"].map(split_of).astype(object)
     return dataset
@@ -488,9 +531,15 @@ def _position(data: bytes, offset: int) -> tuple[int, int]:
     return data.count(b"\n", 0, offset) + 1, offset - line_start + 1
 
 
-def _manifest_rows(csv_path: Path, text: str, encoding: str, extra: tuple[str, ...] = ()):
-    """Rows (sample id, label, raw subject, file), skipped repeats, notices, and the split
-    of every sample id when the manifest has a ``split`` column (else an empty dict)."""
+def _manifest_rows(csv_path: Path, text: str, encoding: str, extra: tuple[str, ...] = (), na_as_id: bool = False):
+    """Rows (sample id, label, raw subject, file), skipped repeats, notices, the split
+    of every sample id when the manifest has a ``split`` column (else an empty dict), and
+    the sentence naming the rows without a subject id when the manifest has a ``subject``
+    column that is blank on some rows (else ``None``).
+
+    An empty, white-space-only or NA-like subject cell (:func:`~fer_bench.datasets.base.is_na_like`)
+    is a missing id, unless ``na_as_id`` (``?na_subjects=id``). Rows that list one file
+    twice with different labels or subjects are all named in one error."""
     root = csv_path.parent
     first_line = text.split("\n", 1)[0]
     delimiter, fields = _manifest_header(csv_path, first_line)
@@ -509,7 +558,9 @@ def _manifest_rows(csv_path: Path, text: str, encoding: str, extra: tuple[str, .
     rows, skipped, missing, raw_labels = [], [], [], set()
     case_matched: list[tuple[int, str, str]] = []
     no_subject: list[int] = []
-    listings: dict[str, dict[str, list[str]]] = {}
+    na_cells: dict[str, int] = {}
+    conflicts: list[str] = []
+    listings: dict[tuple[str, bool], dict[str, list[str]]] = {}
     first_line_of: dict[str, tuple[int, str, str | None]] = {}
     while True:
         try:
@@ -530,6 +581,9 @@ def _manifest_rows(csv_path: Path, text: str, encoding: str, extra: tuple[str, .
         raw_subject = cells[col["subject"]] if "subject" in col and col["subject"] < len(cells) else None
         if raw_subject is not None and not raw_subject.strip():
             raw_subject = None
+        elif raw_subject is not None and not na_as_id and is_na_like(raw_subject):
+            na_cells[raw_subject.strip()] = na_cells.get(raw_subject.strip(), 0) + 1
+            raw_subject = None
         sample_id, file, by_case = _manifest_file(root, cell["path"], encoding, listings)
         if file is None:
             missing.append((line, cell["path"]))
@@ -542,10 +596,14 @@ def _manifest_rows(csv_path: Path, text: str, encoding: str, extra: tuple[str, .
         if key in first_line_of:
             first, first_label, first_subject = first_line_of[key]
             if first_label != label or normalise_subject(first_subject) != normalise_subject(raw_subject):
-                raise DatasetError(
-                    f"manifest {csv_path} lines {first} and {line} both list {sample_id} with different "
-                    f"labels or subjects ({first_label}/{first_subject} vs {label}/{raw_subject}); keep one row"
-                )
+                if first_label != label and normalise_subject(first_subject) != normalise_subject(raw_subject):
+                    what, was, now = "labels and subjects", f"{first_label}/{first_subject}", f"{label}/{raw_subject}"
+                elif first_label != label:
+                    what, was, now = "labels", first_label, label
+                else:
+                    what, was, now = "subjects", first_subject, raw_subject
+                conflicts.append(f"lines {first} and {line} both list {sample_id} with different {what} ({was} vs {now})")
+                continue
             skipped.append((f"{sample_id} (line {line})", "repeats an earlier manifest row"))
             continue
         first_line_of[key] = (line, label, raw_subject)
@@ -560,6 +618,14 @@ def _manifest_rows(csv_path: Path, text: str, encoding: str, extra: tuple[str, .
             split_of[sample_id] = _SPLIT_OF[raw_split]
     if missing:
         raise DatasetError(_missing_message(csv_path, missing, encoding))
+    if len(conflicts) == 1:
+        raise DatasetError(f"manifest {csv_path}: {conflicts[0]}; keep one row")
+    if conflicts:  # all named at once (the first few and the count), so one edit fixes them
+        shown = "; ".join(conflicts[:5]) + (f"; and {len(conflicts) - 5} more" if len(conflicts) > 5 else "")
+        raise DatasetError(
+            f"manifest {csv_path}: {len(conflicts)} rows repeat an image with a different label or subject: "
+            f"{shown}; keep one row per image"
+        )
     notices += _merged_label_notices(raw_labels, f"manifest {csv_path.name} labels")
     if case_matched:
         line, written, found = case_matched[0]
@@ -567,12 +633,27 @@ def _manifest_rows(csv_path: Path, text: str, encoding: str, extra: tuple[str, .
             f"note: {len(case_matched)} paths in manifest {csv_path.name} match a file only when case is ignored "
             f"(as on Windows), e.g. line {line}: {written} is {found}"
         )
-    if no_subject and len(no_subject) < len(rows):
-        notices.append(
-            f"warning: {len(no_subject)} rows of manifest {csv_path.name} have no subject id (e.g. line "
-            f"{no_subject[0]}); --protocol subject needs one on every row"
+    missing_subjects = None
+    if no_subject:
+        missing_subjects = _missing_subjects_sentence(csv_path, no_subject, len(rows), na_cells)
+        notices.append(f"warning: {missing_subjects}; --protocol subject needs an id on every row")
+    return rows, skipped, notices, split_of, missing_subjects
+
+
+def _missing_subjects_sentence(csv_path: Path, lines: list[int], n_rows: int, na_cells: dict[str, int]) -> str:
+    """Which rows of a manifest have no subject id, and what to do about them."""
+    n = len(lines)
+    text = (
+        f"manifest {csv_path} has no subject id on {'every one' if n == n_rows else n} of its {n_rows} rows"
+        f" ({line_ranges(lines)}): fill them in, or leave those rows out of the manifest"
+    )
+    if na_cells:
+        cells = ", ".join(f"{cell!r} ×{count}" for cell, count in sorted(na_cells.items()))
+        text += (
+            f"; {sum(na_cells.values())} of them hold {cells}, read as a missing id: if that is a person's id, "
+            f"give manifest:{csv_path}?na_subjects=id"
         )
-    return rows, skipped, notices, split_of
+    return text
 
 
 def _manifest_header(csv_path: Path, first_line: str) -> tuple[str, list[str]]:
@@ -610,7 +691,8 @@ def _manifest_file(root: Path, raw: str, encoding: str, listings: dict) -> tuple
     paths outside the manifest's folder; a name that exists on disk only as the
     manifest's own bytes (files unpacked from a Windows archive) is found too, and so is
     a path whose case differs from the file's (written on Windows), if exactly one file
-    matches."""
+    matches; so is a name written in another Unicode normalisation than the file's (the
+    CSV in NFC, the files copied from a macOS disk in NFD: the same letters)."""
     candidates = [raw]
     if "\\" in raw:
         candidates.append(raw.replace("\\", "/"))
@@ -626,14 +708,26 @@ def _manifest_file(root: Path, raw: str, encoding: str, listings: dict) -> tuple
             if native is not None and (root / native).is_file():
                 return normal, native, False
     normal = posixpath.normpath(candidates[-1])
-    found = _ignoring_case(root, normal, listings)
+    found = _matching(root, normal, listings, fold_case=False)
+    if found is not None:  # differs only in Unicode normalisation (NFC in the CSV, NFD on macOS disks)
+        return normal, found, False
+    found = _matching(root, normal, listings, fold_case=True)
     if found is not None:
         return display_name(found), found, True
     return normal, None, False
 
 
-def _ignoring_case(root: Path, rel: str, listings: dict) -> str | None:
-    """The one existing path equal to ``rel`` when case is ignored, or None."""
+def _name_key(name: str, fold_case: bool) -> str:
+    """How a manifest's path part is compared with a name on disk: the same characters
+    in Unicode NFC (so ``é`` typed as one code point finds a file whose name macOS stored
+    as ``e`` + combining accent, NFD), optionally case-folded."""
+    text = unicodedata.normalize("NFC", display_name(name))
+    return text.casefold() if fold_case else text
+
+
+def _matching(root: Path, rel: str, listings: dict, fold_case: bool) -> str | None:
+    """The one existing path equal to ``rel`` when Unicode normalisation (and, with
+    ``fold_case``, case) is ignored, or None."""
     parts = rel.split("/")
     current = "/" if rel.startswith("/") else ""
     for i, part in enumerate(p for p in parts if p):
@@ -641,16 +735,16 @@ def _ignoring_case(root: Path, rel: str, listings: dict) -> str | None:
             current += part + "/"
             continue
         directory = os.path.join(root, current) if current else str(root)
-        if directory not in listings:
+        if (directory, fold_case) not in listings:
             try:
                 names = os.listdir(directory)
             except OSError:
                 return None
             index: dict[str, list[str]] = {}
             for name in names:
-                index.setdefault(display_name(name).casefold(), []).append(name)
-            listings[directory] = index
-        matches = listings[directory].get(part.casefold(), [])
+                index.setdefault(_name_key(name, fold_case), []).append(name)
+            listings[directory, fold_case] = index
+        matches = listings[directory, fold_case].get(_name_key(part, fold_case), [])
         if len(matches) != 1:
             return None
         current += matches[0] + ("/" if i < len([p for p in parts if p]) - 1 else "")
@@ -733,7 +827,7 @@ def load_dataset(spec: str) -> Dataset:
 
 def _sample_names(root: Path, limit: int = 500) -> list[str]:
     names = []
-    for _, _, filenames in os.walk(root):
+    for _, _, filenames in walk_data(root, []):
         names.extend(n for n in filenames if os.path.splitext(n)[1].lower() in IMAGE_SUFFIXES)
         if len(names) >= limit:
             break
