@@ -45,6 +45,7 @@ def _cmd_run(args) -> int:
         scheduler=args.scheduler,
         device=args.device,
         face=args.face,
+        several_faces=args.several_faces,
         cache_dir=args.cache_dir,
         progress=not args.quiet,
         command=command,
@@ -142,6 +143,12 @@ def build_parser(listing_only: bool = False) -> argparse.ArgumentParser:
                        help="face preprocessing for every method: none, crop or align (default: each method's own, "
                             "see `fer-bench methods`, except none on fer2013 and rafdb's aligned images, which are registered "
                             "face crops); method: each method's own on those too")
+    from .faces import SEVERAL_FACES
+
+    run_p.add_argument("--several-faces", default="largest", choices=list(SEVERAL_FACES),
+                       help="which face crop and align use when several are found in an image: largest (default; then "
+                            "the most central, then the detector's score), central (then the largest), or drop (leave "
+                            "such images out before the split); counted and named in the output and run.json")
     run_p.add_argument("--jobs", type=int, default=None, help=f"processes fitting folds in parallel (default: the available cores, {available_cores()} here)")
     run_p.add_argument("--backend", default="auto", choices=["auto", "serial", "joblib", "dask"], help="parallel backend")
     run_p.add_argument("--scheduler", default=None, help="Dask scheduler address (with --backend dask)")

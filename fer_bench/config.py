@@ -49,7 +49,11 @@ class RunConfig:
     ``face``: the face preprocessing for every method (``none``, ``crop``, ``align``;
     ``method``: each method's own, :mod:`fer_bench.faces`; ``None``: each method's own,
     except ``none`` on datasets of registered face crops, FER2013 and RAF-DB's aligned
-    images, see ``Dataset.registered_faces``); ``cache_dir``: the feature cache;
+    images, see ``Dataset.registered_faces``); ``several_faces``: which face ``crop`` and
+    ``align`` use when the detector finds several in an image (``largest``, the default;
+    ``central``; or ``drop``: leave such images out before the split; see
+    :data:`fer_bench.faces.SEVERAL_FACES`; irrelevant when every method uses ``none``);
+    ``cache_dir``: the feature cache;
     ``progress``: progress bars on a terminal, periodic lines otherwise; ``command``:
     the command line recorded with the results.
     """
@@ -69,6 +73,7 @@ class RunConfig:
     scheduler: str | None = None
     device: str = "auto"
     face: str | None = None
+    several_faces: str = "largest"
     cache_dir: Path | None = None
     progress: bool = True
     command: str | None = None
@@ -98,6 +103,9 @@ class RunConfig:
             from .registry import ImageSpec, with_face
 
             with_face(ImageSpec(), self.face)  # a bad --face fails before any work
+        from .faces import check_rule
+
+        check_rule(self.several_faces)  # a bad --several-faces too
         if self.jobs < 1:
             raise FerBenchError(f"--jobs {self.jobs}: need at least 1")
         if self.backend not in BACKENDS:
@@ -127,9 +135,23 @@ class RunConfig:
             parts += ["--selection", self.selection]
         if self.face is not None:
             parts += ["--face", self.face]
+        if self.several_faces != default_of("several_faces"):
+            parts += ["--several-faces", self.several_faces]
         if self.out is not None:
             parts += ["--out", str(self.out)]
         return shlex.join(parts)
+
+
+def default_of(name: str):
+    """The default of :class:`RunConfig`'s option ``name`` (its ``default_factory`` called
+    where it has one): the one place a run's defaults are written, for code that rebuilds
+    a run from a partial record (the gate). Raises KeyError for an unknown option."""
+    from dataclasses import MISSING
+
+    option = next((f for f in fields(RunConfig) if f.name == name), None)
+    if option is None:
+        raise KeyError(name)
+    return option.default_factory() if option.default is MISSING else option.default
 
 
 def config_fields() -> list[str]:

@@ -28,9 +28,29 @@ Detection (:func:`detect_face`) works on an 8-bit grayscale copy:
 - large photographs (longer side over :data:`LARGE_SIDE` = 1024 px) are downscaled for
   detection only;
 - the detector runs at its own threshold (0) without upsampling, then once more with one
-  upsampling (faces down to ~40 px) when it found nothing; of several faces the largest
-  box is taken (FER datasets show one person). (On upscaled crops the second pass still
-  finds faces the first missed: its image pyramid samples other scales.)
+  upsampling (faces down to ~40 px) when it found nothing. (On upscaled crops the second
+  pass still finds faces the first missed: its image pyramid samples other scales.)
+
+Images with several faces (a bystander, a group photo, the unaligned originals of web
+datasets) are counted and named, never silently reduced to one: :func:`face_geometry`
+records how many faces the detector found in every image, and the run says how many
+images had several and which rule chose the face (``--several-faces``,
+:data:`SEVERAL_FACES`):
+
+- ``largest`` (the default): the largest box, then the one nearest the image centre, then
+  the detector's higher score. An assumption, not a measurement: a photograph collected
+  for one person's expression is usually framed on that person, who is then its most
+  prominent face.
+  dlib's boxes come in the discrete sizes of its image pyramid, so two faces of nearly
+  the same size often get boxes of the same area: the centre decides then.
+- ``central``: the box nearest the image centre, then the largest, then the score
+  (for photos framed on the labelled person, with larger faces around it).
+- ``drop``: images with several faces are left out of the dataset before any split
+  (:func:`drop_several_faces`; counted and named in the output and ``run.json``), for
+  data in which no rule can tell which face carries the label.
+
+The rule is part of every cache key and identity that depends on which face was used
+(the geometry, the image and feature caches, a results directory's configuration).
 
 Detection and landmarks run in ``jobs`` processes (joblib) over contiguous chunks of the
 dataset when asked (:func:`face_geometry`); every image is treated on its own, so the
@@ -45,8 +65,8 @@ the landmark model is run on the whole frame (``align``: right for ready-made fa
 :func:`face_report` counts and names them; the engine stores the list with the results.
 
 Detections and landmarks are computed once per dataset and cached (:func:`face_geometry`;
-the key holds the dataset fingerprint, the detector's settings and dlib version, and the
-landmark model's SHA-256); images are cached per (size, colour, face preprocessing,
+the key holds the dataset fingerprint, the detector's settings and dlib version, the rule
+for several faces, and the landmark model's SHA-256); images are cached per (size, colour, face preprocessing,
 template) by :func:`fer_bench.preprocess.load_images`.
 """
 
@@ -54,7 +74,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -69,7 +89,17 @@ FACE_MODES = ("none", "crop", "align")
 #: Landmark models alignment can use (names of :data:`fer_bench.weights.MODEL_FILES`).
 LANDMARK_MODELS = ("shape_predictor_5", "shape_predictor_68")
 #: Bump when detection, fallback, crop or alignment code changes what it computes.
-FACES_VERSION = "1"
+FACES_VERSION = "2"  # 2: several faces are counted; the rule (largest, then central) chooses
+
+#: Rules for the face used when the detector finds several (``--several-faces``); see the
+#: module docstring for each rule and why ``largest`` is the default.
+SEVERAL_FACES = ("largest", "central", "drop")
+#: What each rule does, in words for the output and the report.
+SEVERAL_FACES_TEXT = {
+    "largest": "the largest face was used (then the one nearest the image centre, then the detector's score)",
+    "central": "the face nearest the image centre was used (then the largest, then the detector's score)",
+    "drop": "these images were left out of the dataset before the split",
+}
 
 #: Images whose shorter side is below this many pixels are treated as ready-made face
 #: crops: upscaled to it and padded before detection (see the module docstring).
@@ -229,28 +259,62 @@ def working_image(gray: np.ndarray) -> tuple[np.ndarray, float, float]:
     return gray, 1.0, 0.0
 
 
-def detect_face(gray: np.ndarray):
-    """The largest frontal face in a 2-D uint8 image.
+def check_rule(rule: str) -> str:
+    """``rule`` if it is one of :data:`SEVERAL_FACES`; else a
+    :class:`~fer_bench.errors.FerBenchError` naming the option and its choices."""
+    if rule not in SEVERAL_FACES:
+        raise FerBenchError(f"--several-faces {rule!r}: use one of {', '.join(SEVERAL_FACES)}")
+    return rule
 
-    Returns ``(box, score)`` with ``box`` = (left, top, right, bottom) as float64 pixel
-    coordinates of ``gray`` (may extend past the frame), or ``None``.
+
+def choose_face(boxes: np.ndarray, scores, height: int, width: int, rule: str = "largest") -> int:
+    """The index of the face ``rule`` takes among several detections (:data:`SEVERAL_FACES`).
+
+    ``boxes``: (n, 4) left, top, right, bottom in the pixels of a height×width image;
+    ``scores``: the detector's n scores. ``largest`` orders by box area (largest first),
+    then the distance of the box centre from the image centre (nearest first), then the
+    score (highest first); ``central`` by the distance first, then the area, then the
+    score. ``drop`` chooses like ``largest`` (its images with several faces are left out
+    before any face is used)."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    centre = np.array([width / 2, height / 2])
+    distance = np.hypot(*((boxes[:, :2] + boxes[:, 2:]) / 2 - centre).T)
+    score = np.asarray(scores, dtype=np.float64)
+    keys = [(-area[i], distance[i], -score[i]) if check_rule(rule) != "central" else (distance[i], -area[i], -score[i])
+            for i in range(len(boxes))]
+    return min(range(len(boxes)), key=keys.__getitem__)
+
+
+def detect_faces(gray: np.ndarray, rule: str = "largest"):
+    """The frontal face ``rule`` chooses in a 2-D uint8 image, and how many were found.
+
+    Returns ``(box, score, n_faces)`` with ``box`` = (left, top, right, bottom) as float64
+    pixel coordinates of ``gray`` (may extend past the frame), or ``None`` when no face
+    is found. ``n_faces`` counts the detections of the pass that found faces.
     """
     work, scale, pad = working_image(gray)
-    rect, score = _detect_in(work)
-    if rect is None:
-        return None
-    box = (np.array([rect.left(), rect.top(), rect.right() + 1, rect.bottom() + 1], dtype=np.float64) - pad) / scale
-    return box, score
-
-
-def _detect_in(work: np.ndarray):
     detector = frontal_face_detector()
     for upsample in (0, 1):
         rects, scores, _ = detector.run(work, upsample, 0.0)
         if len(rects):
-            best = max(range(len(rects)), key=lambda i: (rects[i].area(), scores[i]))
-            return rects[best], float(scores[best])
-    return None, float("nan")
+            boxes = (np.array([[r.left(), r.top(), r.right() + 1, r.bottom() + 1] for r in rects], dtype=np.float64)
+                     - pad) / scale
+            best = choose_face(boxes, scores, *gray.shape, rule=rule)
+            return boxes[best], float(scores[best]), len(rects)
+    return None
+
+
+def detect_face(gray: np.ndarray, rule: str = "largest"):
+    """The frontal face ``rule`` chooses (:func:`choose_face`; default the largest) in a
+    2-D uint8 image.
+
+    Returns ``(box, score)`` with ``box`` = (left, top, right, bottom) as float64 pixel
+    coordinates of ``gray`` (may extend past the frame), or ``None``. :func:`detect_faces`
+    also says how many faces were found.
+    """
+    found = detect_faces(gray, rule)
+    return None if found is None else found[:2]
 
 
 def alignment_points(parts: np.ndarray) -> np.ndarray:
@@ -284,7 +348,7 @@ def landmarks_in(gray: np.ndarray, box: np.ndarray, predictor) -> np.ndarray:
 #: Columns of the cached geometry array (one row per image).
 GEOMETRY_COLUMNS = (
     "found", "score", "left", "top", "right", "bottom",
-    "eye_left_x", "eye_left_y", "eye_right_x", "eye_right_y", "nose_x", "nose_y", "height", "width",
+    "eye_left_x", "eye_left_y", "eye_right_x", "eye_right_y", "nose_x", "nose_y", "height", "width", "n_faces",
 )
 
 
@@ -294,7 +358,10 @@ class FaceGeometry:
 
     ``found``: bool (N,); ``boxes``: float64 (N, 4) left, top, right, bottom in each
     image's pixels; ``points``: float64 (N, 3, 2) eye-left, eye-right, nose base (NaN
-    when no landmark model was used); ``not_found``: the sample ids without a face.
+    when no landmark model was used); ``not_found``: the sample ids without a face;
+    ``n_faces``: int64 (N,) faces the detector found in each image; ``several``: the
+    sample ids with more than one; ``rule``: the :data:`SEVERAL_FACES` rule that chose
+    the face used in those.
     """
 
     found: np.ndarray
@@ -303,20 +370,24 @@ class FaceGeometry:
     not_found: list[str]
     landmarks: str | None
     landmarks_sha256: str | None
+    n_faces: np.ndarray | None = None
+    several: list[str] = field(default_factory=list)
+    rule: str = "largest"
 
 
-def _detect_rows(dataset, start: int, stop: int) -> np.ndarray:
-    """Geometry rows (:data:`GEOMETRY_COLUMNS`, landmarks NaN) of images ``start:stop``."""
+def _detect_rows(dataset, start: int, stop: int, rule: str = "largest") -> np.ndarray:
+    """Geometry rows (:data:`GEOMETRY_COLUMNS`, landmarks NaN) of images ``start:stop``,
+    the face chosen by ``rule`` where several are found."""
     rows = np.full((stop - start, len(GEOMETRY_COLUMNS)), np.nan)
     for row, i in zip(rows, range(start, stop)):
         gray = to_gray_uint8(dataset.read_image(i))
-        found = detect_face(gray)
+        found = detect_faces(gray, rule)
         row[12:14] = gray.shape
         if found is None:
-            row[0] = 0.0
+            row[0], row[14] = 0.0, 0.0
             row[2:6] = (0.0, 0.0, gray.shape[1], gray.shape[0])
         else:
-            row[0], row[1], row[2:6] = 1.0, found[1], found[0]
+            row[0], row[1], row[2:6], row[14] = 1.0, found[1], found[0], found[2]
     return rows
 
 
@@ -361,23 +432,31 @@ def _in_chunks(n: int, jobs: int, work, progress=None) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def _raw_geometry(dataset, cache, landmarks: str | None, jobs: int = 1, progress=None) -> np.ndarray:
+def choice_rule(rule: str) -> str:
+    """The rule that picks the face in the images a run keeps: ``drop`` keeps no image
+    with several faces, so it chooses (and shares its cached detections) like ``largest``."""
+    return "largest" if check_rule(rule) == "drop" else rule
+
+
+def _raw_geometry(dataset, cache, landmarks: str | None, jobs: int = 1, progress=None,
+                  rule: str = "largest") -> np.ndarray:
     from functools import partial
 
     from .cache import ArrayCache
 
     cache = cache if cache is not None else ArrayCache(None)
-    key: dict[str, Any] = {"kind": "faces", "dataset": dataset.fingerprint, **detector_key()}
+    rule = choice_rule(rule)
+    key: dict[str, Any] = {"kind": "faces", "dataset": dataset.fingerprint, **detector_key(), "several_faces": rule}
     if landmarks is None:
         step = None if progress is None else partial(progress, "face detection")
         return np.asarray(cache.get_or_compute(
-            key, lambda: _in_chunks(len(dataset), jobs, partial(_detect_rows, dataset), step)))
+            key, lambda: _in_chunks(len(dataset), jobs, partial(_detect_rows, dataset, rule=rule), step)))
 
     _, sha = shape_predictor(landmarks)  # fails here, with its reason, before any work
     key.update(landmarks=landmarks, landmarks_sha256=sha)
 
     def predict_all() -> np.ndarray:
-        rows = np.asarray(_raw_geometry(dataset, cache, None, jobs, progress))
+        rows = np.asarray(_raw_geometry(dataset, cache, None, jobs, progress, rule))
 
         def work(start: int, stop: int) -> np.ndarray:
             return _landmark_rows(dataset, rows[start:stop], start, landmarks)
@@ -387,13 +466,17 @@ def _raw_geometry(dataset, cache, landmarks: str | None, jobs: int = 1, progress
     return np.asarray(cache.get_or_compute(key, predict_all))
 
 
-def face_geometry(dataset, cache=None, landmarks: str | None = None, jobs: int = 1, progress=None) -> FaceGeometry:
+def face_geometry(dataset, cache=None, landmarks: str | None = None, jobs: int = 1, progress=None,
+                  rule: str = "largest") -> FaceGeometry:
     """Face boxes (and, with a ``landmarks`` model, alignment points) of every image of
     ``dataset``, computed once (in ``jobs`` processes) and cached in ``cache`` (an
     :class:`~fer_bench.cache.ArrayCache`), with :data:`FALLBACK` applied to the images
-    without a face. ``progress(step, n)`` is called as ``n`` more images are done, with
-    ``step`` "face detection" or "landmarks"."""
-    rows = _raw_geometry(dataset, cache, landmarks, jobs, progress)
+    without a face; ``rule`` (:data:`SEVERAL_FACES`) chooses the face where several are
+    found, and the number found per image is kept (``n_faces``, ``several``).
+    ``progress(step, n)`` is called as ``n`` more images are done, with ``step``
+    "face detection" or "landmarks". Raises :class:`~fer_bench.errors.FerBenchError`
+    for an unknown rule, :class:`FaceModelError` when a model cannot be used."""
+    rows = _raw_geometry(dataset, cache, landmarks, jobs, progress, rule)
     found = rows[:, 0] > 0.5
     sizes = rows[:, [13, 12]]  # (width, height)
     boxes = rows[:, 2:6].copy()
@@ -406,12 +489,14 @@ def face_geometry(dataset, cache=None, landmarks: str | None = None, jobs: int =
             points[~found] = rel_points[None] * sizes[~found][:, None, :]
     sample_ids = dataset.samples["sample_id"]
     not_found = [str(sample_ids.iloc[i]) for i in np.flatnonzero(~found)]
+    n_faces = rows[:, 14].astype(np.int64)
+    several = [str(sample_ids.iloc[i]) for i in np.flatnonzero(n_faces > 1)]
     sha = None
     if landmarks is not None:
         from . import weights
 
         sha = weights.MODEL_FILES[landmarks].sha256
-    return FaceGeometry(found, boxes, points, not_found, landmarks, sha)
+    return FaceGeometry(found, boxes, points, not_found, landmarks, sha, n_faces, several, rule)
 
 
 # -- applying it to one image -----------------------------------------------------------
@@ -487,11 +572,12 @@ def apply_face(image: np.ndarray, face: str, box: np.ndarray | None, points: np.
     raise FaceModelError(f"unknown face preprocessing {face!r}; use one of {', '.join(FACE_MODES)}")
 
 
-def face_key(face: str, landmarks: str = "shape_predictor_5") -> dict[str, Any]:
-    """What identifies a face preprocessing's output (part of the image cache key)."""
+def face_key(face: str, landmarks: str = "shape_predictor_5", several_faces: str = "largest") -> dict[str, Any]:
+    """What identifies a face preprocessing's output (part of the image cache key), the
+    rule for images with several faces (:data:`SEVERAL_FACES`) included."""
     if face == "none":
         return {"face": "none"}
-    key: dict[str, Any] = {"face": face, **detector_key()}
+    key: dict[str, Any] = {"face": face, **detector_key(), "several_faces": check_rule(several_faces)}
     if face == "crop":
         key["margin"] = CROP_MARGIN
     else:
@@ -502,18 +588,78 @@ def face_key(face: str, landmarks: str = "shape_predictor_5") -> dict[str, Any]:
     return key
 
 
-def face_report(dataset, face: str, cache=None, landmarks: str = "shape_predictor_5", jobs: int = 1) -> dict[str, Any]:
+def face_report(dataset, face: str, cache=None, landmarks: str = "shape_predictor_5", jobs: int = 1,
+                several_faces: str = "largest") -> dict[str, Any]:
     """What a run records about its face preprocessing on ``dataset``: mode, detector,
-    landmark model and template, counts, the sample ids without a detected face, and the
-    fallback they followed (cached geometry: cheap after :func:`face_geometry`)."""
+    landmark model and template, counts, the sample ids without a detected face and the
+    fallback they followed, the sample ids with several faces (``several_faces``) and the
+    rule that chose the face in them (``several_faces_rule``, with ``several_faces_text``
+    saying it in words); cached geometry: cheap after :func:`face_geometry`."""
     if face == "none":
         return {"face": "none", "images": len(dataset)}
-    geometry = face_geometry(dataset, cache, landmarks if face == "align" else None, jobs=jobs)
+    geometry = face_geometry(dataset, cache, landmarks if face == "align" else None, jobs=jobs, rule=several_faces)
     report: dict[str, Any] = {
-        **face_key(face, landmarks),
+        **face_key(face, landmarks, several_faces),
         "images": len(dataset),
         "faces_found": int(geometry.found.sum()),
         "not_found": geometry.not_found,
         "fallback": FALLBACK,
+        "several_faces": geometry.several,
+        "several_faces_rule": several_faces,
+        "several_faces_text": SEVERAL_FACES_TEXT[several_faces],
     }
     return report
+
+
+def several_faces_line(several: list[str], images: int, rule: str, where: str = "") -> str:
+    """The one line a run says about its images with several faces (``several``: their
+    sample ids, ``images``: how many the dataset has), e.g. ``22 of 67 images with several
+    faces (e.g. angry/KM.AN1.17.png, …): the largest face was used (…); --several-faces
+    central or drop to choose another rule``."""
+    shown = ", ".join(several[:3]) + (", …" if len(several) > 3 else "")
+    others = " or ".join(r for r in SEVERAL_FACES if r != rule)
+    return (f"{where}{len(several)} of {images} images with several faces (e.g. {shown}): {SEVERAL_FACES_TEXT[rule]}; "
+            f"--several-faces {others} to choose another rule (all listed in run.json)")
+
+
+def drop_several_faces(dataset, cache=None, jobs: int = 1, progress=None):
+    """``dataset`` without its images in which the detector finds several faces
+    (``--several-faces drop``), and the sample ids left out.
+
+    Detection runs on the whole dataset (cached, shared with ``largest`` runs). The
+    reduced dataset reads the same files (indices mapped), keeps every record of the
+    original, counts the images left out in ``filtered`` (so the run's output and
+    ``run.json`` say so) and gets its own fingerprint, derived from the original's and
+    the ids left out: splits, caches and the results directory's identity all see the
+    reduced set. Returns ``(dataset, [])`` unchanged when no image has several faces.
+    Raises :class:`DatasetError` when every image has several faces.
+    """
+    import hashlib
+    from dataclasses import replace
+
+    from .errors import DatasetError
+
+    geometry = face_geometry(dataset, cache, None, jobs=jobs, progress=progress)
+    several = geometry.n_faces > 1
+    if not several.any():
+        return dataset, []
+    dropped = list(geometry.several)
+    if several.all():
+        raise DatasetError(f"dataset {dataset.spec!r}: every one of its {len(dataset)} images shows several faces; "
+                           "--several-faces drop would leave nothing: use --several-faces largest or central")
+    keep = np.flatnonzero(~several)
+    original = dataset
+    scan = original._scanned()
+    digest = hashlib.sha256(f"fer-bench-several-faces-dropped\n{original.fingerprint}\n".encode())
+    digest.update("\n".join(dropped).encode())
+    shown = ", ".join(dropped[:3]) + (", …" if len(dropped) > 3 else "")
+    reason = f"several faces were found in them (--several-faces drop), e.g. {shown}; all named in run.json"
+    return replace(
+        original,
+        samples=original.samples.iloc[keep].reset_index(drop=True),
+        read_bytes=lambda i: original.read_bytes(int(keep[i])),
+        decode=None if original._decodes_files else (lambda data, i: original.decode(data, int(keep[i]))),
+        filtered={**original.filtered, reason: len(dropped)},
+        _scan=[scan[i] for i in keep],
+        _fingerprint=digest.hexdigest(),
+    ), dropped

@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import available_cores
+from .config import available_cores, default_of
 from .errors import ReferenceCheckError
 
 if TYPE_CHECKING:  # pandas is imported where tables are built: listing commands stay light
@@ -63,7 +63,8 @@ REFERENCE_FORMAT = "fer-bench-reference/1"
 #: Default allowed drop (percentage points of OA) when the reference names none.
 DEFAULT_TOLERANCE = 1.0
 #: Configuration keys a checked benchmark must share with its reference.
-CHECKED_KEYS = ("dataset_fingerprint", "protocol", "runs", "folds", "seed", "refit", "selection", "face")
+CHECKED_KEYS = ("dataset_fingerprint", "protocol", "runs", "folds", "seed", "refit", "selection", "face",
+                "several_faces")
 
 #: Prefix of the environment variables that point a dataset source at a user's copy of its data.
 DATA_ENV_PREFIX = "FER_BENCH_DATA_"
@@ -97,10 +98,13 @@ def make_reference(results, tolerance: float | None = None, command: str | None 
         "runs": results.n_runs,
         "folds": results.n_folds,
         "seed": results.config.get("seed"),
-        "refit": bool(results.config.get("refit", False)),
+        "refit": bool(results.config.get("refit", default_of("refit"))),
         "selection": results.config.get("selection", "validation"),
         "face": results.config.get("face"),
+        "several_faces": results.config.get("several_faces"),
     }
+    if results.config.get("loaded_fingerprint"):  # --several-faces drop: the data as loaded, before the drop
+        config["loaded_fingerprint"] = results.config["loaded_fingerprint"]
     env = results.environment or {}
     return {
         "format": REFERENCE_FORMAT,
@@ -340,7 +344,8 @@ def open_reference_dataset(reference: dict, choice: DatasetChoice, name: str = "
         fingerprint = ds.fingerprint
     except DatasetError as exc:
         raise ReferenceCheckError(f"{name}: dataset {choice.spec} (from {choice.origin}) cannot be read: {exc}") from None
-    expected = reference["config"].get("dataset_fingerprint")
+    # A run with --several-faces drop records the reduced set's fingerprint; the data as loaded had this one.
+    expected = reference["config"].get("loaded_fingerprint") or reference["config"].get("dataset_fingerprint")
     if expected and fingerprint != expected:
         raise ReferenceCheckError(
             f"{name}: dataset {choice.spec} (from {choice.origin}) has fingerprint {fingerprint}, the reference "
@@ -395,12 +400,13 @@ def run_reference(
             protocol=cfg.get("protocol", "paper"),
             runs=int(cfg["runs"]),
             folds=int(cfg["folds"]),
-            seed=int(cfg.get("seed", 0)),
-            refit=bool(cfg.get("refit", False)),
-            selection=cfg.get("selection", "validation"),
+            seed=int(cfg.get("seed", default_of("seed"))),
+            refit=bool(cfg.get("refit", default_of("refit"))),
+            selection=cfg.get("selection", default_of("selection")),
             out=out,
             device=device,
             face=cfg.get("face"),
+            several_faces=cfg.get("several_faces") or default_of("several_faces"),
             jobs=jobs,
             cache_dir=cache_dir,
             progress=progress,

@@ -104,7 +104,8 @@ class Protocol:
     """Base class of the cross-validation protocols (R runs of K groups each).
 
     Subclasses set ``name`` (the ``--protocol`` value), ``short`` and ``title`` (shown on
-    every table), ``needs_subjects``, and implement :meth:`_groups`.
+    every table), ``needs_subjects``, ``needs_splits``, and implement :meth:`_groups`, which gets
+    everything a split depends on as arguments (no state is kept between calls).
     """
 
     name: ClassVar[str] = ""
@@ -177,11 +178,24 @@ class Protocol:
 
     def groups(self, labels: np.ndarray, subjects: np.ndarray | None, run: int, fingerprint: str,
                splits: np.ndarray | None = None) -> np.ndarray:
-        """Group id (0..K−1, int64) of every sample for run ``run`` (0-based)."""
-        self._splits = splits
-        return self._groups(np.asarray(labels), None if subjects is None else np.asarray(subjects), run, fingerprint, 0)
+        """Group id (0..K−1, int64) of every sample for run ``run`` (0-based).
 
-    def _groups(self, labels, subjects, run, fingerprint, attempt) -> np.ndarray:
+        Everything the split depends on is an argument (no state is kept between calls);
+        ``splits`` is the dataset's own split, which :attr:`needs_splits` protocols require
+        (:class:`~fer_bench.errors.ProtocolError` without it)."""
+        labels, subjects, splits = self._arguments(labels, subjects, splits)
+        return self._groups(labels, subjects, run, fingerprint, 0, splits)
+
+    def _arguments(self, labels, subjects, splits):
+        """``(labels, subjects, splits)`` as arrays; refuses a missing split column that
+        this protocol needs, before any work."""
+        if self.needs_splits and splits is None:
+            raise ProtocolError(NO_SPLIT_MESSAGE.format(name=self.name))
+        return (np.asarray(labels), None if subjects is None else np.asarray(subjects),
+                None if splits is None else np.asarray(splits, dtype=object))
+
+    def _groups(self, labels, subjects, run, fingerprint, attempt, splits=None) -> np.ndarray:
+        """One run's groups; ``splits`` is the dataset's own split (or None)."""
         raise NotImplementedError
 
     def folds(self, groups: np.ndarray, run: int) -> list[Fold]:
@@ -192,8 +206,8 @@ class Protocol:
     rotating: ClassVar[bool] = True
     #: The number of folds per run when the protocol fixes it (``--folds`` is then ignored).
     fixed_folds: ClassVar[int | None] = None
-    #: The dataset's own split of every sample, when the protocol uses one (set per call).
-    _splits: np.ndarray | None = None
+    #: Whether the protocol needs the dataset's own split (``splits``) to build its groups.
+    needs_splits: ClassVar[bool] = False
 
     def all_groups(
         self,
@@ -209,14 +223,12 @@ class Protocol:
         ``({run: groups}, report)``; raises :class:`ProtocolError` when a run's invariants
         cannot be met.
         """
-        labels = np.asarray(labels)
-        subjects = None if subjects is None else np.asarray(subjects)
-        self._splits = None if splits is None else np.asarray(splits, dtype=object)
+        labels, subjects, splits = self._arguments(labels, subjects, splits)
         by_run, notes, sizes = {}, [], []
         for run in range(self.n_runs):
             last_error = None
             for attempt in range(self.redraws):
-                groups = self._groups(labels, subjects, run, fingerprint, attempt)
+                groups = self._groups(labels, subjects, run, fingerprint, attempt, splits)
                 try:
                     report = check_split(groups, labels, subjects if self.needs_subjects else None, run,
                                          class_names=class_names, folds=self.folds(groups, run),
@@ -238,11 +250,15 @@ class Protocol:
     redraws: ClassVar[int] = 1
 
     def split(
-        self, labels: np.ndarray, subjects: np.ndarray | None = None, fingerprint: str = ""
+        self, labels: np.ndarray, subjects: np.ndarray | None = None, fingerprint: str = "",
+        splits: np.ndarray | None = None,
     ) -> Iterator[Fold]:
         """Every fold of every run, in (run, fold) order (scikit-learn's ``split``, with a
-        validation part)."""
-        by_run, _ = self.all_groups(labels, subjects, fingerprint)
+        validation part). Takes everything it needs as arguments, as scikit-learn's
+        splitters do: ``splits`` is the dataset's own split (``"train"``/``"val"``/
+        ``"test"`` per sample), required by the holdout protocol (a
+        :class:`~fer_bench.errors.ProtocolError` naming it when absent)."""
+        by_run, _ = self.all_groups(labels, subjects, fingerprint, splits=splits)
         for run in range(self.n_runs):
             yield from self.folds(by_run[run], run)
 
@@ -271,7 +287,7 @@ class ImageLevelKFold(Protocol):
                 "(one per group): lower --folds or add images"
             )
 
-    def _groups(self, labels, subjects, run, fingerprint, attempt) -> np.ndarray:
+    def _groups(self, labels, subjects, run, fingerprint, attempt, splits=None) -> np.ndarray:
         rng = self.rng(fingerprint, run, attempt)
         groups = np.empty(len(labels), dtype=np.int64)
         position = int(rng.integers(self.n_folds))
@@ -324,7 +340,7 @@ class SubjectKFold(Protocol):
                     "no training part has the class; remove the class from the dataset or add people"
                 )
 
-    def _groups(self, labels, subjects, run, fingerprint, attempt) -> np.ndarray:
+    def _groups(self, labels, subjects, run, fingerprint, attempt, splits=None) -> np.ndarray:
         from sklearn.model_selection import StratifiedGroupKFold
 
         people, person_of = np.unique(subjects, return_inverse=True)
@@ -366,16 +382,13 @@ class Holdout(Protocol):
     fixed_folds = 1
     title = "holdout (the dataset's own train / validation / test split, one test evaluation per run)"
     rotating = False
+    needs_splits = True
 
     def check(self, labels, subjects, classes, splits=None) -> None:
         if self.n_runs < 1:
             raise ProtocolError(f"--runs {self.n_runs}: need at least one run")
         if splits is None:
-            raise ProtocolError(
-                "the holdout protocol needs the dataset's own split (train / val / test); this dataset has "
-                "none: use a source with an official split (fer2013:, rafdb:) or a manifest with a 'split' "
-                "column, or a cross-validation protocol (--protocol paper or subject)"
-            )
+            raise ProtocolError(NO_SPLIT_MESSAGE.format(name=self.name))
         splits = np.asarray(splits, dtype=object)
         for part in ("train", "test"):
             if not (splits == part).any():
@@ -386,10 +399,9 @@ class Holdout(Protocol):
             names = ", ".join(repr(classes[int(c)]) if classes else str(c) for c in missing)
             raise ProtocolError(f"class(es) {names} have no training image in the dataset's split")
 
-    def _groups(self, labels, subjects, run, fingerprint, attempt) -> np.ndarray:
+    def _groups(self, labels, subjects, run, fingerprint, attempt, splits=None) -> np.ndarray:
         from sklearn.model_selection import train_test_split
 
-        splits = self._splits
         groups = np.full(len(labels), 2, dtype=np.int64)
         groups[splits == "test"] = 0
         if (splits == "val").any():
@@ -415,6 +427,13 @@ class Holdout(Protocol):
     def folds(self, groups: np.ndarray, run: int) -> list[Fold]:
         return [Fold(run, 0, np.flatnonzero(groups == 2), np.flatnonzero(groups == 1), np.flatnonzero(groups == 0))]
 
+
+#: The error of a protocol that needs the dataset's own split when given none.
+NO_SPLIT_MESSAGE = (
+    "the {name} protocol needs the dataset's own split (train / val / test); this dataset has "
+    "none: use a source with an official split (fer2013:, rafdb:) or a manifest with a 'split' "
+    "column, or a cross-validation protocol (--protocol paper or subject)"
+)
 
 #: Share of the training part drawn as the validation part when a split has none (at
 #: least one image per class, so a small training part gives a larger share).

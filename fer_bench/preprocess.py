@@ -20,6 +20,7 @@ recorded meaning.)
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import numpy as np
 
@@ -31,10 +32,12 @@ log = logging.getLogger(__name__)
 PREPROCESS_VERSION = "2"
 
 
-def effective_spec(method, face: str | None = None) -> ImageSpec:
+def effective_spec(method, face: str | None = None, several_faces: str | None = None) -> ImageSpec:
     """The spec a run gives ``method``: its own :meth:`~fer_bench.registry.Method.input_spec`,
-    with the face preprocessing replaced by ``face`` when the run overrides it."""
-    return with_face(method.input_spec(), face)
+    with the face preprocessing replaced by ``face`` when the run overrides it, and the
+    rule for images with several faces by ``several_faces`` (``--several-faces``) when given."""
+    spec = with_face(method.input_spec(), face)
+    return spec if several_faces is None else replace(spec, several_faces=several_faces)
 
 
 def prepare_image(
@@ -73,7 +76,7 @@ def image_key(dataset: Dataset, spec: ImageSpec) -> dict:
         "dataset": dataset.fingerprint,
         "size": list(spec.size),
         "color": spec.color,
-        **face_key(spec.face, spec.landmarks),
+        **face_key(spec.face, spec.landmarks, spec.several_faces),
         "version": PREPROCESS_VERSION,
     }
 
@@ -85,7 +88,7 @@ def reported_by_caller(dataset: Dataset, spec: ImageSpec) -> None:
     """Say that the caller reports ``dataset``'s images without a face under ``spec``
     itself (the runner's fuller line, which also names the fallback): no log warning
     for them from :func:`face_geometry_for`, which would say the same thing twice."""
-    _WARNED_NO_FACE.add((dataset.fingerprint, spec.face, spec.landmarks))
+    _WARNED_NO_FACE.add((dataset.fingerprint, spec.face, spec.landmarks, spec.several_faces))
 
 
 def face_geometry_for(dataset: Dataset, spec: ImageSpec, cache: ArrayCache, jobs: int = 1, progress=None):
@@ -95,18 +98,23 @@ def face_geometry_for(dataset: Dataset, spec: ImageSpec, cache: ArrayCache, jobs
 
     if spec.face == "none":
         return None
+    from .faces import several_faces_line
+
     geometry = face_geometry(dataset, cache, spec.landmarks if spec.face == "align" else None, jobs=jobs,
-                             progress=progress)
+                             progress=progress, rule=spec.several_faces)
     # Once per dataset and face model in a process: every method with this face
     # preprocessing asks again, and the run records and reports the full list itself.
-    warned = (dataset.fingerprint, spec.face, spec.landmarks)
-    if geometry.not_found and warned not in _WARNED_NO_FACE:
+    warned = (dataset.fingerprint, spec.face, spec.landmarks, spec.several_faces)
+    if (geometry.not_found or geometry.several) and warned not in _WARNED_NO_FACE:
         _WARNED_NO_FACE.add(warned)
-        log.warning(
-            "no face detected in %d of %d images (%s%s): fallback used",
-            len(geometry.not_found), len(dataset), ", ".join(geometry.not_found[:5]),
-            ", …" if len(geometry.not_found) > 5 else "",
-        )
+        if geometry.not_found:
+            log.warning(
+                "no face detected in %d of %d images (%s%s): fallback used",
+                len(geometry.not_found), len(dataset), ", ".join(geometry.not_found[:5]),
+                ", …" if len(geometry.not_found) > 5 else "",
+            )
+        if geometry.several:
+            log.warning("%s", several_faces_line(geometry.several, len(dataset), spec.several_faces))
     return geometry
 
 

@@ -49,12 +49,17 @@ class ImageSpec:
     ``landmarks`` the landmark model ``align`` uses (``shape_predictor_5``, or the
     non-commercial ``shape_predictor_68``). The default, ``face="none"``, keeps a
     third-party method's input unchanged; fer-bench's own methods declare theirs.
+    ``several_faces`` is the rule for images in which several faces are found
+    (:data:`fer_bench.faces.SEVERAL_FACES`: ``largest``, ``central`` or ``drop``); a
+    run sets it for every method (``--several-faces``); it only matters to ``crop`` and
+    ``align``.
     """
 
     size: tuple[int, int] = (64, 64)
     color: str = "gray"
     face: str = "none"
     landmarks: str = "shape_predictor_5"
+    several_faces: str = "largest"
 
     def __post_init__(self):
         if self.color not in ("gray", "rgb"):
@@ -65,12 +70,16 @@ class ImageSpec:
             raise UnknownMethodError(
                 f"landmark model {self.landmarks!r} is unknown; use shape_predictor_5 or shape_predictor_68"
             )
+        from .faces import check_rule
+
+        check_rule(self.several_faces)
         object.__setattr__(self, "size", (int(self.size[0]), int(self.size[1])))
 
     def key(self) -> list:
         """What identifies this preprocessing in a feature cache key (the landmark model
-        only matters to ``align``)."""
-        return [list(self.size), self.color, self.face] + ([self.landmarks] if self.face == "align" else [])
+        only matters to ``align``; the rule for several faces to ``crop`` and ``align``)."""
+        return ([list(self.size), self.color, self.face] + ([self.landmarks] if self.face == "align" else [])
+                + ([f"several_faces={self.several_faces}"] if self.face != "none" else []))
 
     def describe(self) -> str:
         """``"crop"``, ``"align (shape_predictor_5)"``, ``"none"``: for tables and logs."""

@@ -124,6 +124,14 @@ def plan(config: RunConfig, dataset: Dataset | None = None) -> Plan:
     specs = [MethodSpec(n) for n in available_methods()] if run_all else []
     specs += [s for s in named if s not in specs]
     protocol = get_protocol(config.protocol)(n_folds=config.folds, n_runs=config.runs, seed=config.seed)
+    detecting = _detects_faces(specs, config)
+    dropped, loaded_fingerprint = None, None
+    if detecting and config.several_faces == "drop":
+        # Before anything depends on the images: splits, fingerprint and every table see the reduced set.
+        from .faces import drop_several_faces
+
+        loaded_fingerprint = ds.fingerprint
+        ds, dropped = drop_several_faces(ds, _cache_of(config), jobs=config.jobs)
     labels, subjects, splits = ds.labels, ds.subjects, ds.splits
     protocol.check(labels, subjects, ds.classes, splits)
     fingerprint = ds.fingerprint  # reads every image once; names an unreadable file
@@ -141,13 +149,36 @@ def plan(config: RunConfig, dataset: Dataset | None = None) -> Plan:
         "refit": config.refit,
         "selection": config.selection,
         "face": config.face,
+        # Which face is used where several are found; None when no method detects faces (irrelevant).
+        "several_faces": config.several_faces if detecting else None,
         "classes": ds.classes,
     }
+    if dropped is not None:  # the images left out, and the data as loaded (what the gate finds again)
+        record["several_faces_dropped"] = dropped
+        record["loaded_fingerprint"] = loaded_fingerprint
     if face_reason:
         record["face_reason"] = f"{face_reason}: used as they are; --face crop or align detects faces again"
     out = config.out if config.out is not None else default_out(ds, config.protocol)
     return Plan(config, ds, protocol, specs, run_all, groups, report, out, device, record,
                 frozenset(s.label for s in named))
+
+
+def _detects_faces(specs: list[MethodSpec], config: RunConfig) -> bool:
+    """Whether any of the run's methods detects faces (``crop`` or ``align``, after ``--face``)."""
+    for spec in specs:
+        try:
+            if effective_spec(spec.create(), config.face).face != "none":
+                return True
+        except Exception:  # noqa: BLE001 - a method that cannot be built fails, with its reason, when it runs
+            continue
+    return False
+
+
+def _cache_of(config: RunConfig) -> ArrayCache:
+    """The feature cache of a run (checked writable), as :func:`execute` opens it."""
+    cache_dir = default_cache_dir() if config.cache_dir is None else Path(config.cache_dir)
+    writable_directory(cache_dir, "--cache-dir" if config.cache_dir is not None else "cache directory ($FER_BENCH_CACHE)")
+    return ArrayCache(cache_dir)
 
 
 def run(config: RunConfig | None = None, *, echo: Callable[[str], None] | None = None, **options) -> Results:
@@ -261,6 +292,9 @@ def _execute_into_store(the_plan: Plan, say, cache, executor, failed: dict[str, 
         )
         if the_plan.record.get("face_reason"):
             say(f"faces: {the_plan.record['face_reason']}")
+        if the_plan.record.get("several_faces") is None and config.several_faces != "largest":
+            say(f"note: --several-faces {config.several_faces} is ignored: no method of this run detects faces "
+                "(face preprocessing none)")
         try:
             for spec in the_plan.specs:
                 reason = _run_one_method(the_plan, spec, cache, store, executor, say)
@@ -294,7 +328,7 @@ def _run_one_method(the_plan: Plan, spec: MethodSpec, cache, store, executor, sa
     # requirements, or its cost at this dataset's size).
     forced = spec.label in the_plan.named
     reasons = method.unmet_requirements(the_plan.device) if forced else method.skip_reasons(the_plan.device)
-    spec_used = effective_spec(method, config.face)
+    spec_used = effective_spec(method, config.face, config.several_faces)
     if spec_used != method.input_spec():
         # The run's face preprocessing replaces the method's own (--face, or registered
         # face crops): the model files of the method's own no longer matter, the run's do.
@@ -432,11 +466,12 @@ def extract_range(method: Method, ds: Dataset, spec: ImageSpec, geometry, start:
 
 def method_features(
     method: Method, ds: Dataset, cache: ArrayCache, face: str | None = None, progress=None, jobs: int = 1,
-    face_progress=None,
+    face_progress=None, several_faces: str | None = None,
 ) -> np.ndarray:
     """The fold-independent features of ``method`` on ``ds`` (N × …), computed once and cached.
 
-    ``face`` overrides the method's face preprocessing (:func:`fer_bench.preprocess.effective_spec`).
+    ``face`` overrides the method's face preprocessing and ``several_faces`` its rule for
+    images with several faces (:func:`fer_bench.preprocess.effective_spec`).
     Images are prepared and passed to ``extract_features`` in chunks
     (:func:`extract_range`), so memory holds one chunk of images and the features, never
     the whole preprocessed stack (issue 15: FER2013's 35,887 images at 224×224 RGB
@@ -451,7 +486,7 @@ def method_features(
     cached stack of :func:`~fer_bench.preprocess.load_images`."""
     from .preprocess import face_geometry_for
 
-    spec = effective_spec(method, face)
+    spec = effective_spec(method, face, several_faces)
     if type(method).extract_features is Method.extract_features:
         # Pixels only: the preprocessed image stack is the feature cache entry.
         return load_images(ds, spec, cache, progress=progress, jobs=jobs, face_progress=face_progress)
@@ -525,9 +560,11 @@ def _face_unmet(spec: ImageSpec) -> list[str]:
     return unmet_requirements(spec.face, spec.landmarks)
 
 
-def _record_faces(store: ResultsStore, ds: Dataset, spec: ImageSpec, cache: ArrayCache, say, jobs: int = 1) -> None:
+def _record_faces(store: ResultsStore, ds: Dataset, spec: ImageSpec, cache: ArrayCache, say, jobs: int = 1,
+                  dropped: list[str] | None = None) -> None:
     """Store (once per face preprocessing) how many images had no detected face, which,
-    and the fallback they followed; say it."""
+    and the fallback they followed; which had several faces and the rule that chose one
+    (``dropped``: the images ``--several-faces drop`` left out); say it."""
     if spec.face == "none":
         return
     from .faces import face_report
@@ -536,7 +573,11 @@ def _record_faces(store: ResultsStore, ds: Dataset, spec: ImageSpec, cache: Arra
     name = spec.describe()
     if name in faces:
         return
-    report = face_report(ds, spec.face, cache, spec.landmarks, jobs=jobs)
+    from .faces import several_faces_line
+
+    report = face_report(ds, spec.face, cache, spec.landmarks, jobs=jobs, several_faces=spec.several_faces)
+    if dropped is not None:
+        report["several_faces_dropped"] = list(dropped)
     faces[name] = report
     store.set_meta("faces", faces)
     missing = report["not_found"]
@@ -546,6 +587,8 @@ def _record_faces(store: ResultsStore, ds: Dataset, spec: ImageSpec, cache: Arra
             f"fallback: {report['fallback']} (all listed in run.json)")
     else:
         say(f"face {name}: a face was detected in all {report['images']} images")
+    if report["several_faces"]:
+        say(several_faces_line(report["several_faces"], report["images"], spec.several_faces, f"face {name}: "))
 
 
 class Progress:
@@ -597,14 +640,15 @@ def _fit_folds(spec, method, the_plan: Plan, units, cache, store, executor, say)
             bars[step].update(n)
         return update
 
-    reported_by_caller(ds, effective_spec(method, config.face))  # _record_faces says it, with the fallback
+    spec_used = effective_spec(method, config.face, config.several_faces)
+    reported_by_caller(ds, spec_used)  # _record_faces says it, with the fallback
     try:
         features = method_features(method, ds, cache, config.face, progress=bar("features"), jobs=config.jobs,
-                                   face_progress=lambda step, n: bar(step)(n))
+                                   face_progress=lambda step, n: bar(step)(n), several_faces=config.several_faces)
     finally:
         for one in bars.values():
             one.close()
-    _record_faces(store, ds, effective_spec(method, config.face), cache, say, config.jobs)
+    _record_faces(store, ds, spec_used, cache, say, config.jobs, the_plan.record.get("several_faces_dropped"))
     features_seconds = time.perf_counter() - start
     if cache.misses > misses:
         say(f"{spec.label}: features of {len(ds)} images computed in {features_seconds:.1f} s (cached for later runs)")

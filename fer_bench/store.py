@@ -54,7 +54,7 @@ CREATE TABLE IF NOT EXISTS skipped (method TEXT PRIMARY KEY, reason TEXT NOT NUL
 #: Configuration keys that must match for a directory to be resumed.
 IDENTITY_KEYS = (
     "dataset_fingerprint", "test_dataset_spec", "protocol", "folds", "runs", "seed", "refit", "selection", "face",
-    "classes",
+    "classes", "several_faces",
 )
 
 

@@ -81,7 +81,7 @@ def eyes_of(image: np.ndarray) -> np.ndarray:
 # -- ImageSpec and the run-wide override --------------------------------------------------
 def test_image_spec_carries_the_face_preprocessing_and_with_face_overrides_it():
     spec = ImageSpec((64, 64), "gray", face="align")
-    assert spec.key() == [[64, 64], "gray", "align", "shape_predictor_5"]
+    assert spec.key() == [[64, 64], "gray", "align", "shape_predictor_5", "several_faces=largest"]
     assert ImageSpec((64, 64)).face == "none" and ImageSpec((64, 64)).key() == [[64, 64], "gray", "none"]
     assert with_face(spec, None) is spec
     assert with_face(spec, "crop") == ImageSpec((64, 64), "gray", face="crop")

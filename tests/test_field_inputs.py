@@ -597,7 +597,7 @@ def test_results_dir_without_finished_fold_takes_a_corrected_dataset(tmp_path, t
     out = tmp_path / "o"
     with ResultsStore(out) as store:
         store.initialise({"dataset_fingerprint": first.fingerprint, "protocol": "paper", "folds": 3, "runs": 1,
-                          "seed": 0, "refit": True, "selection": "validation", "face": None,
+                          "seed": 0, "refit": True, "selection": "validation", "face": None, "several_faces": "largest",
                           "classes": first.classes}, first.samples,
                          {0: np.zeros(len(first), dtype=int)})
     (tiny_folder / "happy" / "000.png").unlink()  # the user repairs the dataset

@@ -42,7 +42,7 @@ def test_reference_file_records_configuration_values_and_commands(recorded, tiny
     assert record["config"] == {
         "methods": ["pca-svm"], "dataset_spec": f"manifest:{tiny_manifest}",
         "dataset_fingerprint": res.config["dataset_fingerprint"], "protocol": "paper", "runs": 2, "folds": 3,
-        "seed": 0, "refit": True, "selection": "validation", "face": None,
+        "seed": 0, "refit": True, "selection": "validation", "face": None, "several_faces": "largest",
     }
     mean, sd, n = res.oa_summary("pca-svm")
     assert record["methods"]["pca-svm"] == {"oa_mean": round(mean, 4), "oa_sd": round(sd, 4), "runs": 2}

@@ -137,13 +137,15 @@ def setting_differences(image_level: Results, subject_independent: Results) -> l
     """What differs between the two runs of a leakage view besides the protocol, in words
     (empty when nothing does): the number of folds (each fold trains on (K−2)/K of the
     data, so fewer folds also means less training data), of runs, the face
-    preprocessing, the seed, the model selection and the refit."""
+    preprocessing and its rule for images with several faces, the seed, the model selection
+    and the refit."""
     a, b = image_level.config, subject_independent.config
     differences = []
     if (a.get("folds"), a.get("runs")) != (b.get("folds"), b.get("runs")):
         differences.append(f"size {runs_by_folds(a.get('runs'), a.get('folds'))} against "
                            f"{runs_by_folds(b.get('runs'), b.get('folds'))}")
-    for key, what in (("face", "face preprocessing"), ("seed", "seed"), ("selection", "model selection"),
+    for key, what in (("face", "face preprocessing"), ("several_faces", "rule for images with several faces"),
+                      ("seed", "seed"), ("selection", "model selection"),
                       ("refit", "refit")):
         if a.get(key) != b.get(key):
             shown = {None: "each method's default"}

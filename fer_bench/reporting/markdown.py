@@ -137,8 +137,12 @@ def face_line(results: Results) -> str:
     for mode, facts in sorted((results.faces or {}).items()):
         if isinstance(facts, dict) and facts.get("images"):
             missing = len(facts.get("not_found") or [])
+            several = len(facts.get("several_faces") or [])
+            dropped = len(facts.get("several_faces_dropped") or [])
             found.append(f"{mode}: a face detected in {facts['images'] - missing} of {facts['images']} images"
-                         + (f", {missing} took the documented fallback (listed in run.json)" if missing else ""))
+                         + (f", {missing} took the documented fallback (listed in run.json)" if missing else "")
+                         + (f", several faces in {several}: {facts.get('several_faces_text')}" if several else "")
+                         + (f", {dropped} images with several faces left out before the split" if dropped else ""))
     return text + (" (" + "; ".join(found) + ")" if found else "")
 
 
