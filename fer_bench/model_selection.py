@@ -123,13 +123,15 @@ class Protocol:
 
     # -- checks -------------------------------------------------------------------------------
     def check(self, labels: np.ndarray, subjects: np.ndarray | None, classes: Sequence[str],
-              splits: np.ndarray | None = None) -> None:
+              splits: np.ndarray | None = None, *, missing_subjects: str | None = None) -> None:
         """Refuse, naming the cause, a dataset this protocol cannot split.
 
         ``labels`` are integer class indices into ``classes`` (names, used in messages);
         ``subjects`` person ids or ``None``; ``splits`` the dataset's own split of every
-        sample (``"train"``/``"val"``/``"test"``) or ``None``. Raises
-        :class:`~fer_bench.errors.ProtocolError`.
+        sample (``"train"``/``"val"``/``"test"``) or ``None``; ``missing_subjects`` the
+        dataset's sentence naming the images without an id
+        (:attr:`~fer_bench.datasets.base.Dataset.missing_subjects_text`), quoted when a
+        protocol needs ids. Raises :class:`~fer_bench.errors.ProtocolError`.
         """
         if self.n_folds < 3:
             raise ProtocolError(f"--folds {self.n_folds}: need at least 3 groups (train, validation, test)")
@@ -139,12 +141,12 @@ class Protocol:
         if len(present) < 2:
             raise ProtocolError(f"the dataset has {len(present)} class(es); need at least 2 to classify")
         if self.needs_subjects:
-            self._check_subject_ids(subjects)
+            self._check_subject_ids(subjects, missing_subjects)
 
-    def _check_subject_ids(self, subjects) -> None:
+    def _check_subject_ids(self, subjects, missing_subjects: str | None = None) -> None:
         """Refuse images without a person id. "has none" only when no image has one;
-        when some lack one, say which (the dataset's own sentence,
-        :attr:`~fer_bench.datasets.base.SubjectIds.missing`, when it has one)."""
+        when some lack one, say which (``missing_subjects``, the dataset's own sentence,
+        when it has one)."""
         if subjects is None:
             raise ProtocolError(
                 f"the {self.name} protocol needs a subject (person) id for every image, and this "
@@ -154,7 +156,7 @@ class Protocol:
         absent = [i for i, s in enumerate(subjects) if s is None or (isinstance(s, float) and s != s) or not str(s).strip()]
         if not absent:
             return
-        detail = getattr(subjects, "missing", None) or (
+        detail = missing_subjects or (
             f"{len(absent)} of {len(subjects)} images have no subject id (e.g. image #{absent[0]}); "
             "give them one, or leave them out"
         )
@@ -276,8 +278,8 @@ class ImageLevelKFold(Protocol):
     short = "image-level"
     title = "image-level (paper protocol: the same person may be in training and test groups)"
 
-    def check(self, labels, subjects, classes, splits=None) -> None:
-        super().check(labels, subjects, classes, splits)
+    def check(self, labels, subjects, classes, splits=None, *, missing_subjects=None) -> None:
+        super().check(labels, subjects, classes, splits, missing_subjects=missing_subjects)
         index, counts = np.unique(np.asarray(labels), return_counts=True)
         short = [(classes[int(c)] if classes else str(c), int(n)) for c, n in zip(index, counts) if n < self.n_folds]
         if short:
@@ -321,8 +323,8 @@ class SubjectKFold(Protocol):
     needs_subjects = True
     redraws = MAX_SPLIT_ATTEMPTS
 
-    def check(self, labels, subjects, classes, splits=None) -> None:
-        super().check(labels, subjects, classes, splits)
+    def check(self, labels, subjects, classes, splits=None, *, missing_subjects=None) -> None:
+        super().check(labels, subjects, classes, splits, missing_subjects=missing_subjects)
         n_people = len(np.unique(np.asarray(subjects)))
         if n_people < self.n_folds:
             raise ProtocolError(
@@ -384,7 +386,7 @@ class Holdout(Protocol):
     rotating = False
     needs_splits = True
 
-    def check(self, labels, subjects, classes, splits=None) -> None:
+    def check(self, labels, subjects, classes, splits=None, *, missing_subjects=None) -> None:
         if self.n_runs < 1:
             raise ProtocolError(f"--runs {self.n_runs}: need at least one run")
         if splits is None:

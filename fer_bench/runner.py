@@ -133,7 +133,7 @@ def plan(config: RunConfig, dataset: Dataset | None = None) -> Plan:
         loaded_fingerprint = ds.fingerprint
         ds, dropped = drop_several_faces(ds, _cache_of(config), jobs=config.jobs)
     labels, subjects, splits = ds.labels, ds.subjects, ds.splits
-    protocol.check(labels, subjects, ds.classes, splits)
+    protocol.check(labels, subjects, ds.classes, splits, missing_subjects=ds.missing_subjects_text)
     fingerprint = ds.fingerprint  # reads every image once; names an unreadable file
     groups, report = protocol.all_groups(labels, subjects, fingerprint, class_names=ds.classes, splits=splits)
     needs_device = any("device" in s.method_class().parameters for s in specs)

@@ -38,7 +38,7 @@ def _manifest(tmp_path: Path, subject_of, people=("KA", "KB", "KC", "KD"), per_c
 
 def _subject_check(ds):
     protocol = get_protocol("subject")(n_folds=3, n_runs=1)
-    protocol.check(ds.labels, ds.subjects, ds.classes, ds.splits)
+    protocol.check(ds.labels, ds.subjects, ds.classes, ds.splits, missing_subjects=ds.missing_subjects_text)
 
 
 # -- blank-subject-message ---------------------------------------------------------------

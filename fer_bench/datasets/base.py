@@ -280,7 +280,7 @@ class Dataset:
     #: Set by a source whose images have subject ids on some rows only (a manifest with
     #: blank ``subject`` cells): one sentence naming the source, how many images lack an
     #: id and which (e.g. ``lines 69-88``), and what to do. The subject protocol's refusal
-    #: quotes it (:attr:`SubjectIds.missing`); without it, a generic sentence is built.
+    #: quotes it (:attr:`missing_subjects_text`); without it, a generic sentence is built.
     missing_subjects: str | None = None
     _scan: list[tuple[str, str, tuple[str, ...]]] | None = field(default=None, repr=False)
     _fingerprint: str | None = field(default=None, repr=False)
@@ -315,21 +315,24 @@ class Dataset:
         return self.samples["label"].map(index).to_numpy(np.int64)
 
     @property
-    def subjects(self) -> SubjectIds | None:
+    def subjects(self) -> np.ndarray | None:
         """Person id of every sample (object array, ``None`` where an image has none), or
         ``None`` when the dataset has no ids at all and its source declares none missing.
-
-        The array is a :class:`SubjectIds`: when some ids are missing, its ``missing``
-        attribute says which images and what to do (for the subject protocol's message).
-        """
+        :attr:`missing_subjects_text` says which images lack an id."""
         col = self.samples["subject"]
-        absent = col.isna()
-        if absent.all() and not self.missing_subjects:
+        if col.isna().all() and not self.missing_subjects:
             return None
-        ids = col.to_numpy(dtype=object).view(SubjectIds)
-        if absent.any():
-            ids.missing = self.missing_subjects or self._missing_subjects_text(absent.to_numpy())
-        return ids
+        return col.to_numpy(dtype=object)
+
+    @property
+    def missing_subjects_text(self) -> str | None:
+        """One sentence naming the images without a subject id and what to do (the
+        source's own, e.g. a manifest's line numbers, else a generic one), or ``None`` when
+        every image has an id or none has (then the dataset simply has no ids)."""
+        absent = self.samples["subject"].isna()
+        if not absent.any() or (absent.all() and not self.missing_subjects):
+            return None
+        return self.missing_subjects or self._missing_subjects_text(absent.to_numpy())
 
     def _missing_subjects_text(self, absent: np.ndarray) -> str:
         ids = [self.sample_ids[i] for i in np.flatnonzero(absent)]
@@ -543,21 +546,6 @@ def skipped_line(skipped: list[tuple[str, str]]) -> str:
     parts = [f"{reason} ×{len(files)} (e.g. {files[0]})" for reason, files in by_reason.items()]
     n = len(skipped)
     return f"{n} file{'s' if n != 1 else ''} skipped: " + "; ".join(parts) + " (see run.json)"
-
-
-class SubjectIds(np.ndarray):
-    """The person ids of a dataset's samples (a 1-D object array, ``None`` where an image
-    has no id) with one extra attribute: ``missing``, a sentence naming the images
-    without an id and what to do (``None`` when every image has one).
-
-    Only the array :attr:`Dataset.subjects` returns carries the sentence; arrays derived
-    from it (slices, ``np.asarray``) do not.
-    """
-
-    missing: str | None = None
-
-    def __array_finalize__(self, obj) -> None:
-        self.missing = None
 
 
 #: Cells that spreadsheets, R and pandas write for "no value": read as a missing subject
