@@ -651,7 +651,8 @@ def _missing_subjects_sentence(csv_path: Path, lines: list[int], n_rows: int, na
         cells = ", ".join(f"{cell!r} ×{count}" for cell, count in sorted(na_cells.items()))
         text += (
             f"; {sum(na_cells.values())} of them hold {cells}, read as a missing id: if that is a person's id, "
-            f"give manifest:{csv_path}?na_subjects=id"
+            f"add the option na_subjects=id to the dataset spec (manifest:{csv_path}?na_subjects=id, joined "
+            "with & to any other option)"
         )
     return text
 
