@@ -68,9 +68,9 @@ IDENTITY_KEYS = (
 )
 
 
-#: What to do when the results folder is full or read-only (the folds stored before are kept).
-_FULL_HINT = ("the folds already stored are kept: free some space and re-run the same command to resume, "
-              "or choose another --out")
+#: What to do when the results folder is full (the folds committed before stay in the store; the
+#: runner says so when there are some).
+_FULL_HINT = "free some space and re-run the same command to resume, or choose another --out"
 
 
 def store_uri(path: Path) -> str:
