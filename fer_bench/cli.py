@@ -15,6 +15,7 @@ import sys
 from . import __version__, gate, weights
 from .config import DEFAULT_RESULTS_ROOT, available_cores
 from .errors import FerBenchError
+from .files import user_path
 from .folds import SELECTIONS
 from .model_selection import PROTOCOLS
 
@@ -92,10 +93,19 @@ def _cmd_datasets(args) -> int:
 
 
 def _cmd_report(args) -> int:
+    from .files import ATOMIC_TEMPORARIES, remove_stale_temporaries, writable_directory
     from .reporting import write_report
     from .results import load_results
 
-    for path in write_report(load_results(args.out)):
+    results = load_results(args.dir)  # read-only: a store on a read-only file system is fine
+    if args.out is None:
+        target = writable_directory(
+            args.dir, "results folder",
+            hint=f"write the tables elsewhere with `fer-bench report {shlex.quote(str(args.dir))} --out DIR`")
+    else:
+        target = writable_directory(args.out, "--out")
+    remove_stale_temporaries(target, ATOMIC_TEMPORARIES)  # left by an earlier report or run that failed
+    for path in write_report(results, target):
         print(path)
     return 0
 
@@ -137,7 +147,7 @@ def build_parser(listing_only: bool = False) -> argparse.ArgumentParser:
                        help="keep the model trained on the training groups instead of retraining the chosen one on training + validation (Li 2021 §3.6; refit is the default)")
     run_p.add_argument("--selection", default="validation", choices=list(SELECTIONS),
                        help="validation: each fold's validation group chooses hyperparameters (default); inner-cv: the K-1 non-test groups in turn (K-1 times the fits)")
-    run_p.add_argument("--out", default=None, help=f"results directory (default {DEFAULT_RESULTS_ROOT}/<dataset>-<protocol>)")
+    run_p.add_argument("--out", type=user_path, default=None, help=f"results directory (default {DEFAULT_RESULTS_ROOT}/<dataset>-<protocol>)")
     run_p.add_argument("--device", default="auto", help="auto, cpu or cuda for methods that use PyTorch")
     run_p.add_argument("--face", default=None,
                        help="face preprocessing for every method: none, crop or align (default: each method's own, "
@@ -152,7 +162,7 @@ def build_parser(listing_only: bool = False) -> argparse.ArgumentParser:
     run_p.add_argument("--jobs", type=int, default=None, help=f"processes fitting folds in parallel (default: the available cores, {available_cores()} here)")
     run_p.add_argument("--backend", default="auto", choices=["auto", "serial", "joblib", "dask"], help="parallel backend")
     run_p.add_argument("--scheduler", default=None, help="Dask scheduler address (with --backend dask)")
-    run_p.add_argument("--cache-dir", default=None, help="feature cache (default $FER_BENCH_CACHE or ~/.cache/fer-bench)")
+    run_p.add_argument("--cache-dir", type=user_path, default=None, help="feature cache (default $FER_BENCH_CACHE or ~/.cache/fer-bench)")
     run_p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or progress lines")
     run_p.set_defaults(func=_cmd_run)
 
@@ -174,9 +184,13 @@ def build_parser(listing_only: bool = False) -> argparse.ArgumentParser:
         "report", help="rewrite the tables of a results directory from its store",
         description=("Rewrite every table, figure and report.html of a results directory from its results.sqlite, "
                      "without computing anything (e.g. after an interrupted run, or after upgrading fer-bench's "
-                     "reporting). The numbers come from the stored predictions only."),
+                     "reporting). The numbers come from the stored predictions only. --out DIR writes them "
+                     "elsewhere, e.g. from results on a read-only file system."),
     )
-    report_p.add_argument("out", help="results directory")
+    report_p.add_argument("dir", type=user_path, metavar="DIR", help="results directory (read-only is fine with --out)")
+    report_p.add_argument("--out", type=user_path, default=None, metavar="DIR",
+                          help="write the tables, figures and report.html into DIR instead of the results directory "
+                               "(e.g. when that is read-only); its store is only read")
     report_p.set_defaults(func=_cmd_report)
 
     weights.add_cli(sub)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from .errors import FerBenchError
+from .files import expand_user
 from .folds import SELECTIONS
 from .model_selection import PROTOCOLS
 
@@ -112,10 +113,10 @@ class RunConfig:
             raise FerBenchError(f"--backend {self.backend!r}: use one of {', '.join(BACKENDS)}")
         if self.scheduler and self.backend not in ("dask", "auto"):
             raise FerBenchError("--scheduler goes with --backend dask")
-        for name in ("out", "cache_dir"):
+        for name in ("out", "cache_dir"):  # "~/x" is the home folder's x, as on the command line
             value = getattr(self, name)
-            if value is not None and not isinstance(value, Path):
-                object.__setattr__(self, name, Path(value))
+            if value is not None:
+                object.__setattr__(self, name, expand_user(value))
 
     def replace(self, **changes) -> RunConfig:
         """A copy with some options changed (validated again)."""

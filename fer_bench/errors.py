@@ -36,3 +36,23 @@ class RequirementError(FerBenchError):
 
 class ReferenceCheckError(FerBenchError):
     """An accuracy-gate reference file is missing, unreadable, or does not match the results."""
+
+
+class StorageError(FerBenchError):
+    """A file or folder fer-bench must write cannot be written (the message names it).
+
+    ``path`` is the location at fault; ``reason`` the operating system's words for it.
+    """
+
+    def __init__(self, message: str, path=None, reason: str | None = None):
+        super().__init__(message)
+        self.path = path
+        self.reason = reason
+
+
+class DiskFullError(StorageError):
+    """The file system holding ``path`` is full or over its quota (ENOSPC, EDQUOT, SQLite's "disk is full")."""
+
+
+class NotWritableError(StorageError):
+    """``path`` is on a read-only file system or not writable by this user (EROFS, EACCES, EPERM)."""

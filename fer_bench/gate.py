@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING
 
 from .config import available_cores, default_of
 from .errors import ReferenceCheckError
+from .files import expand_user, user_path, writable_directory, write_atomic
 
 if TYPE_CHECKING:  # pandas is imported where tables are built: listing commands stay light
     import pandas as pd
@@ -122,16 +123,16 @@ def write_reference(results, path: str | Path, tolerance: float | None = None, c
     from .results import Results
 
     results = results if isinstance(results, Results) else Results(results)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = expand_user(path)
+    writable_directory(path.parent, "--write-reference")
     record = make_reference(results, tolerance, command)
-    path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return path
+    return write_atomic(path, json.dumps(record, indent=2, sort_keys=True) + "\n",
+                        hint="free some space, or choose another --write-reference")
 
 
 def load_reference(path: str | Path) -> dict:
     """Read and validate a reference file."""
-    path = Path(path)
+    path = Path(path).expanduser()
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -579,13 +580,13 @@ def add_cli(subparsers) -> None:
             "record a reference from --results instead."
         ),
     )
-    check_p.add_argument("--reference", nargs="+", metavar="FILE",
+    check_p.add_argument("--reference", nargs="+", type=user_path, metavar="FILE",
                          help="reference JSON file(s) to check against (all are checked; exit 1 if any fails)")
-    check_p.add_argument("--write-reference", metavar="FILE", help="write a reference file from --results DIR")
+    check_p.add_argument("--write-reference", type=user_path, metavar="FILE", help="write a reference file from --results DIR")
     check_p.add_argument("--tolerance", type=float, default=None,
                          help=f"allowed drop in OA points (default: the reference's, else {DEFAULT_TOLERANCE:g})")
-    check_p.add_argument("--results", help="an existing results directory (no run)")
-    check_p.add_argument("--out", default=None,
+    check_p.add_argument("--results", type=user_path, help="an existing results directory (no run)")
+    check_p.add_argument("--out", type=user_path, default=None,
                          help="where to run the benchmark (default: a temporary directory; with several "
                               "references, one sub-directory per reference file name)")
     check_p.add_argument("--dataset", default=None,
@@ -599,6 +600,6 @@ def add_cli(subparsers) -> None:
                          help="skip (and name) a reference whose dataset is absent instead of failing")
     check_p.add_argument("--jobs", type=int, default=None, help="processes fitting folds in parallel (default: the available cores)")
     check_p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    check_p.add_argument("--cache-dir", default=None, help="feature cache directory")
+    check_p.add_argument("--cache-dir", type=user_path, default=None, help="feature cache directory")
     check_p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     check_p.set_defaults(func=_cmd_check)

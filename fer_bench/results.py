@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import FerBenchError
+from .files import expand_user
 from .metrics import confusion_matrix, mean_sd, overall_accuracy, sensitivity
 from .model_selection import PROTOCOLS, folds_of_run, protocol_short, protocol_title
 from .store import STORE_NAME, ResultsStore
@@ -60,7 +61,7 @@ class Results:
     """
 
     def __init__(self, out: str | Path):
-        self.out = Path(out)
+        self.out = expand_user(out)
         if (self.out / STORE_NAME).exists():
             self._read_store()
         elif (self.out / RECORD_FILE).exists() and (self.out / PREDICTIONS_FILE).exists():

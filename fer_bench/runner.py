@@ -13,7 +13,6 @@ finished work is lost. :func:`run` is all three (``fer-bench run`` is a thin lay
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import sys
 import time
@@ -32,8 +31,9 @@ from .datasets.leakage import duplicate_warning, duplicates_spanning_groups
 from .datasets.splits import duplicate_split_report
 from .devices import resolve_device
 from .environment import collect_environment
-from .errors import FerBenchError, RequirementError
+from .errors import FerBenchError, RequirementError, StorageError
 from .executors import make_executor
+from .files import ATOMIC_TEMPORARIES, remove_stale_temporaries, writable_directory
 from .folds import WorkUnit, fold_seed
 from .metrics import accuracy
 from .model_selection import Fold, Protocol, SplitReport, get_protocol, inner_folds
@@ -42,7 +42,7 @@ from .registry import ImageSpec, Method, MethodSpec, available_methods, includes
 from .reporting import write_report
 from .reporting.markdown import counted, runs_by_folds
 from .results import Results
-from .store import ResultsStore
+from .store import STORE_NAME, ResultsStore
 
 log = logging.getLogger(__name__)
 
@@ -205,25 +205,6 @@ def run(config: RunConfig | None = None, *, echo: Callable[[str], None] | None =
     return execute(the_plan, say)
 
 
-def writable_directory(path: Path, option: str) -> Path:
-    """``path``, created if needed, after checking a file can be written there.
-
-    Raises :class:`~fer_bench.errors.FerBenchError` naming ``option`` (``--out``,
-    ``--cache-dir``) when ``path`` is a file, cannot be created or is read-only.
-    """
-    path = Path(path)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".fer-bench-write-check-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise FerBenchError(
-            f"{option} {path}: not a writable directory ({exc.strerror or exc}); choose another {option}"
-        ) from None
-    return path
-
-
 def execute(the_plan: Plan, say: Callable[[str], None]) -> Results:
     """Run every method of a :class:`Plan` into its results directory; see :func:`run`."""
     config = the_plan.config
@@ -232,16 +213,23 @@ def execute(the_plan: Plan, say: Callable[[str], None]) -> Results:
     cache_dir = default_cache_dir() if config.cache_dir is None else Path(config.cache_dir)
     writable_directory(cache_dir, "--cache-dir" if config.cache_dir is not None else "cache directory ($FER_BENCH_CACHE)")
     cache = ArrayCache(cache_dir)
+    cache.remove_stale_temporaries()  # left by a killed run: no process holds their lock
     executor = make_executor(jobs=config.jobs, backend=config.backend, scheduler=config.scheduler)
     failed: dict[str, str] = {}
     succeeded = False
     try:
         empty = _execute_into_store(the_plan, say, cache, executor, failed)
         succeeded = not failed
+    except StorageError as exc:  # the results folder's disk is full or read-only: say what is kept
+        if _nothing_stored(the_plan.out) or "kept" in str(exc):
+            raise
+        raise type(exc)(f"{exc} (the folds already stored in {the_plan.out} are kept: re-run the same "
+                        "command to resume)", path=exc.path, reason=exc.reason) from None
     finally:
         # A run that failed having computed nothing (every method failed or was refused,
         # or it was interrupted before its first fold) leaves no directory of its own: its
-        # empty tables and report would look like a finished run. An existing one stays.
+        # empty tables and report would look like a finished run. An existing one stays,
+        # and so does one whose store cannot be read (nothing is deleted on a guess).
         if created and not succeeded and _nothing_stored(the_plan.out):
             shutil.rmtree(the_plan.out, ignore_errors=True)
     if failed:
@@ -252,11 +240,20 @@ def execute(the_plan: Plan, say: Callable[[str], None]) -> Results:
 
 
 def _nothing_stored(out: Path) -> bool:
-    """Whether the store in ``out`` holds no fold at all (also when it cannot be read)."""
+    """Whether the store in ``out`` certainly holds no fold: it does not exist, is empty, has
+    no ``folds`` table yet, or that table is empty. A store that cannot be read for any
+    other reason counts as holding folds, so that no caller deletes results on a guess."""
+    path = Path(out) / STORE_NAME
     try:
-        return Results(out).folds.empty
-    except Exception:  # noqa: BLE001 - an unreadable or half-created store holds nothing either
-        return True
+        if not path.exists() or path.stat().st_size == 0:
+            return True
+        with ResultsStore(out, write=False) as store:
+            return not store.query("SELECT 1 FROM folds LIMIT 1")
+    except Exception as exc:  # noqa: BLE001 - unreadable: keep it
+        if "no such table" in str(exc):
+            return True
+        log.warning("cannot tell whether %s holds results (%s): keeping it", path, exc)
+        return False
 
 
 def _execute_into_store(the_plan: Plan, say, cache, executor, failed: dict[str, str]) -> bool:
@@ -264,6 +261,7 @@ def _execute_into_store(the_plan: Plan, say, cache, executor, failed: dict[str, 
     reason) and returns whether nothing at all was stored."""
     config, ds = the_plan.config, the_plan.dataset
     with ResultsStore(the_plan.out, write=True) as store:
+        remove_stale_temporaries(the_plan.out, ATOMIC_TEMPORARIES)  # ours: the store's lock is held
         store.initialise(the_plan.record, ds.samples, the_plan.groups)
         store.set_meta("dataset", ds.summary())
         store.set_meta("environment", collect_environment())
@@ -295,6 +293,7 @@ def _execute_into_store(the_plan: Plan, say, cache, executor, failed: dict[str, 
         if the_plan.record.get("several_faces") is None and config.several_faces != "largest":
             say(f"note: --several-faces {config.several_faces} is ignored: no method of this run detects faces "
                 "(face preprocessing none)")
+        completed = False
         try:
             for spec in the_plan.specs:
                 reason = _run_one_method(the_plan, spec, cache, store, executor, say)
@@ -303,18 +302,29 @@ def _execute_into_store(the_plan: Plan, say, cache, executor, failed: dict[str, 
                 results = Results(the_plan.out)
                 if not results.folds.empty:
                     write_report(results, the_plan.out, figures=False)
+            completed = True
         finally:
             executor.close()
             empty = _nothing_stored(the_plan.out)
             if not empty:
-                finish(the_plan.out)
+                finish(the_plan.out, strict=completed)
     return empty
 
 
-def finish(out: Path) -> None:
-    """Write every table, figure and the HTML report of ``out`` from its store."""
+def finish(out: Path, strict: bool = True) -> None:
+    """Write every table, figure and the HTML report of ``out`` from its store.
+
+    A folder that cannot be written (:class:`~fer_bench.errors.StorageError`: full disk,
+    read-only) raises with ``strict``; without it the run is already failing with its own
+    error (which must stay its one line, and is most often the same full disk), so it is
+    only logged (``-v``).
+    """
     try:
         write_report(Results(out), out, figures=True)
+    except StorageError as exc:
+        if strict:
+            raise
+        log.info("report not written: %s", exc)
     except FerBenchError as exc:  # nothing to report yet (no method finished a run)
         log.info("no report written: %s", exc)
 
@@ -651,7 +661,8 @@ def _fit_folds(spec, method, the_plan: Plan, units, cache, store, executor, say)
     _record_faces(store, ds, spec_used, cache, say, config.jobs, the_plan.record.get("several_faces_dropped"))
     features_seconds = time.perf_counter() - start
     if cache.misses > misses:
-        say(f"{spec.label}: features of {len(ds)} images computed in {features_seconds:.1f} s (cached for later runs)")
+        kept = "cached for later runs" if cache.root is not None else "not cached: see the warning about the cache"
+        say(f"{spec.label}: features of {len(ds)} images computed in {features_seconds:.1f} s ({kept})")
     labels = ds.labels
     progress = Progress(spec.label, len(units), config.progress, say)
     try:

