@@ -117,8 +117,26 @@ def na_manifest(tmp_path) -> Path:
     return csv
 
 
-def cli(*args: str, cwd: Path | None = None, check: bool = True, env=None, timeout=600):
-    """Run the real ``fer-bench`` console script like a user would."""
+def cli(*args: str, cwd: Path | None = None, check: bool = True, env=None, timeout=600, subprocess: bool = False):
+    """Run ``fer-bench ARGS`` as a user would; returns a ``subprocess.CompletedProcess``.
+
+    By default in this process, through :func:`fer_bench.cli.main` (the same argument parser,
+    messages and exit statuses as the console script, with stdout, stderr, ``sys.argv``, the
+    working folder and ``env`` as a user's shell would give them): a new Python process per
+    call cost 3-5 s of imports and worker start-up each, most of the suite's time
+    (``benchmarks/results/test_suite_time.md``). ``subprocess=True`` runs the real console
+    script in a new process, for what only a process shows: signals, start-up, imports,
+    messages a process prints once (``fer_bench.preprocess``'s no-face line), and plugins
+    found through ``PYTHONPATH`` (a call with ``env={"PYTHONPATH": ...}`` always gets a new
+    process). ``FER_BENCH_TEST_CLI=process`` runs every call in a new process.
+    """
+    # PYTHONPATH (a plugin package's entry points) only takes effect in a new process.
+    if subprocess or "PYTHONPATH" in (env or {}) or os.environ.get("FER_BENCH_TEST_CLI") == "process":
+        return _cli_process(args, cwd, check, env, timeout)
+    return _cli_in_process(args, cwd, check, env)
+
+
+def _cli_process(args, cwd, check, env, timeout):
     import subprocess
     import sys
 
@@ -127,6 +145,48 @@ def cli(*args: str, cwd: Path | None = None, check: bool = True, env=None, timeo
         [str(exe), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
         env={**os.environ, **(env or {})},
     )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"fer-bench {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def _cli_in_process(args, cwd, check, env):
+    import contextlib
+    import io
+    import logging
+    import subprocess
+    import sys
+
+    from fer_bench import registry
+    from fer_bench.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    # A new process sees the entry-point methods only: methods a test registered in this
+    # process (register_method) stay out of `--methods all`, as they would.
+    local_methods = dict(registry._LOCAL)
+    registry._LOCAL.clear()
+    saved_env, saved_cwd, saved_argv = dict(os.environ), os.getcwd(), sys.argv
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    root.handlers = []  # main's logging.basicConfig binds its handler to this call's stderr
+    try:
+        os.environ.update(env or {})
+        if cwd is not None:
+            os.chdir(cwd)
+        sys.argv = [str(Path(sys.executable).with_name("fer-bench")), *args]
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse: --help, usage errors
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    finally:
+        registry._LOCAL.update(local_methods)
+        root.handlers, root.level = saved_handlers, saved_level
+        sys.argv = saved_argv
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    proc = subprocess.CompletedProcess(["fer-bench", *args], code, out.getvalue(), err.getvalue())
     if check and proc.returncode != 0:
         raise AssertionError(f"fer-bench {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
     return proc

@@ -147,6 +147,8 @@ def setting_differences(image_level: Results, subject_independent: Results) -> l
     for key, what in (("face", "face preprocessing"), ("several_faces", "rule for images with several faces"),
                       ("seed", "seed"), ("selection", "model selection"),
                       ("refit", "refit")):
+        if key == "several_faces" and None in (a.get(key), b.get(key)):
+            continue  # None: that run detected no face, so no rule was applied (its face line says so)
         if a.get(key) != b.get(key):
             shown = {None: "each method's default"}
             differences.append(f"{what} {shown.get(a.get(key), a.get(key))} against "
