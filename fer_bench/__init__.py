@@ -30,7 +30,7 @@ _EXPORTS = {
     "Dataset": "datasets",
     "load_dataset": "datasets",
     "FerBenchError": "errors",
-    "ImageSpec": "registry",
+    "ImageSpec": "imagespec",
     "Method": "registry",
     "MethodSpec": "registry",
     "create_method": "registry",

@@ -36,3 +36,8 @@ class RequirementError(FerBenchError):
 
 class ReferenceCheckError(FerBenchError):
     """An accuracy-gate reference file is missing, unreadable, or does not match the results."""
+
+
+class DuplicateRegistrationError(FerBenchError):
+    """Two different plugins (methods, dataset sources, protocols) claim the same name;
+    the message names both origins (:class:`fer_bench.registries.Registry`)."""
