@@ -233,6 +233,7 @@ class Registry(Generic[T]):
         return self.get(name)
 
     def keys(self) -> list[str]:
+        """The names, as :meth:`names` (a mapping's ``keys``)."""
         return self.names()
 
     def items(self) -> list[tuple[str, T]]:
