@@ -100,7 +100,7 @@ class Registry(Generic[T]):
             if why:
                 raise TypeError(f"cannot register {item!r} as a {self.kind}: {why}")
             key = name or self._name_of(item)
-            if not key:
+            if not key or key.startswith("<"):  # "" or a lambda's "<lambda>"
                 raise ValueError(f"{getattr(item, '__name__', item)!r} has no name; give one: register(obj, name=...)")
             old = self._local.get(key)
             if old is not None and old is not item and target_of(old) != target_of(item):
