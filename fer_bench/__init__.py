@@ -13,7 +13,9 @@ Modules by concern: :mod:`~fer_bench.datasets` (sources, fingerprints),
 :mod:`~fer_bench.preprocess` (shared, cached image preparation),
 :mod:`~fer_bench.model_selection` (protocols, splits and their invariants, validation-group
 selection), :mod:`~fer_bench.registry` and :mod:`~fer_bench.params` (the method plugin API and
-declared parameters), :mod:`~fer_bench.config` (the run options), :mod:`~fer_bench.folds` (one
+declared parameters), :mod:`~fer_bench.registries` (the one registry of methods, dataset sources
+and protocols), :mod:`~fer_bench.testing` (the method contract as a test kit),
+:mod:`~fer_bench.imagespec` (how a method wants its images), :mod:`~fer_bench.config` (the run options), :mod:`~fer_bench.folds` (one
 fold's fit, refit and predict), :mod:`~fer_bench.runner` and :mod:`~fer_bench.executors` (the
 engine), :mod:`~fer_bench.store` (SQLite results), :mod:`~fer_bench.metrics` (eqs. 7-8),
 :mod:`~fer_bench.results` (read-only results) and :mod:`~fer_bench.reporting` (tables,
@@ -30,7 +32,7 @@ _EXPORTS = {
     "Dataset": "datasets",
     "load_dataset": "datasets",
     "FerBenchError": "errors",
-    "ImageSpec": "registry",
+    "ImageSpec": "imagespec",
     "Method": "registry",
     "MethodSpec": "registry",
     "create_method": "registry",

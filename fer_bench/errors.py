@@ -56,3 +56,8 @@ class DiskFullError(StorageError):
 
 class NotWritableError(StorageError):
     """``path`` is on a read-only file system or not writable by this user (EROFS, EACCES, EPERM)."""
+
+
+class DuplicateRegistrationError(FerBenchError):
+    """Two different plugins (methods, dataset sources, protocols) claim the same name;
+    the message names both origins (:class:`fer_bench.registries.Registry`)."""

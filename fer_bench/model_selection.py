@@ -40,6 +40,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .errors import ProtocolError
+from .registries import Registry
 
 #: Largest allowed ratio of a group's size to the mean group size (see :func:`check_split`).
 MAX_GROUP_RATIO = 2.0
@@ -71,23 +72,32 @@ class SplitReport:
 
 
 # -- the registry -------------------------------------------------------------------------------
-PROTOCOLS: dict[str, type[Protocol]] = {}
+def _not_a_protocol(obj: Any) -> str | None:
+    if not (isinstance(obj, type) and issubclass(obj, Protocol)):
+        return f"{obj!r} is not a fer_bench.model_selection.Protocol subclass"
+    return None
 
 
-def register_protocol(cls: type[Protocol]) -> type[Protocol]:
-    """Class decorator: make a :class:`Protocol` available as ``--protocol cls.name``."""
-    if not cls.name:
-        raise ValueError(f"{cls.__name__} has no name")
-    PROTOCOLS[cls.name] = cls
-    return cls
+#: Every protocol by its ``--protocol`` name: fer-bench's own, those registered with
+#: :func:`register_protocol`, and third-party ones through the entry-point group
+#: ``fer_bench.protocols``. Reads like a mapping (``name in PROTOCOLS``, ``list(PROTOCOLS)``,
+#: ``PROTOCOLS[name]``, ``PROTOCOLS.items()``); see :class:`fer_bench.registries.Registry`.
+PROTOCOLS: Registry[type[Protocol]] = Registry(
+    "protocol", "fer_bench.protocols", name_of=lambda cls: cls.name, check=_not_a_protocol,
+    error=ProtocolError,
+)
+
+
+def register_protocol(cls: type[Protocol] | None = None, *, name: str | None = None):
+    """Class decorator: make a :class:`Protocol` available as ``--protocol cls.name`` (or
+    ``name``). The same class again is allowed; another class under a taken name raises
+    :class:`~fer_bench.errors.DuplicateRegistrationError` naming both."""
+    return PROTOCOLS.register(cls, name=name)
 
 
 def get_protocol(name: str) -> type[Protocol]:
     """The protocol class registered under ``name``; an unknown name lists the known ones."""
-    try:
-        return PROTOCOLS[name]
-    except KeyError:
-        raise ProtocolError(f"unknown protocol {name!r}; use one of {', '.join(PROTOCOLS)}") from None
+    return PROTOCOLS.get(name)
 
 
 def protocol_title(name: str) -> str:

@@ -26,7 +26,7 @@ import numpy as np
 
 from .cache import ArrayCache
 from .datasets.base import Dataset
-from .registry import ImageSpec, with_face
+from .imagespec import ImageSpec, with_face
 
 log = logging.getLogger(__name__)
 PREPROCESS_VERSION = "2"

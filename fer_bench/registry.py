@@ -17,93 +17,23 @@ its ``parameters`` and ``requirements``):
 
 from __future__ import annotations
 
-import fnmatch
 import importlib
-import importlib.metadata
 import importlib.util
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 from .errors import UnknownMethodError
-from .params import Param, format_value, normalise_declaration, resolve_name, suggestion
+from .imagespec import FACE_MODES, ImageSpec, with_face
+from .params import Param, format_value, normalise_declaration, resolve_name
+from .registries import Registry
+
+__all__ = ["FACE_MODES", "ImageSpec", "METHODS", "Method", "MethodSpec", "available_methods", "create_method",
+           "get_method_class", "list_methods", "parse_method_list", "register_method", "with_face"]
 
 ENTRY_POINT_GROUP = "fer_bench.methods"
-
-
-#: The face preprocessings (see :mod:`fer_bench.faces`).
-FACE_MODES = ("none", "crop", "align")
-
-
-@dataclass(frozen=True)
-class ImageSpec:
-    """How a method wants its images: the shared, cached preprocessing step.
-
-    ``size`` is (height, width) after resizing; ``color`` is ``"gray"`` (2-D float32 in
-    [0, 1]) or ``"rgb"`` (H×W×3, grayscale replicated to three channels). ``face`` is the
-    face preprocessing (:mod:`fer_bench.faces`): ``"none"`` (the whole frame),
-    ``"crop"`` (dlib's detector box, squared, with a margin) or ``"align"`` (eye centres
-    and nose base mapped onto a canonical template by a similarity transform);
-    ``landmarks`` the landmark model ``align`` uses (``shape_predictor_5``, or the
-    non-commercial ``shape_predictor_68``). The default, ``face="none"``, keeps a
-    third-party method's input unchanged; fer-bench's own methods declare theirs.
-    ``several_faces`` is the rule for images in which several faces are found
-    (:data:`fer_bench.faces.SEVERAL_FACES`: ``largest``, ``central`` or ``drop``); a
-    run sets it for every method (``--several-faces``); it only matters to ``crop`` and
-    ``align``.
-    """
-
-    size: tuple[int, int] = (64, 64)
-    color: str = "gray"
-    face: str = "none"
-    landmarks: str = "shape_predictor_5"
-    several_faces: str = "largest"
-
-    def __post_init__(self):
-        if self.color not in ("gray", "rgb"):
-            raise ValueError(f"ImageSpec.color must be 'gray' or 'rgb', not {self.color!r}")
-        if self.face not in FACE_MODES:
-            raise UnknownMethodError(f"face preprocessing {self.face!r} is unknown; use one of {', '.join(FACE_MODES)}")
-        if self.landmarks not in ("shape_predictor_5", "shape_predictor_68"):
-            raise UnknownMethodError(
-                f"landmark model {self.landmarks!r} is unknown; use shape_predictor_5 or shape_predictor_68"
-            )
-        from .faces import check_rule
-
-        check_rule(self.several_faces)
-        object.__setattr__(self, "size", (int(self.size[0]), int(self.size[1])))
-
-    def key(self) -> list:
-        """What identifies this preprocessing in a feature cache key (the landmark model
-        only matters to ``align``; the rule for several faces to ``crop`` and ``align``)."""
-        return ([list(self.size), self.color, self.face] + ([self.landmarks] if self.face == "align" else [])
-                + ([f"several_faces={self.several_faces}"] if self.face != "none" else []))
-
-    def describe(self) -> str:
-        """``"crop"``, ``"align (shape_predictor_5)"``, ``"none"``: for tables and logs."""
-        return f"align ({self.landmarks})" if self.face == "align" else self.face
-
-
-def with_face(spec: ImageSpec, face: str | None) -> ImageSpec:
-    """``spec`` with its face preprocessing replaced by ``face`` (``None`` keeps the
-    method's own): what a run-wide override (``--face``) does to every method.
-
-    ``face`` is ``none``, ``crop``, ``align`` or ``align:shape_predictor_68``, or
-    ``method`` (each method's own, also on datasets of registered face crops, which
-    otherwise default to ``none``); raises
-    :class:`~fer_bench.errors.UnknownMethodError` for anything else.
-    """
-    if face is None or str(face).strip() == "method":
-        return spec
-    mode, _, landmarks = str(face).strip().partition(":")
-    if mode not in FACE_MODES or (landmarks and mode != "align"):
-        raise UnknownMethodError(
-            f"--face {face!r}: use none, crop, align or align:shape_predictor_68 (the face preprocessing for every "
-            "method), or method (each method's own)"
-        )
-    return replace(spec, face=mode, landmarks=(landmarks or spec.landmarks) if mode == "align" else spec.landmarks)
 
 
 class Method:
@@ -317,59 +247,49 @@ class Method:
 
 
 # -- registry ---------------------------------------------------------------------------
-_LOCAL: dict[str, type[Method]] = {}
+def _not_a_method(obj: Any) -> str | None:
+    if not (isinstance(obj, type) and issubclass(obj, Method)):
+        return f"{obj!r} is not a fer_bench.Method subclass"
+    return None
+
+
+#: Every method: fer-bench's own and third-party ones through the entry-point group
+#: ``fer_bench.methods``, plus those registered in code (:func:`register_method`).
+METHODS: Registry[type[Method]] = Registry(
+    "method", ENTRY_POINT_GROUP, name_of=lambda cls: cls.name, check=_not_a_method, error=UnknownMethodError,
+    see="fer-bench methods",
+)
 
 
 def register_method(cls: type[Method] | None = None, *, name: str | None = None):
-    """Register a :class:`Method` subclass for this process (notebooks, tests).
+    """Register a :class:`Method` subclass for this process (notebooks, tests); usable as a
+    decorator, with an optional ``name`` (default ``cls.name``).
 
     Packages should register through the ``fer_bench.methods`` entry-point group
-    instead, so that ``fer-bench`` on the command line finds them too.
+    instead, so that ``fer-bench`` on the command line finds them too. Registering the same
+    class again is allowed; another class under a taken name raises
+    :class:`~fer_bench.errors.DuplicateRegistrationError` naming both
+    (:meth:`fer_bench.registries.Registry.register`; ``METHODS.registered(cls)`` registers
+    for a ``with`` block only).
     """
-
-    def deco(klass: type[Method]) -> type[Method]:
-        if not (isinstance(klass, type) and issubclass(klass, Method)):
-            raise TypeError(f"{klass!r} is not a fer_bench.Method subclass")
-        key = name or klass.name
-        if not key:
-            raise ValueError(f"{klass.__name__} has no name")
-        _LOCAL[key] = klass
-        return klass
-
-    return deco(cls) if cls is not None else deco
-
-
-def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
-    eps = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
-    found: dict[str, importlib.metadata.EntryPoint] = {}
-    for ep in eps:
-        found.setdefault(ep.name, ep)
-    return found
+    return METHODS.register(cls, name=name)
 
 
 def available_methods() -> list[str]:
-    """Every registered method name (entry points and local), sorted."""
-    return sorted(set(_entry_points()) | set(_LOCAL))
+    """Every registered method name (entry points and local), sorted; imports no plugin."""
+    return METHODS.list()
 
 
 def list_methods(pattern: str = "*") -> list[str]:
     """Registered method names matching a shell-style ``pattern`` (timm's ``list_models``)."""
-    return [n for n in available_methods() if fnmatch.fnmatch(n, pattern)]
+    return METHODS.list(pattern)
 
 
 def get_method_class(name: str) -> type[Method]:
-    """The class registered under ``name``; an unknown name suggests the closest ones."""
-    if name in _LOCAL:
-        return _LOCAL[name]
-    eps = _entry_points()
-    if name not in eps:
-        raise UnknownMethodError(f"unknown method {name!r}" + suggestion(name, available_methods()))
-    cls = eps[name].load()
-    if not (isinstance(cls, type) and issubclass(cls, Method)):
-        raise UnknownMethodError(
-            f"entry point {name!r} = {eps[name].value!r} does not name a fer_bench.Method subclass"
-        )
-    return cls
+    """The class registered under ``name``; an unknown name suggests the closest ones
+    (:class:`~fer_bench.errors.UnknownMethodError`), a name claimed by two classes raises
+    :class:`~fer_bench.errors.DuplicateRegistrationError`."""
+    return METHODS.get(name)
 
 
 def create_method(name: str, **params: Any) -> Method:

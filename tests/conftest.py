@@ -10,6 +10,7 @@ does not have; the tests that need them skip, saying why:
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -151,20 +152,38 @@ def _cli_process(args, cwd, check, env, timeout):
 
 
 def _cli_in_process(args, cwd, check, env):
-    import contextlib
     import io
-    import logging
     import subprocess
     import sys
 
-    from fer_bench import registry
     from fer_bench.cli import main
+    from fer_bench.registry import METHODS
 
     out, err = io.StringIO(), io.StringIO()
-    # A new process sees the entry-point methods only: methods a test registered in this
-    # process (register_method) stay out of `--methods all`, as they would.
-    local_methods = dict(registry._LOCAL)
-    registry._LOCAL.clear()
+    with contextlib.ExitStack() as stack:
+        # A new process sees the entry-point methods only: methods a test registered in this
+        # process (register_method) stay out of `--methods all`, as they would.
+        stack.enter_context(METHODS.entry_points_only())
+        stack.enter_context(_process_state(env, cwd, [str(Path(sys.executable).with_name("fer-bench")), *args]))
+        stack.enter_context(contextlib.redirect_stdout(out))
+        stack.enter_context(contextlib.redirect_stderr(err))
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse: --help, usage errors
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    proc = subprocess.CompletedProcess(["fer-bench", *args], code, out.getvalue(), err.getvalue())
+    if check and proc.returncode != 0:
+        raise AssertionError(f"fer-bench {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@contextlib.contextmanager
+def _process_state(env, cwd, argv):
+    """The environment, working folder, ``sys.argv`` and logging set-up of a new process,
+    for one in-process call; restored after it."""
+    import logging
+    import sys
+
     saved_env, saved_cwd, saved_argv = dict(os.environ), os.getcwd(), sys.argv
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
@@ -173,20 +192,11 @@ def _cli_in_process(args, cwd, check, env):
         os.environ.update(env or {})
         if cwd is not None:
             os.chdir(cwd)
-        sys.argv = [str(Path(sys.executable).with_name("fer-bench")), *args]
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = main(list(args))
-            except SystemExit as exc:  # argparse: --help, usage errors
-                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+        sys.argv = list(argv)
+        yield
     finally:
-        registry._LOCAL.update(local_methods)
         root.handlers, root.level = saved_handlers, saved_level
         sys.argv = saved_argv
         os.chdir(saved_cwd)
         os.environ.clear()
         os.environ.update(saved_env)
-    proc = subprocess.CompletedProcess(["fer-bench", *args], code, out.getvalue(), err.getvalue())
-    if check and proc.returncode != 0:
-        raise AssertionError(f"fer-bench {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
-    return proc

@@ -143,12 +143,11 @@ def test_gate_catches_a_regressed_method(tmp_path, tiny_manifest):
                              out=tmp_path / "good", progress=False, echo=lambda _: None)
         reference = make_reference(good, tolerance=1.0)
         assert check_results(good, reference).passed
+        fer_bench.registry.METHODS.unregister("test-gate-flaky")  # a name taken is refused to another class
         fer_bench.register_method(_Broken)  # the same name now runs the broken code
         report = check(reference, out=tmp_path / "after")
     finally:
-        from fer_bench.registry import _LOCAL
-
-        _LOCAL.pop("test-gate-flaky", None)
+        fer_bench.registry.METHODS.unregister("test-gate-flaky")
     assert not report.passed and report.failed == ["test-gate-flaky"] and report.missing == []
     row = report.table.set_index("method").loc["test-gate-flaky"]
     assert row.status == "FAIL" and row.delta < -1.0

@@ -1,7 +1,8 @@
 """Dataset sources: each turns a spec (``jaffe:PATH``) into a :class:`Dataset`.
 
-A source is a function ``(path, options) -> Dataset`` in :data:`SOURCES`; third-party
-packages may add one under the entry-point group ``fer_bench.datasets``.
+A source is a function ``(path, options) -> Dataset`` in the registry :data:`SOURCES`; third-party
+packages add one under the entry-point group ``fer_bench.datasets`` (``fer-bench datasets``
+lists it beside the built-in ones; a name taken twice is refused, naming both).
 
 What every file-based source shares (so a dataset from another lab reads the same way
 whichever source names it):
@@ -23,7 +24,6 @@ from __future__ import annotations
 import codecs
 import csv
 import difflib
-import importlib.metadata
 import io
 import os
 import posixpath
@@ -38,6 +38,7 @@ import pandas as pd
 
 from ..errors import DatasetError
 from ..labels import canonical_label, extra_classes, merged_spellings
+from ..registries import Registry
 from .base import (
     Dataset,
     file_reader,
@@ -47,7 +48,19 @@ from .base import (
     skipped_line,
     subject_variants,
 )
+from .fer2013 import fer2013
+from .rafdb import rafdb
 from .specs import IMAGE_SUFFIXES, check_options, own_output_notice, require_path, walk_data
+
+#: Every dataset source by name: a function ``(path, options) -> Dataset``. fer-bench's own are
+#: registered below; a package adds one through the entry-point group ``fer_bench.datasets``
+#: (``[project.entry-points."fer_bench.datasets"] mydata = "pkg.module:function"``), code with
+#: ``SOURCES.register(function, name=...)`` (:class:`fer_bench.registries.Registry`).
+SOURCES: Registry[Callable[[str | None, dict], Dataset]] = Registry(
+    "dataset source", "fer_bench.datasets", name_of=lambda fn: getattr(fn, "__name__", ""),
+    check=lambda obj: None if callable(obj) else f"{obj!r} is not a function (path, options) -> Dataset",
+    error=DatasetError, see="fer-bench datasets",
+)
 
 #: Image formats seen in the field that Pillow does not read: skipped with a reason.
 UNSUPPORTED_IMAGE_SUFFIXES = {
@@ -768,33 +781,17 @@ def _missing_message(csv_path: Path, missing: list[tuple[int, str]], encoding: s
     return text
 
 
-from .fer2013 import fer2013  # noqa: E402  (split-aware sources live in their own modules)
-from .rafdb import rafdb  # noqa: E402
-
-SOURCES: dict[str, Callable[[str | None, dict], Dataset]] = {
-    "synthetic": synthetic,
-    "folder": folder,
-    "manifest": manifest,
-    "jaffe": jaffe,
-    "ckplus": ckplus,
-    "kdef": kdef,
-    "fer2013": fer2013,
-    "rafdb": rafdb,
-}
-
-
-def _all_sources() -> dict[str, Callable]:
-    found = dict(SOURCES)
-    for ep in importlib.metadata.entry_points(group="fer_bench.datasets"):
-        found.setdefault(ep.name, ep)
-    return found
+for _source in (synthetic, folder, manifest, jaffe, ckplus, kdef, fer2013, rafdb):  # the listing's order
+    SOURCES.register(_source)
 
 
 def describe_sources() -> list[tuple[str, str]]:
-    """(name, first docstring line as plain text) of every dataset source."""
+    """(name, first docstring line as plain text) of every dataset source; a third-party
+    source (entry point) is described by its origin, without importing it."""
     out = []
-    for name, source in _all_sources().items():
-        doc = (getattr(source, "__doc__", None) or getattr(source, "value", "")).strip().splitlines()
+    for name in SOURCES.names():
+        source = SOURCES.in_code(name)
+        doc = ((source.__doc__ or "") if source is not None else SOURCES.origin(name)).strip().splitlines()
         out.append((name, doc[0].replace("``", "") if doc else ""))
     return out
 
@@ -805,9 +802,8 @@ def load_dataset(spec: str) -> Dataset:
         raise DatasetError("empty --dataset; use synthetic or SOURCE:PATH (see fer-bench datasets)")
     head, _, query = spec.partition("?")
     name, colon, path = head.partition(":")
-    sources = _all_sources()
-    if name not in sources:
-        hint = difflib.get_close_matches(name, list(sources), n=2)
+    if name not in SOURCES:
+        hint = difflib.get_close_matches(name, SOURCES.names(), n=2)
         if Path(head).expanduser().is_dir():
             root = Path(head).expanduser()
             guess = guess_layout(_sample_names(root))
@@ -818,10 +814,8 @@ def load_dataset(spec: str) -> Dataset:
             hint_text = f"; for a CSV of path,label[,subject] use manifest:{head}"
         else:
             hint_text = f"; did you mean {' or '.join(hint)}?" if hint else ""
-        raise DatasetError(f"unknown dataset source {name!r} in {spec!r}{hint_text} (known: {', '.join(sources)})")
-    source = sources[name]
-    if isinstance(source, importlib.metadata.EntryPoint):
-        source = source.load()
+        raise DatasetError(f"unknown dataset source {name!r} in {spec!r}{hint_text} (known: {', '.join(SOURCES)})")
+    source = SOURCES.get(name)
     options = dict(parse_qsl(query, keep_blank_values=True))
     return source(path or None, options)
 

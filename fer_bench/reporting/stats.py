@@ -175,7 +175,7 @@ def compare_methods(results, method_a: str, method_b: str) -> TTestResult:
 def _is_holdout(results) -> bool:
     from ..model_selection import PROTOCOLS
 
-    protocol = PROTOCOLS.get(results.protocol)
+    protocol = PROTOCOLS.get(results.protocol) if results.protocol in PROTOCOLS else None
     return protocol is not None and not protocol.rotating
 
 
