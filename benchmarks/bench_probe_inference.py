@@ -42,8 +42,8 @@ def time_network(name: str, n_images: int, repeats: int) -> dict:
     from fer_bench import create_method
 
     method = create_method(name, device="cpu")
-    model, _ = method.build_network()
-    model = method.feature_network(model).eval()
+    model, _ = method.network.build()
+    model = method.network.feature_network(model).eval()
     spec = method.input_spec()
     channels = 3 if spec.color == "rgb" else 1
     x = torch.from_numpy(np.random.default_rng(0).random((n_images, channels, *spec.size), dtype=np.float32))

@@ -58,8 +58,8 @@ def bare_rate(method, device, n_classes: int, seconds: float = 10.0) -> float:
 
     from fer_bench import transfer
 
-    model, resolved = method.build_network()
-    model, head = method.replace_head(model, n_classes)
+    model, resolved = method.network.build()
+    model, head = method.network.replace_head(model, n_classes)
     model.to(device).train()
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
@@ -69,7 +69,7 @@ def bare_rate(method, device, n_classes: int, seconds: float = 10.0) -> float:
     optimiser = method._optimiser(model, head, resolved.pretrained)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype is torch.float16)
     size = method.image_size
-    batch = torch.randn(method.batch_size, method.channels, size, size, device=device)
+    batch = torch.randn(method.batch_size, method.network.channels, size, size, device=device)
     if device.type == "cuda":
         batch = batch.contiguous(memory_format=torch.channels_last)
     target = torch.randint(0, n_classes, (method.batch_size,), device=device)

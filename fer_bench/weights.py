@@ -85,6 +85,9 @@ class ModelFile:
     top folder. ``explicit``: installed only when named (``weights install NAME``),
     never as part of a default set, and its licence is printed when it is.
     ``pretraining``: the data it was trained on (recorded with results).
+    ``weights_name``: for a network's weights, the value of a method's ``weights``
+    parameter that selects this file (``fer2013``), and ``weights_label`` how results name
+    it (``FER2013 mini-Xception``); empty for other files.
     """
 
     name: str
@@ -100,6 +103,8 @@ class ModelFile:
     citation: str
     pretraining: str = ""
     explicit: bool = False
+    weights_name: str = ""
+    weights_label: str = ""
 
     @property
     def pip_spec(self) -> str:
@@ -159,6 +164,8 @@ MODEL_FILES: dict[str, ModelFile] = {
             "and gender classification, arXiv:1710.07557, 2017"
         ),
         pretraining="FER2013",
+        weights_name="fer2013",
+        weights_label="FER2013 mini-Xception",
     ),
 }
 
@@ -348,7 +355,9 @@ class ResolvedWeights:
     """Where a backbone's initial weights come from.
 
     ``source`` is ``"none"`` (random initialisation), ``"file"`` (a given path), ``"cache"``
-    (torchvision's cache) or ``"download"``.
+    (torchvision's cache), ``"download"`` or ``"installed"`` (a :data:`MODEL_FILES` file,
+    ``member_name`` its ``weights_label``). ``backbone`` is the torchvision name or the
+    model file's name (``mini_xception``).
     """
 
     backbone: str
@@ -366,9 +375,28 @@ class ResolvedWeights:
         ``ORIGIN (FILE, sha256 PREFIX)`` with the enum member's name (or ``file``), the file
         name and the first 12 hex digits of its SHA-256."""
         if self.source == "none":
-            return "none (random initialisation, trained from scratch)"
+            return RANDOM_INIT
         origin = self.member_name or "file"
         return f"{origin} ({self.path.name if self.path else '?'}, sha256 {self.sha256[:12] if self.sha256 else '?'})"
+
+
+#: A torchvision weights enum's ``transforms()`` mean and std per RGB channel (ImageNet's),
+#: used for a backbone whose enum has none.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+RANDOM_INIT = "none (random initialisation, trained from scratch)"
+
+
+def normalisation(backbone: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(mean, std) per RGB channel of inputs in [0, 1] that ``backbone``'s ImageNet weights
+    expect: the weights enum's own ``transforms()`` values (ImageNet's for every backbone
+    here; torchvision's model docs, "Using the pre-trained models"), else ImageNet's."""
+    try:
+        preset = weights_enum(backbone, "imagenet").transforms()
+        return tuple(preset.mean), tuple(preset.std)
+    except (FerBenchError, AttributeError, TypeError):
+        return IMAGENET_MEAN, IMAGENET_STD
 
 
 def is_file_spec(weights: str) -> bool:
@@ -382,7 +410,7 @@ def describe_request(backbone: str, weights: str) -> str:
     """What the ``weights`` parameter asks for, without touching any file."""
     text = str(weights)
     if text.lower() == "none":
-        return "none (random initialisation, trained from scratch)"
+        return RANDOM_INIT
     if is_file_spec(text):
         return f"file {text}"
     record = weights_record(backbone, text)
@@ -694,6 +722,63 @@ def model_path(name: str) -> Path:
         raise WeightsUnavailableError(model_availability(name))
     verify_model_file(path, info, what="installed model file")
     return path
+
+
+# -- a network's weights from a model file (mini-Xception) -------------------------------
+# The ``weights`` parameter of a network shipped as a model file: the file's
+# ``weights_name`` (``fer2013``), ``none`` (random initialisation) or a user's file.
+def is_model_weights_file(name: str, weights: str) -> bool:
+    """Whether ``weights`` names a user's file rather than model ``name``'s own weights
+    (``fer2013``) or ``none``, in any case."""
+    return str(weights).lower() not in (model_file(name).weights_name, "none")
+
+
+def check_model_weights(name: str, weights: str, method: str) -> None:
+    """Raise :class:`~fer_bench.errors.FerBenchError` unless ``weights`` is model ``name``'s
+    own (``fer2013``), ``none`` or a file path (an enum-like ``IMAGENET1K_V1`` is none of
+    them): checked when ``method`` is created, before any work."""
+    own = model_file(name).weights_name
+    if str(weights).lower() not in (own, "none") and not is_file_spec(weights):
+        raise FerBenchError(f"weights={weights!r} of method {method!r}: use {own}, none or a .hdf5 file")
+
+
+def describe_model_weights(name: str, weights: str) -> str:
+    """What ``weights`` asks for, reading no file: ``FER2013 mini-Xception
+    (emotion_model.hdf5, sha256 <first 12 digits>)`` for the model's own, ``file PATH`` or
+    ``none (…)``; the text :meth:`ResolvedWeights.describe` gives once resolved."""
+    info = model_file(name)
+    if str(weights).lower() == "none":
+        return RANDOM_INIT
+    if not is_model_weights_file(name, weights):
+        return f"{info.weights_label} ({info.file_name}, sha256 {info.sha256[:12]})"
+    return f"file {weights}"
+
+
+def model_weights_availability(name: str, weights: str) -> str | None:
+    """Why ``weights`` cannot be used (the model file not installed or of the wrong size,
+    with the install command; a named file that does not exist), ``None`` when it can. No
+    hashing, no download."""
+    if str(weights).lower() == "none":
+        return None
+    if not is_model_weights_file(name, weights):
+        return model_availability(name)
+    return None if Path(weights).expanduser().is_file() else f"weights file {weights} does not exist"
+
+
+def resolve_model_weights(name: str, weights: str, method: str) -> ResolvedWeights:
+    """The verified source of ``weights`` for model ``name``: its installed file after a
+    full SHA-256 check (:func:`model_path`), a user's file with its SHA-256, or ``none``.
+    Raises :class:`WeightsUnavailableError` (missing file; ``method`` is named) or
+    :class:`WeightsIntegrityError` (wrong hash)."""
+    info = model_file(name)
+    if str(weights).lower() == "none":
+        return ResolvedWeights(name, "none")
+    if not is_model_weights_file(name, weights):
+        return ResolvedWeights(name, "installed", model_path(name), info.sha256, info.weights_label)
+    path = Path(weights).expanduser()
+    if not path.is_file():
+        raise WeightsUnavailableError(f"weights file {path} (weights of {method}) does not exist")
+    return ResolvedWeights(name, "file", path, file_sha256(path))
 
 
 def install_model(name: str, source: str | Path | None = None, say=print, pip_command: list[str] | None = None) -> Path:

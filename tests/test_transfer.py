@@ -204,7 +204,7 @@ def test_early_stopping_keeps_the_best_validation_epoch(monkeypatch):
     def fake_evaluate(self, model, X, y_, device, dtype, mean, std):
         return None, next(scores), 1.0
 
-    monkeypatch.setattr(transfer.TorchvisionFineTune, "_evaluate", fake_evaluate)
+    monkeypatch.setattr(transfer.FineTune, "_evaluate", fake_evaluate)
     method = create_method("resnet101", backbone="resnet18", weights="none", image_size=32, epochs=6, patience=3)
     info = method.fit(images[split == 0], y[split == 0], images[split == 1], y[split == 1], random_state=0).fit_info()
     assert (info["epochs_run"], info["best_epoch"], info["best_val_accuracy"]) == (5, 2, 60.0)

@@ -1,0 +1,493 @@
+"""Strategies: how a backbone is trained. Each is a :class:`~fer_bench.registry.Method`
+that holds a :class:`~fer_bench.deep.backbones.Backbone` (``self.network``), so a new way
+of training any network is one new subclass of :class:`DeepMethod`, composed with a
+backbone in :mod:`fer_bench.deep.catalogue`.
+
+- :class:`Probe`: the backbone frozen; its pooled penultimate features of each image (and
+  of its mirror image) are computed once per dataset and cached; per fold a logistic
+  regression on them, ``C`` chosen on the validation group.
+- :class:`FineTune`: a new output layer, all layers trained; the number of epochs chosen
+  on the validation group.
+
+Parameters: a method's are declared by its backbone (which network, which weights, the
+input size) and its strategy (``strategy_parameters``), and combined once, by
+:meth:`DeepMethod.declare`.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import replace
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .. import weights as weights_mod
+from ..errors import FerBenchError
+from ..params import Param
+from ..registry import ImageSpec, Method
+from .backbones import Backbone
+from .training import (
+    augment,
+    autocast,
+    best_index,
+    logits_of,
+    precision_for,
+    prepare,
+    reproducible,
+    to_tensor,
+    torch_device,
+)
+
+#: Images per forward pass of a frozen network on a CPU (see ``Probe``'s ``batch_size``).
+CPU_INFERENCE_BATCH = 8
+
+#: Declared by every deep method, between its backbone's weights and input parameters.
+DEVICE = Param("auto", role="runtime", doc="torch device: auto (CUDA when available, else cpu), cpu, cuda:0, …")
+
+
+class DeepMethod(Method):
+    """A method made of a backbone (``backbone_type``, built per instance as
+    ``self.network`` from the parameters it declares) and a way of training it (the
+    subclass: ``strategy``, ``network_role``, ``strategy_parameters``, ``fit``, …).
+
+    ``network_role`` is the role of the backbone's network and weights parameters under
+    this strategy: ``features`` when they change cached features, ``fit`` when they only
+    change training. Registered classes are made by :func:`fer_bench.deep.catalogue.method_class`.
+    """
+
+    backbone_type: ClassVar[type[Backbone]] = Backbone
+    strategy: ClassVar[str] = ""
+    network_role: ClassVar[str] = "features"
+    strategy_parameters: ClassVar[dict[str, Param]] = {}
+
+    @classmethod
+    def declare(cls, backbone_type: type[Backbone], defaults: dict[str, Any] | None = None) -> dict[str, Param]:
+        """The one place a deep method's parameters are combined: the backbone's network and
+        weights (with this strategy's ``network_role``), ``device``, the backbone's input,
+        then the strategy's own; ``defaults`` replaces declared defaults (a catalogue
+        entry's). Raises ``TypeError`` for a default of an undeclared parameter."""
+        declared = {**backbone_type.weights_parameters(cls.network_role), "device": DEVICE,
+                    **backbone_type.input_parameters(), **cls.strategy_parameters}
+        defaults = dict(defaults or {})
+        unknown = sorted(set(defaults) - set(declared))
+        if unknown:
+            raise TypeError(f"defaults for undeclared parameters {unknown} of {backbone_type.__name__} + {cls.__name__}")
+        return {k: replace(p, default=defaults[k]) if k in defaults else p for k, p in declared.items()}
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        self.weights = "none" if self.weights is None else str(self.weights)  # Python's None means none too
+        self.network = self.backbone_type(
+            method=self.name, **{k: getattr(self, k) for k in self.backbone_type.parameter_names()}
+        )
+        # This instance's pretraining data: none when training from scratch, unknown for a user's file.
+        self.pretraining = self.network.pretraining_data()
+
+    def input_spec(self) -> ImageSpec:
+        return self.network.input_spec()
+
+    def unmet_requirements(self, device: str = "cpu") -> list[str]:
+        reasons = super().unmet_requirements(device)
+        if any("Python module" in r for r in reasons):
+            return reasons
+        # No download here: a requirement check must be quick and side-effect free.
+        missing = self.network.weights_unavailable()
+        if missing:
+            reasons.append(missing)
+        if str(device).startswith("cuda"):
+            import torch
+
+            if not torch.cuda.is_available():
+                reasons.append(f"device {device!r} requested but PyTorch sees no CUDA GPU")
+        return reasons
+
+    def _prepare(self, images, device, mean, std, channels_last: bool | None = None):
+        """:func:`fer_bench.deep.training.prepare` with the backbone's channels."""
+        return prepare(images, device, mean, std, self.network.channels, channels_last)
+
+    def frozen_network(self, device, seed: int):
+        """The backbone's frozen feature network (eval mode, channels-last) on ``device``,
+        a randomly initialised one seeded by ``seed``; built once per instance (the engine
+        calls ``extract_features`` chunk by chunk) and never pickled with the method."""
+        import torch
+
+        cached = self.__dict__.get("_frozen")
+        if cached is not None and cached[0] == str(device):
+            return cached[1]
+        with reproducible(device, seed):  # random-init networks are seeded
+            model, _ = self.network.build()
+        model = self.network.feature_network(model)
+        # Channels-last on every device: on a CPU it speeds mini-Xception up and leaves
+        # MobileNetV2 at batch 8 unchanged (benchmarks/results/probe_inference.md).
+        model = model.eval().to(device).to(memory_format=torch.channels_last)
+        self.__dict__["_frozen"] = (str(device), model)
+        return model
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_frozen", None)
+        return state
+
+
+class Probe(DeepMethod):
+    """Frozen network features (original + mirrored view) → logistic regression, ``C``
+    chosen on the validation group; :meth:`refit` retrains it on training + validation."""
+
+    strategy = "probe"
+    network_role = "features"
+    max_threads = 1  # the per-fold fit is a small dense problem; threads only add overhead
+    feature_version = "2"  # 2: one thread, channels-last, CPU batch 8 (floats differ by ~1e-6)
+    # Every image's features are its own (eval mode: BatchNorm uses its stored statistics),
+    # so the engine may extract ranges of images in parallel processes (one thread each).
+    parallel_features = True
+    strategy_parameters: ClassVar[dict[str, Param]] = {
+        "batch_size": Param(None, role="runtime", low=1, nullable=True,
+                            doc="images per forward pass of the frozen network; None: "
+                                f"{CPU_INFERENCE_BATCH} on a CPU (a larger batch's activations leave the CPU caches: "
+                                "slower per image, benchmarks/results/probe_inference.md), 64 on a GPU"),
+        "flip_views": Param(True, role="features", doc="also extract the mirrored image; a test image's probabilities "
+                                                       "are the mean over its views"),
+        "C_grid": Param((0.01, 0.1, 1.0, 10.0), role="fit", low=0, aliases=("C",),
+                        doc="inverse L2 strength of the logistic regression, chosen on the validation group"),
+        "max_iter": Param(1000, role="fit", low=1, doc="lbfgs iterations of each logistic regression fit"),
+        "init_seed": Param(0, role="features", doc="torch seed of a randomly initialised network (weights=none)"),
+    }
+
+    def feature_key(self) -> dict[str, Any]:
+        key = super().feature_key()
+        # Key on what the weights *are*: a file by its content, an enum by its hashed name.
+        if self.network.weights_is_file():
+            key["weights_sha256"] = weights_mod.verify_file(self.weights)
+        else:
+            key["weights_source"] = self.network.weights_description()
+        return key
+
+    def size_skip_reasons(self, n_train: int) -> list[str]:
+        """On a CPU, above the backbone's ``cpu_probe_limit`` training images (ImageNet
+        backbones: :data:`~fer_bench.deep.backbones.CPU_PROBE_LIMIT`): the frozen network's
+        features of so many images take as long as all the other default methods together
+        (measured: ``benchmarks/results/holdout_scale.md``). With a GPU, or named
+        explicitly, it runs."""
+        limit = self.network.cpu_probe_limit
+        if limit is None or n_train <= limit or str(self.device).startswith("cuda"):
+            return []
+        return [f"frozen-network features at {self.image_size} px on a CPU are slow (measured for MobileNetV2 with "
+                f"the mirror view in benchmarks/results/holdout_scale.md; larger backbones cost more): over "
+                f"{limit:,} training images ({n_train:,} here) that doubles the run; use a GPU "
+                "(--device cuda) or name the method explicitly to force it"]
+
+    def extract_features(self, images: np.ndarray) -> np.ndarray:
+        """N × views × D pooled penultimate features (views: original, mirrored)."""
+        import torch
+
+        device = torch_device(self.device)
+        model = self.frozen_network(device, self.init_seed)
+        dtype, _ = precision_for(device)
+        mean, std = self.network.normalisation()
+        n_views = 2 if self.flip_views else 1
+        batch_size = self.batch_size or (64 if device.type == "cuda" else CPU_INFERENCE_BATCH)
+        out: np.ndarray | None = None
+        with torch.inference_mode(), autocast(device, dtype):
+            for start in range(0, len(images), batch_size):
+                batch = self._prepare(images[start : start + batch_size], device, mean, std, channels_last=True)
+                views = [batch, batch.flip(-1)][:n_views]
+                feats = torch.stack([logits_of(model(v)).float().flatten(1) for v in views], 1).cpu().numpy()
+                if out is None:
+                    out = np.empty((len(images), n_views, feats.shape[-1]), dtype=np.float32)
+                out[start : start + len(feats)] = feats
+        if out is None:
+            raise FerBenchError("no images to extract features from")
+        return out
+
+    @staticmethod
+    def _views(X) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float32)
+        return X[:, None, :] if X.ndim == 2 else X
+
+    def _proba(self, model, X) -> np.ndarray:
+        """Class probabilities averaged over each image's views."""
+        n, v, d = X.shape
+        return model.predict_proba(X.reshape(n * v, d)).reshape(n, v, -1).mean(1)
+
+    def _flat(self, X, y):
+        X = self._views(X)
+        n, v, d = X.shape
+        return X.reshape(n * v, d), np.repeat(np.asarray(y), v)
+
+    def fit(self, X_train, y_train, X_val, y_val, *, random_state: int):
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        X_val = self._views(X_val)
+        flat, targets = self._flat(X_train, y_train)
+        scaler = StandardScaler().fit(flat)
+        flat_scaled = scaler.transform(flat)
+        # Warm-started along an increasing C path (simplest first: the strongest
+        # regularisation); each fit starts from the last optimum.
+        classifier = LogisticRegression(max_iter=self.max_iter, warm_start=True, random_state=random_state)
+        models, scores = [], []
+        for C in sorted(self.C_grid):
+            classifier.set_params(C=C).fit(flat_scaled, targets)
+            model = make_pipeline(scaler, copy.deepcopy(classifier))
+            score = float(np.mean(model.classes_[self._proba(model, X_val).argmax(1)] == y_val)) if len(y_val) else 0.0
+            models.append(model)
+            scores.append(score)
+        best = best_index(scores)  # ties keep the smaller C (the stronger regularisation)
+        self.model_ = models[best]
+        self.validation_scores_ = [({"C": C}, s) for C, s in zip(sorted(self.C_grid), scores)]
+        self.chosen_ = {"C": sorted(self.C_grid)[best]}
+        self.fit_info_ = {
+            "chosen": dict(self.chosen_),
+            "val_accuracy": round(100 * scores[best], 4),
+            "weights": self.network.weights_description(),
+            "pretraining": self.pretraining,
+            **self.network.record(),
+        }
+        return self
+
+    def refit(self, X, y, *, random_state: int):
+        """The logistic regression retrained on ``X`` (training + validation groups) with
+        the ``C`` chosen by :meth:`fit` (Li 2021 §3.6's refit step)."""
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        if not getattr(self, "chosen_", None):
+            raise FerBenchError(f"{self.name}: refit() needs fit() to have chosen C first")
+        flat, targets = self._flat(X, y)
+        self.model_ = make_pipeline(
+            StandardScaler(),
+            LogisticRegression(C=self.chosen_["C"], max_iter=self.max_iter, random_state=random_state),
+        ).fit(flat, targets)
+        self.fit_info_ = {**self.fit_info_, "refit": {"C": self.chosen_["C"], "n_images": int(len(self._views(X)))}}
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        proba = self._proba(self.model_, self._views(X))
+        return self.model_.classes_[proba.argmax(1)]
+
+
+class FineTune(DeepMethod):
+    """All layers trained with a new output layer (the paper's transfer learning); the
+    number of epochs is chosen on the validation group, :meth:`refit` retrains on
+    training + validation for exactly that many epochs. The input is the cached image
+    stack itself (no feature step), so the network and its weights are role ``fit``,
+    and ``batch_size`` is the SGD mini-batch, which changes the result."""
+
+    strategy = "finetune"
+    network_role = "fit"
+    strategy_parameters: ClassVar[dict[str, Param]] = {
+        "batch_size": Param(32, role="fit", low=1,
+                            doc="images per training step (SGD/AdamW mini-batch) and per evaluation pass"),
+        "epochs": Param(30, role="fit", low=1, doc="most training epochs (and the cosine schedule's length)"),
+        "patience": Param(8, role="fit", low=1, doc="stop after this many epochs without a better validation accuracy"),
+        "optimiser": Param("sgd", role="fit", choices=("sgd", "adamw"), aliases=("optimizer",),
+                           doc="gradient optimiser: SGD with momentum, or AdamW"),
+        "lr": Param(0.01, role="fit", low=0, doc="learning rate of the new output layer (of all layers when weights=none)"),
+        "backbone_lr_factor": Param(0.1, role="fit", low=0,
+                                    doc="pretrained layers learn at lr × this (1 when weights=none)"),
+        "momentum": Param(0.9, role="fit", low=0, high=1, doc="SGD momentum"),
+        "weight_decay": Param(1e-4, role="fit", low=0, doc="L2 weight decay (decoupled for adamw)"),
+        "schedule": Param("cosine", role="fit", choices=("cosine", "step", "constant"),
+                          doc="learning-rate schedule over `epochs` (step: ×0.1 every epochs/3)"),
+        "label_smoothing": Param(0.0, role="fit", low=0, high=1, doc="cross-entropy label smoothing"),
+        "crop_scale": Param(0.85, role="fit", low=0, high=1,
+                            doc="augmentation: smallest random-crop side, as a fraction of the image side (> 0)"),
+        "max_rotation": Param(10.0, role="fit", low=0, doc="augmentation: largest random rotation, degrees"),
+        "flip": Param(True, role="fit", doc="augmentation: random horizontal flip"),
+        "amp": Param(True, role="fit", doc="mixed precision on CUDA (bfloat16 where supported, else float16)"),
+    }
+
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        if not 0 < self.crop_scale <= 1:
+            raise FerBenchError(f"parameter crop_scale={self.crop_scale!r} of method {self.name!r} must be in (0, 1]")
+
+    def skip_reasons(self, device: str = "cpu") -> list[str]:
+        reasons = self.unmet_requirements(device)
+        if not reasons and not str(device).startswith("cuda"):
+            reasons.append(self.network.cpu_finetune_skip)
+        return reasons
+
+    # -- training -------------------------------------------------------------------
+    def _optimiser(self, model, head, pretrained: bool):
+        import torch
+
+        head_ids = {id(p) for p in head.parameters()}
+        body = [p for p in model.parameters() if id(p) not in head_ids]
+        body_lr = self.lr * (self.backbone_lr_factor if pretrained else 1.0)
+        groups = [{"params": body, "lr": body_lr}, {"params": list(head.parameters()), "lr": self.lr}]
+        if self.optimiser == "adamw":
+            return torch.optim.AdamW(groups, lr=self.lr, weight_decay=self.weight_decay)
+        return torch.optim.SGD(groups, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
+
+    def _scheduler(self, optimiser):
+        import torch
+
+        if self.schedule == "cosine":
+            return torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=self.epochs)
+        if self.schedule == "step":
+            return torch.optim.lr_scheduler.StepLR(optimiser, step_size=max(1, self.epochs // 3), gamma=0.1)
+        return torch.optim.lr_scheduler.LambdaLR(optimiser, lambda epoch: 1.0)
+
+    def _batches(self, n: int, generator) -> list:
+        import torch
+
+        order = torch.randperm(n, generator=generator)
+        batches = list(order.split(self.batch_size))
+        if len(batches) > 1 and len(batches[-1]) < 2:  # BatchNorm cannot train on one image
+            batches[-2] = torch.cat([batches[-2], batches.pop()])
+        return batches
+
+    def _evaluate(self, model, X: np.ndarray, y: np.ndarray | None, device, dtype, mean, std):
+        """(predictions, accuracy, mean loss) on a held-out group, in eval mode."""
+        import torch
+        import torch.nn.functional as F
+
+        model.eval()
+        preds, loss_sum = [], 0.0
+        with torch.inference_mode(), autocast(device, dtype):
+            for start in range(0, len(X), self.batch_size):
+                logits = logits_of(model(self._prepare(X[start : start + self.batch_size], device, mean, std))).float()
+                preds.append(logits.argmax(1).cpu())
+                if y is not None:
+                    target = torch.as_tensor(y[start : start + self.batch_size], device=device)
+                    loss_sum += float(F.cross_entropy(logits, target, reduction="sum"))
+        pred = torch.cat(preds).numpy() if preds else np.empty(0, dtype=np.int64)
+        if y is None or len(y) == 0:
+            return pred, 0.0, 0.0
+        return pred, float(np.mean(pred == y)), loss_sum / len(y)
+
+    def _train(self, X_train, y_train, n_classes: int, random_state: int, epochs: int, X_val=None, y_val=None):
+        """Train a fresh network for up to ``epochs`` epochs (early stopping and
+        best-epoch selection when a validation group is given). Returns a dict with the
+        model, the resolved weights, per-epoch validation (accuracy, loss), training
+        losses, the best epoch and timings."""
+        import torch
+        import torch.nn.functional as F
+
+        device = torch_device(self.device)
+        dtype, precision = precision_for(device)
+        if not self.amp:
+            dtype, precision = None, "float32"
+        mean, std = self.network.normalisation()
+        generator = torch.Generator().manual_seed(random_state)
+        X_all = to_tensor(X_train, self.network.channels)  # CPU; each batch moves to the device
+        targets = torch.as_tensor(np.asarray(y_train, dtype=np.int64))
+        validate = X_val is not None and len(X_val) > 0
+
+        with reproducible(device, random_state):
+            model, resolved = self.network.build()
+            model, head = self.network.replace_head(model, n_classes)
+            model.to(device)
+            if device.type == "cuda":
+                model = model.to(memory_format=torch.channels_last)
+            optimiser = self._optimiser(model, head, resolved.pretrained)
+            scheduler = self._scheduler(optimiser)
+            scaler = torch.amp.GradScaler(device.type, enabled=dtype is torch.float16)
+            mean_t = torch.tensor(mean, device=device).view(1, -1, 1, 1)
+            std_t = torch.tensor(std, device=device).view(1, -1, 1, 1)
+
+            best_key, best_state, best_epoch = None, None, 0
+            history: list[tuple[float, float]] = []
+            train_losses: list[float] = []
+            epoch_seconds: list[float] = []
+            for epoch in range(1, epochs + 1):
+                start = time.perf_counter()
+                model.train()
+                loss_sum, seen = 0.0, 0
+                for idx in self._batches(len(X_all), generator):
+                    batch = X_all[idx].to(device, non_blocking=True)
+                    batch = augment(batch, generator, self.crop_scale, self.max_rotation, self.flip)
+                    batch = (batch - mean_t) / std_t
+                    if device.type == "cuda":
+                        batch = batch.contiguous(memory_format=torch.channels_last)
+                    with autocast(device, dtype):
+                        logits = logits_of(model(batch))
+                        loss = F.cross_entropy(
+                            logits.float(), targets[idx].to(device), label_smoothing=self.label_smoothing
+                        )
+                    optimiser.zero_grad(set_to_none=True)
+                    scaler.scale(loss).backward()
+                    scaler.step(optimiser)
+                    scaler.update()
+                    loss_sum += float(loss.detach()) * len(idx)
+                    seen += len(idx)
+                scheduler.step()
+                train_losses.append(loss_sum / max(seen, 1))
+                if validate:
+                    _, val_acc, val_loss = self._evaluate(model, X_val, y_val, device, dtype, mean, std)
+                    history.append((val_acc, val_loss))
+                epoch_seconds.append(time.perf_counter() - start)
+                if not validate:
+                    continue
+                key = (val_acc, -val_loss)
+                if best_key is None or key > best_key:
+                    best_key, best_epoch = key, epoch
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                elif epoch - best_epoch >= self.patience:
+                    break
+            if validate:
+                model.load_state_dict(best_state)
+            else:
+                best_epoch = epoch
+        model.eval()
+        return {
+            "model": model, "resolved": resolved, "device": device, "dtype": dtype, "precision": precision,
+            "history": history, "train_losses": train_losses, "best_epoch": best_epoch, "epochs_run": epoch,
+            "seconds_per_epoch": float(np.mean(epoch_seconds)),
+        }
+
+    @staticmethod
+    def _n_classes(y_train, y_val=None) -> int:
+        y_val = np.asarray(y_val if y_val is not None else [], dtype=np.int64)
+        return int(max(np.max(y_train), y_val.max() if len(y_val) else 0)) + 1
+
+    def fit(self, X_train, y_train, X_val, y_val, *, random_state: int):
+        y_train = np.asarray(y_train, dtype=np.int64)
+        y_val = np.asarray(y_val, dtype=np.int64)
+        self.n_classes_ = self._n_classes(y_train, y_val)
+        run = self._train(X_train, y_train, self.n_classes_, random_state, self.epochs, X_val, y_val)
+        self.model_, self.device_, self.dtype_ = run["model"], run["device"], run["dtype"]
+        # Candidates: the number of epochs, 1 … epochs run (fewer epochs are simpler).
+        self.validation_scores_ = [({"epochs": e + 1}, acc) for e, (acc, _) in enumerate(run["history"])]
+        self.chosen_ = {"epochs": run["best_epoch"]}
+        best_acc = run["history"][run["best_epoch"] - 1][0] if run["history"] else 0.0
+        self.fit_info_ = {
+            **self.network.record(),
+            "weights": run["resolved"].describe(),
+            "pretraining": self.pretraining,
+            "epochs_run": run["epochs_run"],
+            "best_epoch": run["best_epoch"],
+            "best_val_accuracy": round(100 * best_acc, 4),
+            "train_loss_first_last": [round(run["train_losses"][0], 4), round(run["train_losses"][-1], 4)],
+            "seconds_per_epoch": round(run["seconds_per_epoch"], 4),
+            "device": str(run["device"]),
+            "precision": run["precision"],
+        }
+        return self
+
+    def refit(self, X, y, *, random_state: int):
+        """A fresh network trained on ``X`` (training + validation groups) for exactly the
+        number of epochs :meth:`fit` chose, with the same learning-rate schedule (its
+        length stays ``epochs``), no validation data and no early stopping."""
+        if not getattr(self, "chosen_", None):
+            raise FerBenchError(f"{self.name}: refit() needs fit() to have chosen the number of epochs first")
+        y = np.asarray(y, dtype=np.int64)
+        n_classes = max(getattr(self, "n_classes_", 0), self._n_classes(y))
+        run = self._train(X, y, n_classes, random_state, self.chosen_["epochs"])
+        self.model_, self.device_, self.dtype_ = run["model"], run["device"], run["dtype"]
+        self.fit_info_ = {
+            **self.fit_info_,
+            "refit": {"epochs": run["epochs_run"], "n_images": int(len(y)),
+                      "train_loss_first_last": [round(run["train_losses"][0], 4), round(run["train_losses"][-1], 4)]},
+        }
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        mean, std = self.network.normalisation()
+        pred, _, _ = self._evaluate(self.model_, np.asarray(X), None, self.device_, self.dtype_, mean, std)
+        return pred

@@ -1,0 +1,144 @@
+"""Torch utilities the deep strategies share: device, tensors, precision, seeding,
+augmentation, input normalisation. torch is imported inside each function, so importing
+this module (and listing methods) never imports torch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import Any
+
+import numpy as np
+
+from ..errors import FerBenchError
+
+
+def torch_device(device: str):
+    """``auto`` → CUDA when available, else the CPU; anything else as given."""
+    import torch
+
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise FerBenchError(f"device {device!r} requested but PyTorch sees no CUDA GPU")
+    return dev
+
+
+def to_tensor(images: np.ndarray, channels: int = 3):
+    """N×H×W×3 float32 in [0, 1] (or N×H×W gray) → an N×C×H×W CPU tensor: gray is
+    replicated to 3 channels, or kept as 1 (``channels=1``; RGB is then averaged)."""
+    import torch
+
+    array = np.ascontiguousarray(images, dtype=np.float32)
+    if not array.flags.writeable:  # a read-only cache memory-map: torch wants its own copy
+        array = array.copy()
+    if array.ndim == 3:
+        array = array[..., None]
+    if channels == 3 and array.shape[-1] == 1:
+        array = np.repeat(array, 3, axis=3)
+    elif channels == 1 and array.shape[-1] == 3:
+        array = array.mean(axis=3, keepdims=True)
+    return torch.from_numpy(array).permute(0, 3, 1, 2)
+
+
+def logits_of(output):
+    """Inception-style models return a named tuple in training mode."""
+    return output.logits if hasattr(output, "logits") else output
+
+
+def precision_for(device) -> tuple[Any, str]:
+    """(autocast dtype or None, label): bfloat16 where the GPU supports it, else float16."""
+    import torch
+
+    if device.type != "cuda":
+        return None, "float32"
+    if torch.cuda.is_bf16_supported():
+        return torch.bfloat16, "bfloat16"
+    return torch.float16, "float16"
+
+
+def autocast(device, dtype):
+    """``torch.autocast`` on ``device.type`` with ``dtype`` (from :func:`precision_for`), or a
+    no-op context when ``dtype`` is ``None`` (the CPU, or ``amp=False``: float32 throughout).
+    Inside it, matrix products and convolutions run in ``dtype``; losses are computed on
+    ``.float()`` logits outside the low-precision path (PyTorch AMP docs, "Autocasting")."""
+    import torch
+
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+@contextlib.contextmanager
+def reproducible(device, seed: int):
+    """Seed torch for this block only (the global RNG state is restored afterwards) and,
+    on the CPU, use deterministic algorithms; on CUDA let cuDNN pick the fastest ones."""
+    import torch
+
+    devices = [device.index or 0] if device.type == "cuda" else []
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
+    was_warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    was_benchmark = torch.backends.cudnn.benchmark
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        if device.type == "cpu":
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        else:
+            torch.backends.cudnn.benchmark = True
+        try:
+            yield
+        finally:
+            torch.use_deterministic_algorithms(was_deterministic, warn_only=was_warn_only)
+            torch.backends.cudnn.benchmark = was_benchmark
+
+
+def augment(batch, generator, crop_scale: float, max_rotation: float, flip: bool):
+    """Random crop (side fraction in [crop_scale, 1], anywhere in the image), horizontal
+    flip and rotation, as one affine resampling of the whole batch (on its device).
+
+    Parameters are drawn on the CPU ``generator``, so a seed gives the same augmentation
+    on any device.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    n = batch.shape[0]
+    scale = crop_scale + (1.0 - crop_scale) * torch.rand(n, generator=generator)
+    angle = (2 * torch.rand(n, generator=generator) - 1) * math.radians(max_rotation)
+    mirror = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0) if flip else torch.ones(n)
+    shift = (2 * torch.rand(n, 2, generator=generator) - 1) * (1 - scale)[:, None]
+    cos, sin = torch.cos(angle) * scale, torch.sin(angle) * scale
+    # theta maps output coordinates to input coordinates in [-1, 1]: a crop of side
+    # `scale` centred at `shift`, rotated, mirrored in x.
+    theta = torch.stack(
+        [torch.stack([cos * mirror, -sin, shift[:, 0]], 1), torch.stack([sin * mirror, cos, shift[:, 1]], 1)], 1
+    ).to(device=batch.device, dtype=batch.dtype)
+    grid = F.affine_grid(theta, list(batch.shape), align_corners=False)
+    return F.grid_sample(batch, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+
+
+def best_index(scores: list[float]) -> int:
+    """Index of the best validation score, ties going to the earliest (simplest) candidate
+    (as ``fer_bench.model_selection.best_candidate``)."""
+    best = 0
+    for i, score in enumerate(scores):
+        if score > scores[best]:
+            best = i
+    return best
+
+
+def prepare(images, device, mean, std, channels: int, channels_last: bool | None = None):
+    """A CPU N×H×W(×3) array slice → an N×``channels``×H×W tensor on ``device``,
+    normalised by per-channel ``mean`` and ``std``, in channels-last memory order on a GPU
+    (or when ``channels_last`` says so)."""
+    import torch
+
+    batch = to_tensor(images, channels).to(device, non_blocking=True)
+    mean_t = torch.tensor(mean, device=device).view(1, -1, 1, 1)
+    std_t = torch.tensor(std, device=device).view(1, -1, 1, 1)
+    batch = (batch - mean_t) / std_t
+    if channels_last or (channels_last is None and device.type == "cuda"):
+        batch = batch.contiguous(memory_format=torch.channels_last)
+    return batch
