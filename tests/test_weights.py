@@ -298,8 +298,9 @@ def test_model_install_from_a_source_archive(tmp_path, models_home, monkeypatch)
             entry = tarfile.TarInfo(name)
             entry.size = len(data)
             tar.addfile(entry, io.BytesIO(data))
+    # a new process: it has the real MODEL_FILES, not this test's stand-in
     proc = cli("weights", "install", "shape_predictor_5", "--from", str(archive), check=False,
-               env={"FER_BENCH_MODELS": str(models_home)})
+               env={"FER_BENCH_MODELS": str(models_home)}, subprocess=True)
     # the real hash is not the stand-in's: the CLI refuses it in one line ...
     assert proc.returncode == 2 and "refusing" in proc.stderr and proc.stderr.count("\n") == 1
     # ... while the same archive passes against the stand-in's hash, in-process
