@@ -92,12 +92,23 @@ def _figures(results, out: Path) -> list[tuple[str, str, bytes]]:
 
 
 def render_html(results, out: Path | None = None) -> str:
-    """The report page of ``results`` as a string (figures read from ``out`` when present)."""
-    from .markdown import PAPER_OA_NOTE, describe, runs_by_folds, safe_name
-    from .stats import CORRECTION_NOTE, HOLDOUT_NOTE, _is_holdout, format_p, pairwise_tests, stats_note
-    from .tables import ablation_table, duplicate_span_text, fold_table, selection_table, table1, table2, table3
-
+    """The report page of ``results`` as a string (figures read from ``out`` when present):
+    its sections in order, each from one function below."""
     out = Path(out) if out is not None else results.out
+    parts = _header(results)
+    parts += _comparison(results)
+    parts += _ablation(results)
+    parts += _per_run_tables(results)
+    parts += _figure_section(results, out)
+    parts += _details(results)
+    parts.append("</body>\n</html>\n")
+    return "".join(parts)
+
+
+def _header(results) -> list[str]:
+    """Title, protocol lines, dataset and command."""
+    from .markdown import describe
+
     ds = results.dataset
     name = ds.get("name", "?")
     parts = [
@@ -122,11 +133,18 @@ def render_html(results, out: Path | None = None) -> str:
     )
     if results.command:
         parts.append(f"<p>Produced by: <code>{_esc(results.command)}</code></p>\n")
+    return parts
 
-    # -- Table 3 and statistics
-    parts.append("<h2 id=\"table3\">Table 3 — comparison of methods</h2>\n")
-    parts.append(_table(table3(results), formats={"p_vs_best": format_p}))
-    parts.append(f"<p class=\"note\">{_esc(stats_note(results))}</p>\n<p class=\"note\">{_esc(PAPER_OA_NOTE)}</p>\n")
+
+def _comparison(results) -> list[str]:
+    """Table 3 with its statistics notes, and the pairwise tests."""
+    from .markdown import PAPER_OA_NOTE
+    from .stats import format_p, pairwise_tests, stats_note
+    from .tables import table3
+
+    parts = ["<h2 id=\"table3\">Table 3 — comparison of methods</h2>\n",
+             _table(table3(results), formats={"p_vs_best": format_p}),
+             f"<p class=\"note\">{_esc(stats_note(results))}</p>\n<p class=\"note\">{_esc(PAPER_OA_NOTE)}</p>\n"]
     pairs = pairwise_tests(results)
     if len(pairs):
         parts.append("<h2 id=\"pairwise\">Pairwise corrected t-tests</h2>\n")
@@ -140,39 +158,61 @@ def render_html(results, out: Path | None = None) -> str:
                 },
             )
         )
+    return parts
+
+
+def _ablation(results) -> list[str]:
+    """Each published method beside its variants, when the run has variants."""
+    from .markdown import runs_by_folds
+    from .stats import CORRECTION_NOTE, HOLDOUT_NOTE, _is_holdout, format_p
+    from .tables import ablation_table
 
     ablation = ablation_table(results)
-    if len(ablation):
-        parts.append("<h2 id=\"ablation\">Ablation: features vs classifier</h2>\n")
-        parts.append(
-            f"<p>Each published method beside its variants on the same splits ({_esc(results.protocol_title)}, "
-            f"{runs_by_folds(results.n_runs, results.n_folds)}; preprocessing per row in <code>input</code>). "
-            "difference = OA(variant) − OA(published form) over the paired folds, percentage points.</p>\n"
-        )
-        parts.append(_table(ablation.drop(columns="base"), formats={"p_value": format_p}))
-        parts.append(f"<p class=\"note\">{_esc(HOLDOUT_NOTE if _is_holdout(results) else CORRECTION_NOTE)}</p>\n")
+    if not len(ablation):
+        return []
+    return [
+        "<h2 id=\"ablation\">Ablation: features vs classifier</h2>\n",
+        f"<p>Each published method beside its variants on the same splits ({_esc(results.protocol_title)}, "
+        f"{runs_by_folds(results.n_runs, results.n_folds)}; preprocessing per row in <code>input</code>). "
+        "difference = OA(variant) − OA(published form) over the paired folds, percentage points.</p>\n",
+        _table(ablation.drop(columns="base"), formats={"p_value": format_p}),
+        f"<p class=\"note\">{_esc(HOLDOUT_NOTE if _is_holdout(results) else CORRECTION_NOTE)}</p>\n",
+    ]
 
-    # -- Table 2 and Table 1
-    parts.append("<h2 id=\"table2\">Table 2 — overall accuracy (%) per run</h2>\n")
-    parts.append(_table(table2(results).drop(columns="protocol"), index=True))
+
+def _per_run_tables(results) -> list[str]:
+    """Table 2, then Table 1 of every method with a complete run."""
+    from .markdown import safe_name
+    from .tables import table1, table2
+
+    parts = ["<h2 id=\"table2\">Table 2 — overall accuracy (%) per run</h2>\n",
+             _table(table2(results).drop(columns="protocol"), index=True)]
     for method in results.methods:
         if not results.complete_runs(method):
             continue
         parts.append(f"<h2 id=\"table1-{_esc(safe_name(method))}\">Table 1 — per-class sensitivity (%) of {_esc(method)}</h2>\n")
         parts.append(_table(table1(results, method).drop(columns="protocol"), index=True))
+    return parts
 
-    # -- figures
+
+def _figure_section(results, out: Path) -> list[str]:
+    """Every figure, embedded as PNG."""
     figs = _figures(results, out)
-    if figs:
-        parts.append("<h2 id=\"figures\">Figures</h2>\n")
+    parts = ["<h2 id=\"figures\">Figures</h2>\n"] if figs else []
     for stem, caption, png in figs:
         data = base64.b64encode(png).decode("ascii")
         parts.append(
             f"<figure id=\"{_esc(stem)}\"><img alt=\"{_esc(caption)}\" src=\"data:image/png;base64,{data}\">"
             f"<figcaption>{_esc(caption)} — {_esc(results.protocol_short)} protocol.</figcaption></figure>\n"
         )
+    return parts
 
-    # -- skipped, duplicates, configuration, environment
+
+def _details(results) -> list[str]:
+    """Skipped methods, duplicates, model selection, fold sizes, configuration, dataset, environment."""
+    from .tables import duplicate_span_text, fold_table, selection_table
+
+    parts = []
     if results.skipped:
         parts.append("<h2 id=\"skipped\">Skipped methods</h2>\n<ul>")
         parts.extend(f"<li><code>{_esc(m)}</code>: {_esc(r)}</li>" for m, r in sorted(results.skipped.items()))
@@ -203,10 +243,9 @@ def render_html(results, out: Path | None = None) -> str:
     parts.append("<h2 id=\"configuration\">Configuration</h2>\n" + _kv(results.config))
     if results.method_params:
         parts.append("<h3>Method parameters</h3>\n" + _kv(results.method_params))
-    parts.append("<h2 id=\"dataset\">Dataset</h2>\n" + _kv(ds))
+    parts.append("<h2 id=\"dataset\">Dataset</h2>\n" + _kv(results.dataset))
     parts.append("<h2 id=\"environment\">Environment</h2>\n" + _kv(results.environment))
-    parts.append("</body>\n</html>\n")
-    return "".join(parts)
+    return parts
 
 
 def write_html(results, out: Path) -> list[Path]:
