@@ -30,6 +30,7 @@ import posixpath
 import re
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -544,6 +545,28 @@ def _position(data: bytes, offset: int) -> tuple[int, int]:
     return data.count(b"\n", 0, offset) + 1, offset - line_start + 1
 
 
+@dataclass
+class _ManifestScan:
+    """What reading a manifest's rows has found so far (:func:`_manifest_rows`)."""
+
+    csv_path: Path
+    col: dict[str, int]
+    encoding: str
+    extra: tuple[str, ...]
+    na_as_id: bool
+    rows: list[tuple[str, str, str | None, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    missing: list[tuple[int, str]] = field(default_factory=list)
+    raw_labels: set[str] = field(default_factory=set)
+    case_matched: list[tuple[int, str, str]] = field(default_factory=list)
+    no_subject: list[int] = field(default_factory=list)
+    na_cells: dict[str, int] = field(default_factory=dict)
+    conflicts: list[str] = field(default_factory=list)
+    listings: dict[tuple[str, bool], dict[str, list[str]]] = field(default_factory=dict)
+    first_line_of: dict[str, tuple[int, str, str | None]] = field(default_factory=dict)
+    split_of: dict[str, str] = field(default_factory=dict)
+
+
 def _manifest_rows(csv_path: Path, text: str, encoding: str, extra: tuple[str, ...] = (), na_as_id: bool = False):
     """Rows (sample id, label, raw subject, file), skipped repeats, notices, the split
     of every sample id when the manifest has a ``split`` column (else an empty dict), and
@@ -553,13 +576,11 @@ def _manifest_rows(csv_path: Path, text: str, encoding: str, extra: tuple[str, .
     An empty, white-space-only or NA-like subject cell (:func:`~fer_bench.datasets.base.is_na_like`)
     is a missing id, unless ``na_as_id`` (``?na_subjects=id``). Rows that list one file
     twice with different labels or subjects are all named in one error."""
-    root = csv_path.parent
     first_line = text.split("\n", 1)[0]
     delimiter, fields = _manifest_header(csv_path, first_line)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)  # csv keeps "NA" a string
     next(reader, None)
     col = {name: fields.index(name) for name in ("path", "label", "subject", "split") if name in fields}
-    split_of: dict[str, str] = {}
     notices = []
     if "subject" not in col:
         others = [f for f in fields if f in _COLUMN_SYNONYMS["subject"]]
@@ -568,13 +589,7 @@ def _manifest_rows(csv_path: Path, text: str, encoding: str, extra: tuple[str, .
                 f"note: manifest {csv_path.name} has no 'subject' column; column {others[0]!r} is not used "
                 "(rename it 'subject' to use it as person ids)"
             )
-    rows, skipped, missing, raw_labels = [], [], [], set()
-    case_matched: list[tuple[int, str, str]] = []
-    no_subject: list[int] = []
-    na_cells: dict[str, int] = {}
-    conflicts: list[str] = []
-    listings: dict[tuple[str, bool], dict[str, list[str]]] = {}
-    first_line_of: dict[str, tuple[int, str, str | None]] = {}
+    scan = _ManifestScan(csv_path, col, encoding, extra, na_as_id)
     while True:
         try:
             cells = next(reader)
@@ -582,75 +597,110 @@ def _manifest_rows(csv_path: Path, text: str, encoding: str, extra: tuple[str, .
             break
         except csv.Error as exc:
             raise DatasetError(f"manifest {csv_path} line {reader.line_num}: {exc}") from None
-        line = reader.line_num
-        if not any(c.strip() for c in cells):
-            continue  # blank row (spreadsheets add them at the end)
-        cell = {name: (cells[i].strip() if i < len(cells) else "") for name, i in col.items()}
-        where = f"{csv_path} line {line}"
-        if not cell["path"]:
-            raise DatasetError(f"empty path in {where}")
-        label = canonical_label(cell["label"], where=where, extra=extra)
-        raw_labels.add(cell["label"])
-        raw_subject = cells[col["subject"]] if "subject" in col and col["subject"] < len(cells) else None
-        if raw_subject is not None and not raw_subject.strip():
-            raw_subject = None
-        elif raw_subject is not None and not na_as_id and is_na_like(raw_subject):
-            na_cells[raw_subject.strip()] = na_cells.get(raw_subject.strip(), 0) + 1
-            raw_subject = None
-        sample_id, file, by_case = _manifest_file(root, cell["path"], encoding, listings)
-        if file is None:
-            missing.append((line, cell["path"]))
-            continue
-        if by_case:
-            case_matched.append((line, cell["path"], sample_id))
-        if raw_subject is None and "subject" in col:
-            no_subject.append(line)
-        key = os.path.normcase(os.path.normpath(os.path.join(root, file)))
-        if key in first_line_of:
-            first, first_label, first_subject = first_line_of[key]
-            if first_label != label or normalise_subject(first_subject) != normalise_subject(raw_subject):
-                if first_label != label and normalise_subject(first_subject) != normalise_subject(raw_subject):
-                    what, was, now = "labels and subjects", f"{first_label}/{first_subject}", f"{label}/{raw_subject}"
-                elif first_label != label:
-                    what, was, now = "labels", first_label, label
-                else:
-                    what, was, now = "subjects", first_subject, raw_subject
-                conflicts.append(f"lines {first} and {line} both list {sample_id} with different {what} ({was} vs {now})")
-                continue
-            skipped.append((f"{sample_id} (line {line})", "repeats an earlier manifest row"))
-            continue
-        first_line_of[key] = (line, label, raw_subject)
-        rows.append((sample_id, label, raw_subject, file))
-        if "split" in col:
-            raw_split = cell["split"].strip().lower().replace(" ", "")
-            if raw_split not in _SPLIT_OF:
-                raise DatasetError(
-                    f"{where}: split {cell['split']!r} is not one of train, val, test (or training, validation, "
-                    "testing, PublicTest, PrivateTest)"
-                )
-            split_of[sample_id] = _SPLIT_OF[raw_split]
-    if missing:
-        raise DatasetError(_missing_message(csv_path, missing, encoding))
-    if len(conflicts) == 1:
-        raise DatasetError(f"manifest {csv_path}: {conflicts[0]}; keep one row")
-    if conflicts:  # all named at once (the first few and the count), so one edit fixes them
-        shown = "; ".join(conflicts[:5]) + (f"; and {len(conflicts) - 5} more" if len(conflicts) > 5 else "")
+        if any(c.strip() for c in cells):  # spreadsheets add blank rows at the end
+            _manifest_row(scan, cells, reader.line_num)
+    _refuse_unlisted_or_conflicting(scan)
+    notices += _manifest_notices(scan)
+    missing_subjects = None
+    if scan.no_subject:
+        missing_subjects = _missing_subjects_sentence(csv_path, scan.no_subject, len(scan.rows), scan.na_cells)
+        notices.append(f"warning: {missing_subjects}; --protocol subject needs an id on every row")
+    return scan.rows, scan.skipped, notices, scan.split_of, missing_subjects
+
+
+def _manifest_row(scan: _ManifestScan, cells: list[str], line: int) -> None:
+    """Read one non-blank row of a manifest into ``scan``."""
+    col, csv_path = scan.col, scan.csv_path
+    cell = {name: (cells[i].strip() if i < len(cells) else "") for name, i in col.items()}
+    where = f"{csv_path} line {line}"
+    if not cell["path"]:
+        raise DatasetError(f"empty path in {where}")
+    label = canonical_label(cell["label"], where=where, extra=scan.extra)
+    scan.raw_labels.add(cell["label"])
+    raw_subject = _subject_cell(scan, cells)
+    sample_id, file, by_case = _manifest_file(csv_path.parent, cell["path"], scan.encoding, scan.listings)
+    if file is None:
+        scan.missing.append((line, cell["path"]))
+        return
+    if by_case:
+        scan.case_matched.append((line, cell["path"], sample_id))
+    if raw_subject is None and "subject" in col:
+        scan.no_subject.append(line)
+    key = os.path.normcase(os.path.normpath(os.path.join(csv_path.parent, file)))
+    if key in scan.first_line_of:
+        conflict = _conflict(scan.first_line_of[key], line, sample_id, label, raw_subject)
+        if conflict:
+            scan.conflicts.append(conflict)
+        else:
+            scan.skipped.append((f"{sample_id} (line {line})", "repeats an earlier manifest row"))
+        return
+    scan.first_line_of[key] = (line, label, raw_subject)
+    scan.rows.append((sample_id, label, raw_subject, file))
+    if "split" in col:
+        raw_split = cell["split"].strip().lower().replace(" ", "")
+        if raw_split not in _SPLIT_OF:
+            raise DatasetError(
+                f"{where}: split {cell['split']!r} is not one of train, val, test (or training, validation, "
+                "testing, PublicTest, PrivateTest)"
+            )
+        scan.split_of[sample_id] = _SPLIT_OF[raw_split]
+
+
+def _subject_cell(scan: _ManifestScan, cells: list[str]) -> str | None:
+    """The row's subject id as written, or ``None`` when it has none (no column, an empty
+    cell, or an NA-like one unless ``na_as_id``; NA-like cells are counted)."""
+    index = scan.col.get("subject")
+    raw = cells[index] if index is not None and index < len(cells) else None
+    if raw is not None and not raw.strip():
+        return None
+    if raw is not None and not scan.na_as_id and is_na_like(raw):
+        scan.na_cells[raw.strip()] = scan.na_cells.get(raw.strip(), 0) + 1
+        return None
+    return raw
+
+
+def _conflict(first_row: tuple[int, str, str | None], line: int, sample_id: str, label: str,
+              subject: str | None) -> str | None:
+    """How a repeated row differs from the first one listing the same file, or ``None``
+    when it repeats it exactly."""
+    first, first_label, first_subject = first_row
+    same_label = first_label == label
+    same_subject = normalise_subject(first_subject) == normalise_subject(subject)
+    if same_label and same_subject:
+        return None
+    if not same_label and not same_subject:
+        what, was, now = "labels and subjects", f"{first_label}/{first_subject}", f"{label}/{subject}"
+    elif not same_label:
+        what, was, now = "labels", first_label, label
+    else:
+        what, was, now = "subjects", first_subject, subject
+    return f"lines {first} and {line} both list {sample_id} with different {what} ({was} vs {now})"
+
+
+def _refuse_unlisted_or_conflicting(scan: _ManifestScan) -> None:
+    """One error naming every missing file, else one naming every conflicting row."""
+    if scan.missing:
+        raise DatasetError(_missing_message(scan.csv_path, scan.missing, scan.encoding))
+    if len(scan.conflicts) == 1:
+        raise DatasetError(f"manifest {scan.csv_path}: {scan.conflicts[0]}; keep one row")
+    if scan.conflicts:  # all named at once (the first few and the count), so one edit fixes them
+        shown = "; ".join(scan.conflicts[:5]) + (f"; and {len(scan.conflicts) - 5} more" if len(scan.conflicts) > 5 else "")
         raise DatasetError(
-            f"manifest {csv_path}: {len(conflicts)} rows repeat an image with a different label or subject: "
+            f"manifest {scan.csv_path}: {len(scan.conflicts)} rows repeat an image with a different label or subject: "
             f"{shown}; keep one row per image"
         )
-    notices += _merged_label_notices(raw_labels, f"manifest {csv_path.name} labels")
-    if case_matched:
-        line, written, found = case_matched[0]
+
+
+def _manifest_notices(scan: _ManifestScan) -> list[str]:
+    """Merged label spellings and paths matched only when case is ignored."""
+    notices = _merged_label_notices(scan.raw_labels, f"manifest {scan.csv_path.name} labels")
+    if scan.case_matched:
+        line, written, found = scan.case_matched[0]
         notices.append(
-            f"note: {len(case_matched)} paths in manifest {csv_path.name} match a file only when case is ignored "
-            f"(as on Windows), e.g. line {line}: {written} is {found}"
+            f"note: {len(scan.case_matched)} paths in manifest {scan.csv_path.name} match a file only when case is "
+            f"ignored (as on Windows), e.g. line {line}: {written} is {found}"
         )
-    missing_subjects = None
-    if no_subject:
-        missing_subjects = _missing_subjects_sentence(csv_path, no_subject, len(rows), na_cells)
-        notices.append(f"warning: {missing_subjects}; --protocol subject needs an id on every row")
-    return rows, skipped, notices, split_of, missing_subjects
+    return notices
 
 
 def _missing_subjects_sentence(csv_path: Path, lines: list[int], n_rows: int, na_cells: dict[str, int]) -> str:
