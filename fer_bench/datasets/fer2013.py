@@ -177,17 +177,7 @@ def read_fer2013_csv(csv_path: Path, spec: str | None = None) -> SplitDataset:
     (missing column, label outside 0-6, unknown Usage, wrong pixel count or value).
     The file is read once, in blocks, as bytes; rows are parsed one at a time.
     """
-    spec = spec or f"fer2013:{csv_path}"
-    ids: list[str] = []
-    labels: list[str] = []
-    splits: list[str | None] = []
-    chunks: list[np.ndarray] = []
-    chunk = None
-    filled = 0
-    n_pixels = None
     md5 = hashlib.md5(usedforsecurity=False)
-    usage_split = {k.encode(): v for k, v in USAGE_SPLIT.items()}
-    codes = {str(i).encode(): i for i in range(len(FER2013_LABELS))} | {str(i): i for i in range(len(FER2013_LABELS))}
     try:
         handle = csv_path.open("rb")
     except OSError as exc:
@@ -196,81 +186,119 @@ def read_fer2013_csv(csv_path: Path, spec: str | None = None) -> SplitDataset:
         warnings.simplefilter("error", DeprecationWarning)  # numpy's "could not be read to its end"
         lines = _binary_lines(handle, md5)
         try:
-            first = next(lines, None)
-            if first is None or not first.strip():
-                raise DatasetError(f"{csv_path} is empty; expected the header emotion,pixels,Usage")
-            header = [_text(h) for h in _fields(first.decode("utf-8-sig").encode(), f"{csv_path} line 1")]
-            columns = [h.strip().lower() for h in header]
-            if "pixels" not in columns:
-                raise DatasetError(
-                    f"{csv_path} has no 'pixels' column (header: {','.join(header)}); expected emotion,pixels,Usage"
-                )
-            if "emotion" not in columns:
-                raise DatasetError(
-                    f"{csv_path} has no 'emotion' column (header: {','.join(header)}): it has no labels "
-                    "(Kaggle's test.csv); use fer2013.csv or icml_face_data.csv"
-                )
-            col_e, col_p = columns.index("emotion"), columns.index("pixels")
-            col_u = columns.index("usage") if "usage" in columns else None
-            width = len(columns)
+            rows = _FerRows(csv_path, _csv_columns(csv_path, next(lines, None)))
             for row_no, line in enumerate(lines):
-                if not line.strip():
-                    continue
-                where = f"{csv_path} line {row_no + 2}"
-                row = _fields(line, where)
-                if len(row) != width:
-                    raise DatasetError(f"{where}: {len(row)} fields, expected {width} ({','.join(header)})")
-                code = codes.get(row[col_e].strip())
-                if code is None:
-                    raise DatasetError(
-                        f"{where}: emotion {_text(row[col_e]).strip()!r} is not a FER2013 code 0-6 (0 angry … 6 neutral)"
-                    )
-                if col_u is not None:
-                    usage = row[col_u].strip()
-                    key = usage.lower() if isinstance(usage, bytes) else usage.lower().encode()
-                    split = usage_split.get(key)
-                    if split is None:
-                        raise DatasetError(f"{where}: Usage {_text(usage)!r} is not Training, PublicTest or PrivateTest")
-                    ids.append(f"{_text(usage)}/{row_no:05d}")
-                else:
-                    split = None
-                    ids.append(f"row/{row_no:05d}")
-                values = _parse_pixels(row[col_p], where)
-                if n_pixels is None:
-                    side = int(round(values.size**0.5))
-                    if values.size == 0 or side * side != values.size:
-                        raise DatasetError(f"{where}: {values.size} pixel values do not make a square image (48×48 = 2304)")
-                    n_pixels = values.size
-                elif values.size != n_pixels:
-                    raise DatasetError(f"{where}: {values.size} pixel values, expected {n_pixels} like the first row")
-                if chunk is None or filled == _CHUNK:
-                    if chunk is not None:
-                        chunks.append(chunk)
-                    chunk, filled = np.empty((_CHUNK, n_pixels), dtype=np.uint8), 0
-                chunk[filled] = values
-                filled += 1
-                labels.append(FER2013_LABELS[code])
-                splits.append(split)
+                if line.strip():
+                    rows.add(line, row_no)
         except UnicodeDecodeError as exc:
             raise DatasetError(f"{csv_path} is not a text CSV ({exc.reason}); expected emotion,pixels,Usage") from None
         except OSError as exc:
             raise DatasetError(f"cannot read {csv_path}: {exc.strerror or exc}") from None
-    md5 = md5.hexdigest()
-    if chunk is not None:
-        chunks.append(chunk[:filled])
-    if not chunks:
-        raise DatasetError(f"{csv_path} has a header but no rows")
-    side = int(round(n_pixels**0.5))
-    images = np.concatenate(chunks).reshape(-1, side, side)
-    del chunks
-    samples = pd.DataFrame({"sample_id": ids, "label": labels, "subject": None, "split": splits}, dtype=object)
+    return _csv_dataset(csv_path, spec or f"fer2013:{csv_path}", rows, md5.hexdigest())
+
+
+def _csv_columns(csv_path: Path, first: bytes | None) -> tuple[list[str], int, int, int | None]:
+    """The header's names and the indices of the emotion, pixels and (optional) Usage columns."""
+    if first is None or not first.strip():
+        raise DatasetError(f"{csv_path} is empty; expected the header emotion,pixels,Usage")
+    header = [_text(h) for h in _fields(first.decode("utf-8-sig").encode(), f"{csv_path} line 1")]
+    columns = [h.strip().lower() for h in header]
+    if "pixels" not in columns:
+        raise DatasetError(
+            f"{csv_path} has no 'pixels' column (header: {','.join(header)}); expected emotion,pixels,Usage"
+        )
+    if "emotion" not in columns:
+        raise DatasetError(
+            f"{csv_path} has no 'emotion' column (header: {','.join(header)}): it has no labels "
+            "(Kaggle's test.csv); use fer2013.csv or icml_face_data.csv"
+        )
+    return header, columns.index("emotion"), columns.index("pixels"), columns.index("usage") if "usage" in columns else None
+
+
+class _FerRows:
+    """The rows of a FER2013 CSV read so far: ids, labels, splits, and the pixels in
+    blocks of :data:`_CHUNK` rows (the file is never held as text)."""
+
+    _USAGE = {k.encode(): v for k, v in USAGE_SPLIT.items()}
+    _CODES = {str(i).encode(): i for i in range(len(FER2013_LABELS))} | {str(i): i for i in range(len(FER2013_LABELS))}
+
+    def __init__(self, csv_path: Path, columns: tuple[list[str], int, int, int | None]):
+        self.csv_path = csv_path
+        self.header, self.col_e, self.col_p, self.col_u = columns
+        self.ids: list[str] = []
+        self.labels: list[str] = []
+        self.splits: list[str | None] = []
+        self.chunks: list[np.ndarray] = []
+        self.chunk: np.ndarray | None = None
+        self.filled = 0
+        self.n_pixels: int | None = None
+
+    def add(self, line: bytes, row_no: int) -> None:
+        """Parse data row ``row_no`` (0-based; line ``row_no + 2`` of the file)."""
+        where = f"{self.csv_path} line {row_no + 2}"
+        row = _fields(line, where)
+        if len(row) != len(self.header):
+            raise DatasetError(f"{where}: {len(row)} fields, expected {len(self.header)} ({','.join(self.header)})")
+        code = self._CODES.get(row[self.col_e].strip())
+        if code is None:
+            raise DatasetError(
+                f"{where}: emotion {_text(row[self.col_e]).strip()!r} is not a FER2013 code 0-6 (0 angry … 6 neutral)"
+            )
+        split = None
+        if self.col_u is not None:
+            usage = row[self.col_u].strip()
+            key = usage.lower() if isinstance(usage, bytes) else usage.lower().encode()
+            split = self._USAGE.get(key)
+            if split is None:
+                raise DatasetError(f"{where}: Usage {_text(usage)!r} is not Training, PublicTest or PrivateTest")
+            self.ids.append(f"{_text(usage)}/{row_no:05d}")
+        else:
+            self.ids.append(f"row/{row_no:05d}")
+        self._store(_parse_pixels(row[self.col_p], where), where)
+        self.labels.append(FER2013_LABELS[code])
+        self.splits.append(split)
+
+    def _store(self, values: np.ndarray, where: str) -> None:
+        if self.n_pixels is None:
+            side = int(round(values.size**0.5))
+            if values.size == 0 or side * side != values.size:
+                raise DatasetError(f"{where}: {values.size} pixel values do not make a square image (48×48 = 2304)")
+            self.n_pixels = values.size
+        elif values.size != self.n_pixels:
+            raise DatasetError(f"{where}: {values.size} pixel values, expected {self.n_pixels} like the first row")
+        if self.chunk is None or self.filled == _CHUNK:
+            if self.chunk is not None:
+                self.chunks.append(self.chunk)
+            self.chunk, self.filled = np.empty((_CHUNK, self.n_pixels), dtype=np.uint8), 0
+        self.chunk[self.filled] = values
+        self.filled += 1
+
+    def images(self) -> np.ndarray:
+        """uint8 (N, S, S); raises :class:`DatasetError` when the file has no rows."""
+        if self.chunk is not None:
+            self.chunks.append(self.chunk[: self.filled])
+            self.chunk = None
+        if not self.chunks:
+            raise DatasetError(f"{self.csv_path} has a header but no rows")
+        side = int(round(self.n_pixels**0.5))
+        images = np.concatenate(self.chunks).reshape(-1, side, side)
+        self.chunks = []
+        return images
+
+
+def _csv_dataset(csv_path: Path, spec: str, rows: _FerRows, md5: str) -> SplitDataset:
+    """The :class:`SplitDataset` of a read CSV, with what is known about the file."""
+    images = rows.images()
+    side = images.shape[1]
+    samples = pd.DataFrame({"sample_id": rows.ids, "label": rows.labels, "subject": None, "split": rows.splits},
+                           dtype=object)
     notes = {
         "subjects": _NO_SUBJECTS,
         "format": "csv",
         "image_size": f"{side}×{side} grayscale",
         "split_source": (
             "Usage column: Training → train, PublicTest → val, PrivateTest → test"
-            if splits and splits[0] is not None
+            if rows.splits and rows.splits[0] is not None
             else "none (no Usage column)"
         ),
         "md5": md5,
