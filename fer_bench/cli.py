@@ -13,11 +13,9 @@ import shlex
 import sys
 
 from . import __version__, gate, weights
-from .config import DEFAULT_RESULTS_ROOT, available_cores
 from .errors import FerBenchError
 from .files import user_path
-from .folds import SELECTIONS
-from .model_selection import PROTOCOLS
+from .options import RUN_OPTIONS, add_run_arguments
 
 #: Sub-commands that only list things: their parser is built without the reporting
 #: stack (pandas, SciPy), so that they answer in well under 2 s (issue 10).
@@ -30,27 +28,10 @@ def _cmd_run(args) -> int:
     from .runner import run
 
     command = "fer-bench " + shlex.join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("fer-bench") else None
-    config = RunConfig(
-        methods=args.methods,
-        dataset=args.dataset,
-        test_dataset=args.test_dataset,
-        protocol=args.protocol,  # None: paper, or holdout with --test-dataset (RunConfig)
-        runs=args.runs,
-        folds=args.folds,
-        seed=args.seed,
-        refit=args.refit,
-        selection=args.selection,
-        out=args.out,
-        jobs=args.jobs if args.jobs is not None else available_cores(),
-        backend=args.backend,
-        scheduler=args.scheduler,
-        device=args.device,
-        face=args.face,
-        several_faces=args.several_faces,
-        cache_dir=args.cache_dir,
-        progress=not args.quiet,
-        command=command,
-    )
+    # Every option with flags, as parsed; one whose default is computed (--jobs: the cores) gets it from RunConfig.
+    options = {o.name: getattr(args, o.name) for o in RUN_OPTIONS
+               if o.flags and not (o.default_factory and getattr(args, o.name) is None)}
+    config = RunConfig(**options, command=command)  # protocol None: paper, or holdout with --test-dataset
     results = run(config)
     print(leaderboard(results))
     print(f"tables, figures and report.html written to {results.out}")
@@ -131,39 +112,7 @@ def build_parser(listing_only: bool = False) -> argparse.ArgumentParser:
             "Re-running the same command resumes."
         ),
     )
-    run_p.add_argument("--methods", default="all", help="'all' or a comma list, e.g. pca-svm,swe-bbo:level=3 (default all; see fer-bench methods -v)")
-    run_p.add_argument("--dataset", default="synthetic", help="synthetic (default), jaffe:PATH, folder:PATH, manifest:CSV, ckplus:PATH, kdef:PATH, fer2013:PATH, "
-                            "rafdb:PATH (see fer-bench datasets)")
-    run_p.add_argument("--test-dataset", default=None, metavar="SPEC",
-                       help="cross-dataset: train and choose on --dataset, test on this dataset (shared classes only; "
-                            "implies --protocol holdout)")
-    run_p.add_argument("--protocol", default=None, choices=list(PROTOCOLS),
-                       help="; ".join(f"{name}: {cls.title}" for name, cls in PROTOCOLS.items())
-                       + " (default paper; holdout with --test-dataset)")
-    run_p.add_argument("--runs", type=int, default=10, help="repetitions with reshuffled groups (default 10)")
-    run_p.add_argument("--folds", type=int, default=10, help="groups K per run (default 10; with --protocol subject, the number of people is leave-one-subject-out)")
-    run_p.add_argument("--seed", type=int, default=0, help="seed of the splits and fits (default 0)")
-    run_p.add_argument("--no-refit", dest="refit", action="store_false",
-                       help="keep the model trained on the training groups instead of retraining the chosen one on training + validation (Li 2021 §3.6; refit is the default)")
-    run_p.add_argument("--selection", default="validation", choices=list(SELECTIONS),
-                       help="validation: each fold's validation group chooses hyperparameters (default); inner-cv: the K-1 non-test groups in turn (K-1 times the fits)")
-    run_p.add_argument("--out", type=user_path, default=None, help=f"results directory (default {DEFAULT_RESULTS_ROOT}/<dataset>-<protocol>)")
-    run_p.add_argument("--device", default="auto", help="auto, cpu or cuda for methods that use PyTorch")
-    run_p.add_argument("--face", default=None,
-                       help="face preprocessing for every method: none, crop or align (default: each method's own, "
-                            "see `fer-bench methods`, except none on fer2013 and rafdb's aligned images, which are registered "
-                            "face crops); method: each method's own on those too")
-    from .faces import SEVERAL_FACES
-
-    run_p.add_argument("--several-faces", default="largest", choices=list(SEVERAL_FACES),
-                       help="which face crop and align use when several are found in an image: largest (default; then "
-                            "the most central, then the detector's score), central (then the largest), or drop (leave "
-                            "such images out before the split); counted and named in the output and run.json")
-    run_p.add_argument("--jobs", type=int, default=None, help=f"processes fitting folds in parallel (default: the available cores, {available_cores()} here)")
-    run_p.add_argument("--backend", default="auto", choices=["auto", "serial", "joblib", "dask"], help="parallel backend")
-    run_p.add_argument("--scheduler", default=None, help="Dask scheduler address (with --backend dask)")
-    run_p.add_argument("--cache-dir", type=user_path, default=None, help="feature cache (default $FER_BENCH_CACHE or ~/.cache/fer-bench)")
-    run_p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or progress lines")
+    add_run_arguments(run_p)  # every option of fer_bench.config.RUN_OPTIONS
     run_p.set_defaults(func=_cmd_run)
 
     methods_p = sub.add_parser(

@@ -1,5 +1,10 @@
 """One frozen object for the options of a benchmark run.
 
+Its fields, types and defaults come from the one declaration of every run option,
+:data:`fer_bench.options.RUN_OPTIONS` (re-exported here), as do the CLI's ``run``
+arguments, :meth:`RunConfig.as_command`, the run record, the store's identity, the
+accuracy gate's checked keys and ``compare``'s list of what differs.
+
 The command line (``fer-bench run``), the Python API (:func:`fer_bench.run`) and the
 accuracy gate (``fer-bench check``) all build a :class:`RunConfig` and hand it to
 :func:`fer_bench.runner.execute`; nothing re-passes the options one by one. Validation
@@ -8,31 +13,39 @@ happens here, at the edge, with one-line errors naming the option.
 
 from __future__ import annotations
 
-import os
 import shlex
 from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
 
 from .errors import FerBenchError
 from .files import expand_user
 from .folds import SELECTIONS
 from .model_selection import PROTOCOLS
+from .options import (  # noqa: F401 (re-exported: the declaration's public names)
+    BACKENDS,
+    DEFAULT_RESULTS_ROOT,
+    RUN_OPTIONS,
+    Compared,
+    RunOption,
+    _ordered,
+    add_run_arguments,
+    available_cores,
+    checked_options,
+    compared_options,
+    identity_keys,
+    recorded_options,
+    run_option,
+)
 
-#: Where results go when ``--out`` is not given: a folder of the current directory that
-#: the repository ignores, never the tracked ``results/`` (which holds references).
-DEFAULT_RESULTS_ROOT = Path("fer-bench-results")
-BACKENDS = ("auto", "serial", "joblib", "dask")
+
+def _declared_fields(cls):
+    """Make ``cls`` the frozen dataclass of :data:`RUN_OPTIONS`' fields, in their order."""
+    cls.__annotations__ = {o.name: o.annotation for o in RUN_OPTIONS}
+    for o in RUN_OPTIONS:
+        setattr(cls, o.name, field(default_factory=o.default_factory) if o.default_factory else o.default)
+    return dataclass(frozen=True)(cls)
 
 
-def available_cores() -> int:
-    """CPU cores this process may use (its affinity mask where the OS has one)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # macOS, Windows
-        return max(1, os.cpu_count() or 1)
-
-
-@dataclass(frozen=True)
+@_declared_fields
 class RunConfig:
     """Every option of a benchmark run (``fer-bench run --help`` describes each).
 
@@ -59,25 +72,7 @@ class RunConfig:
     the command line recorded with the results.
     """
 
-    methods: tuple[str, ...] | str = "all"
-    dataset: str = "synthetic"
-    test_dataset: str | None = None
-    protocol: str | None = None
-    runs: int = 10
-    folds: int = 10
-    seed: int = 0
-    refit: bool = True
-    selection: str = "validation"
-    out: Path | None = None
-    jobs: int = field(default_factory=available_cores)
-    backend: str = "auto"
-    scheduler: str | None = None
-    device: str = "auto"
-    face: str | None = None
-    several_faces: str = "largest"
-    cache_dir: Path | None = None
-    progress: bool = True
-    command: str | None = None
+    # The fields, their types and defaults come from RUN_OPTIONS (see _declared_fields).
 
     def __post_init__(self):
         methods = self.methods
@@ -123,36 +118,18 @@ class RunConfig:
         return replace(self, **changes)
 
     def as_command(self) -> str:
-        """The ``fer-bench run`` command line that gives this configuration."""
-        methods = self.methods if isinstance(self.methods, str) else ",".join(self.methods)
-        parts = ["fer-bench", "run", "--methods", methods, "--dataset", self.dataset]
-        if self.test_dataset:
-            parts += ["--test-dataset", self.test_dataset]
-        parts += ["--protocol", self.protocol,
-                 "--runs", str(self.runs), "--folds", str(self.folds), "--seed", str(self.seed)]
-        if not self.refit:
-            parts.append("--no-refit")
-        if self.selection != "validation":
-            parts += ["--selection", self.selection]
-        if self.face is not None:
-            parts += ["--face", self.face]
-        if self.several_faces != default_of("several_faces"):
-            parts += ["--several-faces", self.several_faces]
-        if self.out is not None:
-            parts += ["--out", str(self.out)]
+        """The ``fer-bench run`` command line that gives this configuration (each option as
+        its :attr:`RunOption.command` writes it)."""
+        parts = ["fer-bench", "run"]
+        for option in _ordered([o for o in RUN_OPTIONS if o.command], lambda o: o.command_at):
+            parts += option.command(getattr(self, option.name), option.default_value())
         return shlex.join(parts)
 
 
 def default_of(name: str):
-    """The default of :class:`RunConfig`'s option ``name`` (its ``default_factory`` called
-    where it has one): the one place a run's defaults are written, for code that rebuilds
-    a run from a partial record (the gate). Raises KeyError for an unknown option."""
-    from dataclasses import MISSING
-
-    option = next((f for f in fields(RunConfig) if f.name == name), None)
-    if option is None:
-        raise KeyError(name)
-    return option.default_factory() if option.default is MISSING else option.default
+    """The default of the run option ``name`` (its ``default_factory`` called where it has
+    one), as declared in :data:`RUN_OPTIONS`. Raises KeyError for an unknown option."""
+    return run_option(name).default_value()
 
 
 def config_fields() -> list[str]:

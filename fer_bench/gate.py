@@ -53,9 +53,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import available_cores, default_of
+from .config import available_cores
 from .errors import ReferenceCheckError
 from .files import expand_user, user_path, writable_directory, write_atomic
+from .options import checked_options
 
 if TYPE_CHECKING:  # pandas is imported where tables are built: listing commands stay light
     import pandas as pd
@@ -63,9 +64,9 @@ if TYPE_CHECKING:  # pandas is imported where tables are built: listing commands
 REFERENCE_FORMAT = "fer-bench-reference/1"
 #: Default allowed drop (percentage points of OA) when the reference names none.
 DEFAULT_TOLERANCE = 1.0
-#: Configuration keys a checked benchmark must share with its reference.
-CHECKED_KEYS = ("dataset_fingerprint", "protocol", "runs", "folds", "seed", "refit", "selection", "face",
-                "several_faces")
+#: Configuration keys a checked benchmark must share with its reference: the data's fingerprint and
+#: those of the options declared ``checked=True`` in :data:`fer_bench.options.RUN_OPTIONS`.
+CHECKED_KEYS = ("dataset_fingerprint", *(o.record for o in checked_options()))
 
 #: Prefix of the environment variables that point a dataset source at a user's copy of its data.
 DATA_ENV_PREFIX = "FER_BENCH_DATA_"
@@ -95,14 +96,8 @@ def make_reference(results, tolerance: float | None = None, command: str | None 
         "methods": list(methods),
         "dataset_spec": results.config.get("dataset_spec"),
         "dataset_fingerprint": results.config.get("dataset_fingerprint"),
-        "protocol": results.protocol,
-        "runs": results.n_runs,
-        "folds": results.n_folds,
-        "seed": results.config.get("seed"),
-        "refit": bool(results.config.get("refit", default_of("refit"))),
-        "selection": results.config.get("selection", "validation"),
-        "face": results.config.get("face"),
-        "several_faces": results.config.get("several_faces"),
+        # every checked option as the run recorded it (its declared value for a record without it)
+        **{o.record: o.from_record(results.config) for o in checked_options()},
     }
     if results.config.get("loaded_fingerprint"):  # --several-faces drop: the data as loaded, before the drop
         config["loaded_fingerprint"] = results.config["loaded_fingerprint"]
@@ -188,7 +183,7 @@ def check_config(results, reference: dict) -> None:
     ref = reference["config"]
     diffs = [
         f"{key}: reference {ref.get(key)!r}, results {results.config.get(key)!r}"
-        for key in CHECKED_KEYS
+        for key in ("dataset_fingerprint", *(o.record for o in checked_options()))
         if key in ref and ref.get(key) != results.config.get(key)
     ]
     if diffs:
@@ -398,16 +393,11 @@ def run_reference(
         return run(
             methods=runnable,
             dataset=dataset,
-            protocol=cfg.get("protocol", "paper"),
-            runs=int(cfg["runs"]),
-            folds=int(cfg["folds"]),
-            seed=int(cfg.get("seed", default_of("seed"))),
-            refit=bool(cfg.get("refit", default_of("refit"))),
-            selection=cfg.get("selection", default_of("selection")),
+            # every checked option as the reference recorded it; a missing or None one (e.g. no
+            # several-faces rule where no method detected faces) re-runs with the declared default
+            **{o.name: o.from_record(cfg, none_is_default=True) for o in checked_options()},
             out=out,
             device=device,
-            face=cfg.get("face"),
-            several_faces=cfg.get("several_faces") or default_of("several_faces"),
             jobs=jobs,
             cache_dir=cache_dir,
             progress=progress,

@@ -37,6 +37,7 @@ from .files import ATOMIC_TEMPORARIES, remove_stale_temporaries, writable_direct
 from .folds import WorkUnit, fold_seed
 from .metrics import accuracy
 from .model_selection import Fold, Protocol, SplitReport, get_protocol, inner_folds
+from .options import recorded_options
 from .preprocess import effective_spec, load_images, reported_by_caller
 from .registry import ImageSpec, Method, MethodSpec, available_methods, includes_all, parse_method_list
 from .reporting import write_report
@@ -140,17 +141,15 @@ def plan(config: RunConfig, dataset: Dataset | None = None) -> Plan:
     device = resolve_device(config.device) if needs_device else "cpu"
     record = {
         "dataset_fingerprint": fingerprint,
-        "dataset_spec": ds.parts[0].spec if config.test_dataset else ds.spec,
-        "test_dataset_spec": ds.parts[1].spec if config.test_dataset else None,
-        "protocol": config.protocol,
-        "folds": config.folds,
-        "runs": config.runs,
-        "seed": config.seed,
-        "refit": config.refit,
-        "selection": config.selection,
-        "face": config.face,
-        # Which face is used where several are found; None when no method detects faces (irrelevant).
-        "several_faces": config.several_faces if detecting else None,
+        # Every recorded option (fer_bench.config.RUN_OPTIONS), as this run resolved it: the dataset
+        # specs as loaded; which face is used where several are found, None when no method detects
+        # faces (irrelevant).
+        **recorded_options(
+            config,
+            dataset=ds.parts[0].spec if config.test_dataset else ds.spec,
+            test_dataset=ds.parts[1].spec if config.test_dataset else None,
+            several_faces=config.several_faces if detecting else None,
+        ),
         "classes": ds.classes,
     }
     if dropped is not None:  # the images left out, and the data as loaded (what the gate finds again)

@@ -35,6 +35,7 @@ import numpy as np
 
 from .errors import ConfigMismatchError, DiskFullError, FerBenchError, NotWritableError, StoreLockedError
 from .files import expand_user, storage_error
+from .options import identity_keys
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +62,9 @@ CREATE TABLE IF NOT EXISTS predictions (
 CREATE TABLE IF NOT EXISTS skipped (method TEXT PRIMARY KEY, reason TEXT NOT NULL);
 """
 
-#: Configuration keys that must match for a directory to be resumed.
-IDENTITY_KEYS = (
-    "dataset_fingerprint", "test_dataset_spec", "protocol", "folds", "runs", "seed", "refit", "selection", "face",
-    "classes", "several_faces",
-)
+#: Configuration keys that must match for a directory to be resumed: the data's and those of the
+#: options declared ``identity=True`` in :data:`fer_bench.config.RUN_OPTIONS`.
+IDENTITY_KEYS = identity_keys()
 
 
 #: What to do when the results folder is full (the folds committed before stay in the store; the
@@ -247,7 +246,7 @@ class ResultsStore:
         """
         stored = self.get_meta("config")
         if stored is not None:
-            changed = [key for key in IDENTITY_KEYS if stored.get(key) != config.get(key)]
+            changed = [key for key in identity_keys() if stored.get(key) != config.get(key)]
             changed_splits = [
                 run
                 for run, groups in groups_by_run.items()

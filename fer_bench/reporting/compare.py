@@ -17,11 +17,14 @@ from pathlib import Path
 
 import pandas as pd
 
+import fer_bench.reporting.markdown as markdown
+
 from ..errors import FerBenchError
 from ..files import user_path, writable_directory, write_atomic
 from ..metrics import format_mean_sd
+from ..options import Compared, compared_options
 from ..results import Results
-from .markdown import markdown_table, runs_by_folds
+from .markdown import markdown_table
 
 
 def _as_results(item) -> Results:
@@ -133,6 +136,14 @@ def compare_results(directories: Sequence[str | Path]) -> Comparison:
     return Comparison(table, columns, leakage, {k: v for k, v in caveats.items() if v})
 
 
+def _shown(compared: Compared, values: tuple) -> str:
+    """Recorded option values in words, as :class:`~fer_bench.options.Compared` says."""
+    if compared.show:
+        return getattr(markdown, compared.show)(*values)
+    (value,) = values
+    return "each method's default" if value is None else str(value)
+
+
 def setting_differences(image_level: Results, subject_independent: Results) -> list[str]:
     """What differs between the two runs of a leakage view besides the protocol, in words
     (empty when nothing does): the number of folds (each fold trains on (K−2)/K of the
@@ -141,18 +152,13 @@ def setting_differences(image_level: Results, subject_independent: Results) -> l
     and the refit."""
     a, b = image_level.config, subject_independent.config
     differences = []
-    if (a.get("folds"), a.get("runs")) != (b.get("folds"), b.get("runs")):
-        differences.append(f"size {runs_by_folds(a.get('runs'), a.get('folds'))} against "
-                           f"{runs_by_folds(b.get('runs'), b.get('folds'))}")
-    for key, what in (("face", "face preprocessing"), ("several_faces", "rule for images with several faces"),
-                      ("seed", "seed"), ("selection", "model selection"),
-                      ("refit", "refit")):
-        if key == "several_faces" and None in (a.get(key), b.get(key)):
-            continue  # None: that run detected no face, so no rule was applied (its face line says so)
-        if a.get(key) != b.get(key):
-            shown = {None: "each method's default"}
-            differences.append(f"{what} {shown.get(a.get(key), a.get(key))} against "
-                               f"{shown.get(b.get(key), b.get(key))}")
+    for group in compared_options():  # the options declared with `compare`, in compare's order
+        compared = group[0].compare
+        values_a, values_b = tuple(a.get(o.record) for o in group), tuple(b.get(o.record) for o in group)
+        if compared.none_is_unused and None in values_a + values_b:
+            continue  # None: that run did not apply the option (e.g. detected no face; its face line says so)
+        if values_a != values_b:
+            differences.append(f"{compared.words} {_shown(compared, values_a)} against {_shown(compared, values_b)}")
     return differences
 
 
