@@ -25,7 +25,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .errors import UnknownMethodError
+from . import selection
+from .errors import FerBenchError, UnknownMethodError
 from .imagespec import FACE_MODES, ImageSpec, with_face
 from .params import Param, format_value, normalise_declaration, resolve_name
 from .registries import Registry
@@ -185,6 +186,7 @@ class Method:
         """
         return images
 
+    @selection.unimplemented
     def candidates(self, X_train, y_train, X_val, y_val, *, random_state: int) -> list:
         """Every candidate, trained on the training group and scored on the validation
         group: ``[fer_bench.selection.Candidate, ...]`` in declared order, simplest first
@@ -207,14 +209,11 @@ class Method:
         training group; ``selection_`` holds the choice (and, for reading, ``chosen_`` and
         ``validation_scores_`` its parameters and every ``(params, score)``). Earlier-contract
         methods override it. Must return ``self``."""
-        from . import selection
-        from .selection import Selection
-
         if not selection.uses_candidates(self):
             raise NotImplementedError
         chosen = selection.select(self, X_train, y_train, X_val, y_val, random_state=random_state)
         self.__dict__.update(chosen.model.__dict__)
-        self.selection_ = Selection([c.bare() for c in chosen.candidates], chosen.params, chosen.score, how=chosen.how)
+        self.selection_ = selection.Selection([c.bare() for c in chosen.candidates], chosen.params, chosen.score, how=chosen.how)
         self.chosen_ = chosen.params
         self.validation_scores_ = [(c.params, c.score) for c in chosen.candidates]
         return self
@@ -224,9 +223,6 @@ class Method:
         choice :meth:`fit` made fixed, using no validation data (Li 2021, §3.6): derived
         from :meth:`train`. Must return ``self``. Methods that implement neither are
         evaluated with the model :meth:`fit` trained, and the results say so."""
-        from . import selection
-        from .errors import FerBenchError
-
         if not selection.uses_candidates(self) or type(self).train is Method.train:
             raise NotImplementedError
         if getattr(self, "selection_", None) is None:
