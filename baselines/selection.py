@@ -4,17 +4,15 @@
 from fold-independent features and a per-fold classifier. It implements the seed
 paper's protocol (Li 2021, §3.6) as fer-bench's *refit contract*:
 
-- ``fit(X_train, y_train, X_val, y_val, random_state=...)`` fits the per-fold input
-  transform (standardisation, PCA, … : :meth:`~FeatureClassifierMethod.transforms`) on
-  the training group only, trains the classifier for every candidate on the training
-  group, scores each on the validation group, and records
-  ``validation_scores_``: ``[(candidate, validation accuracy), …]`` for *every*
-  candidate tried, in declared order (simplest first), and ``chosen_``: the best
-  candidate, ties going to the earliest (the one tie rule,
-  :func:`fer_bench.model_selection.best_candidate`). The model fitted on
-  the training group with ``chosen_`` predicts until ``refit`` is called;
-- ``refit(X, y, random_state=...)`` trains the final model on the given data (the
-  engine passes training + validation groups) with ``chosen_`` fixed and no validation
+- ``candidates(X_train, y_train, X_val, y_val, random_state=...)`` fits the per-fold
+  input transform (standardisation, PCA, … : :meth:`~FeatureClassifierMethod.transforms`)
+  on the training group only, trains the classifier for every candidate on the training
+  group and scores each on the validation group, returning every candidate in declared
+  order (simplest first) with a builder of the method fitted with it (its transform and
+  trained classifier, already at hand); the engine (:mod:`fer_bench.selection`) chooses
+  with the one tie rule, ties going to the earliest;
+- ``train(params, X, y, random_state=...)`` trains the final model on the given data (the
+  engine passes training + validation groups) with ``params`` fixed and no validation
   data: the transform is fitted again on ``X``, the classifier trained with the chosen
   hyperparameters (for the optimiser-trained networks: exactly the chosen number of
   iterations).
@@ -84,6 +82,7 @@ unchanged; ``large_n=none`` keeps it at any size.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
@@ -94,6 +93,7 @@ from fer_bench.folds import fold_threads
 from fer_bench.model_selection import parameter_candidates, validation_accuracy
 from fer_bench.params import Param
 from fer_bench.registry import Method
+from fer_bench.selection import Candidate
 
 #: Classifiers any feature+classifier baseline can swap in for the ablation view.
 SKLEARN_CLASSIFIERS = ("svm", "logistic", "backprop")
@@ -594,43 +594,47 @@ class FeatureClassifierMethod(Method):
         dtype = np.float32 if getattr(self, "at_scale_", False) else np.float64
         return np.asarray(X, dtype=dtype).reshape(len(X), -1)
 
-    def fit(self, X_train, y_train, X_val, y_val, *, random_state: int):
-        # Decided once on the training group's size; refit keeps the same form.
+    def candidates(self, X_train, y_train, X_val, y_val, *, random_state: int) -> list[Candidate]:
+        """Every (transform, classifier) candidate, in declared order, trained on the
+        training group and scored on the validation group; each can build, from what its
+        training already holds, the method fitted with it (the per-fold transform and the
+        trained classifier: the engine builds only the chosen one)."""
+        # Decided once on the training group's size; the refit keeps the same form.
         self.at_scale_ = self.large_set(len(X_train))
         X_train, X_val = self.as_matrix(X_train), self.as_matrix(X_val)
         y_train, y_val = np.asarray(y_train), np.asarray(y_val)
-        scores: list[tuple[dict[str, Any], float]] = []
-        best: tuple[int, Transform, np.ndarray, Any] | None = None  # (index, transform, Z_train, model)
+        out: list[Candidate] = []
         for candidate, transform, Z_train in self.transforms(X_train, y_train, random_state):
             Z_val = transform(X_val) if len(X_val) else np.empty((0, Z_train.shape[1]))
             for cand, score, model in self.classifier_scores(Z_train, y_train, Z_val, y_val, random_state,
                                                              dict(candidate)):
-                scores.append((cand, score))
-                if best is None or score > scores[best[0]][1]:  # ties keep the earliest
-                    best = (len(scores) - 1, transform, Z_train, model)
-        index, transform, Z_train, model = best
-        chosen, score = scores[index]  # = fer_bench's best_candidate(scores), with its fitted transform
-        self.validation_scores_ = [(dict(c), round(s, 6)) for c, s in scores]
-        self.chosen_ = dict(chosen)
-        self.transform_ = transform
-        self.model_ = model if model is not None else self.train_classifier(self.chosen_, Z_train, y_train,
-                                                                            random_state)
-        self.fit_info_ = {
-            "chosen": self.chosen_,
-            "val_accuracy": round(100 * score, 4),
-            "candidates": len(scores),
-            **self.scale_info(len(X_train)),
-            **self.extra_info(refit=False),
-        }
-        return self
+                # Scores are kept to 6 decimals (as every stored result since 0.1 has them); the
+                # order of accuracies on one validation group (steps of 1/n) is unchanged by it.
+                out.append(Candidate(dict(cand), round(score, 6), build=self._fitted(
+                    dict(cand), score, transform, Z_train, y_train, model, random_state)))
+        self.n_candidates_ = len(out)
+        return out
 
-    def refit(self, X, y, *, random_state: int):
-        """Train the final model on (X, y) with ``chosen_`` fixed (no validation data)."""
-        if not hasattr(self, "chosen_"):
-            raise FerBenchError(f"{self.name}: refit called before fit chose a candidate")
+    def _fitted(self, candidate, score, transform, Z_train, y_train, model, random_state):
+        """A builder of the method fitted on the training group with ``candidate`` (its
+        unrounded validation accuracy ``score`` recorded as ``val_accuracy``)."""
+        def build():
+            fitted = copy.copy(self)
+            fitted.transform_ = transform
+            fitted.model_ = model if model is not None else self.train_classifier(candidate, Z_train, y_train,
+                                                                                   random_state)
+            fitted.fit_info_ = {"chosen": dict(candidate), "val_accuracy": round(100 * score, 4),
+                                "candidates": self.n_candidates_, **fitted.scale_info(len(Z_train)),
+                                **fitted.extra_info(refit=False)}
+            return fitted
+        return build
+
+    def train(self, params, X, y, *, random_state: int):
+        """Train the method on (X, y) with the candidate ``params`` fixed (no validation
+        data): the transform fitted on ``X``, the classifier trained with ``params``."""
         X, y = self.as_matrix(X), np.asarray(y)
-        self.transform_, Z = self.fit_transform_for(self.chosen_, X, y, random_state)
-        self.model_ = self.train_classifier(self.chosen_, Z, y, random_state)
+        self.transform_, Z = self.fit_transform_for(params, X, y, random_state)
+        self.model_ = self.train_classifier(params, Z, y, random_state)
         self.fit_info_ = {**self.fit_info_, "refit": True, **self.extra_info(refit=True)}
         return self
 

@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from . import selection
 from .errors import FerBenchError
-from .model_selection import Fold, best_candidate, mean_scores
+from .model_selection import Fold
 
 #: How the hyperparameters of a fold are chosen (``--selection``).
 SELECTIONS = ("validation", "inner-cv")
@@ -74,55 +75,47 @@ def fold_seed(seed: int, run: int, fold: int) -> int:
 def fit_predict_fold(method, features: np.ndarray, labels: np.ndarray, unit: WorkUnit) -> FoldOutcome:
     """Fit a fresh copy of ``method`` on one fold and predict its test group.
 
-    With ``unit.inner`` (inner cross-validation), every inner split is fitted and the
-    candidates' validation accuracies are averaged over them before the one tie rule
-    (:func:`~fer_bench.model_selection.best_candidate`) chooses. Then, when ``unit.refit``
-    and the method implements it, the chosen candidate is retrained on the training and
-    validation groups together (Li 2021, §3.6). The test group is only ever passed to
+    :mod:`fer_bench.selection` scores the method's candidates on the validation group (with
+    ``unit.inner``, inner cross-validation: averaged over every inner split) and chooses by
+    the one tie rule; then, when ``unit.refit`` and the method can, the chosen candidate is
+    retrained on the training and validation groups together (Li 2021, §3.6). The test group is only ever passed to
     ``predict``. Raises :class:`~fer_bench.errors.FerBenchError` when the method returns
     the wrong number of predictions.
     """
     from threadpoolctl import threadpool_limits
 
     fold, seed = unit.fold, unit.seed
-    model = method.clone()
     info: dict[str, Any] = {}
     limits = method.max_threads if method.max_threads is None else max(method.max_threads, unit.threads)
     token = _FOLD_THREADS.set(max(1, unit.threads))
     try:
         with threadpool_limits(limits=limits):
-            return _fit_predict(method, model, features, labels, unit, fold, seed, info)
+            return _fit_predict(method, features, labels, unit, fold, seed, info)
     finally:
         _FOLD_THREADS.reset(token)
 
 
-def _fit_predict(method, model, features, labels, unit: WorkUnit, fold, seed: int, info: dict) -> FoldOutcome:
-    """The body of :func:`fit_predict_fold`, inside its thread limits."""
-    refit = unit.refit and model.supports_refit()
+def _fit_predict(method, features, labels, unit: WorkUnit, fold, seed: int, info: dict) -> FoldOutcome:
+    """The body of :func:`fit_predict_fold`, inside its thread limits. Selection, inner-CV
+    averaging and the refit are :mod:`fer_bench.selection`'s; this stores what it returns."""
+    refit = unit.refit and selection.can_refit(method)
     start = time.perf_counter()
+    chosen = None
     if unit.inner:
-        per_split = []
-        for train, val in unit.inner:
-            inner_model = method.clone()
-            inner_model.fit(features[train], labels[train], features[val], labels[val], random_state=seed)
-            per_split.append(list(getattr(inner_model, "validation_scores_", None) or []))
-        scores = mean_scores(per_split)
-        if scores:
-            model.validation_scores_ = scores
-            model.chosen_ = best_candidate(scores)[0]
-            info["selection"] = f"inner-cv over {len(unit.inner)} splits"
-        else:  # the method chooses nothing: fit as usual
-            model.fit(features[fold.train], labels[fold.train], features[fold.val], labels[fold.val],
-                      random_state=seed)
-    else:
-        model.fit(features[fold.train], labels[fold.train], features[fold.val], labels[fold.val],
-                  random_state=seed)
+        chosen = selection.select_inner(method, features, labels, unit.inner, random_state=seed)
+        if chosen is not None:
+            info["selection"] = chosen.how
+    if chosen is None:  # the fold's own validation group (or inner CV found nothing to choose)
+        chosen = selection.select(method, features[fold.train], labels[fold.train], features[fold.val],
+                                  labels[fold.val], random_state=seed)
     fitted = time.perf_counter()
     if refit:
         both = np.sort(np.concatenate([fold.train, fold.val]))
-        model.refit(features[both], labels[both], random_state=seed)
+        model = selection.refit(method, chosen, features[both], labels[both], random_state=seed)
     elif unit.inner:
         raise FerBenchError(f"method {method.name!r} cannot refit, which --selection inner-cv needs")
+    else:
+        model = chosen.model
     refitted = time.perf_counter()
     y_pred = np.asarray(model.predict(features[fold.test]), dtype=np.int64)
     done = time.perf_counter()
@@ -131,6 +124,8 @@ def _fit_predict(method, model, features, labels, unit: WorkUnit, fold, seed: in
             f"method {method.name!r} returned {y_pred.shape[0]} predictions for {len(fold.test)} test images"
         )
     info.update(model.fit_info())
+    for key, value in chosen.record().items():
+        info.setdefault(key, value)
     info["refit"] = bool(refit)
     return FoldOutcome(
         fold.run, fold.fold, fold.test, labels[fold.test], y_pred,

@@ -30,7 +30,6 @@ numbers when one fails.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -39,6 +38,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from . import selection as _selection
 from .errors import ProtocolError
 from .registries import Registry
 
@@ -561,12 +561,8 @@ def inner_folds(groups: np.ndarray, fold: Fold) -> list[tuple[np.ndarray, np.nda
 
 
 # -- choosing hyperparameters on the validation group -------------------------------------------
-#: The one tie rule of fer-bench, used by every method that selects on the validation group.
-TIE_RULE = (
-    "the candidate with the highest validation accuracy; ties go to the earliest candidate in the "
-    "declared order, which every method lists simplest first (fewer components, stronger "
-    "regularisation, fewer iterations)"
-)
+#: The one tie rule of fer-bench (defined in :mod:`fer_bench.selection`, which applies it).
+TIE_RULE = _selection.TIE_RULE
 
 
 def parameter_candidates(grid: Mapping[str, Iterable[Any]]) -> list[dict[str, Any]]:
@@ -577,40 +573,25 @@ def parameter_candidates(grid: Mapping[str, Iterable[Any]]) -> list[dict[str, An
     return combos
 
 
-def candidate_key(candidate: Mapping[str, Any]) -> str:
-    """A canonical text form of a candidate, to match candidates across inner folds."""
-    return json.dumps(dict(candidate), sort_keys=True, default=str)
+candidate_key = _selection.candidate_key
 
 
 def best_candidate(scores: Sequence[tuple[Mapping[str, Any], float]]) -> tuple[dict[str, Any], float]:
-    """The chosen ``(candidate, score)`` among ``[(candidate, validation_accuracy), ...]``.
-
-    Rule (:data:`TIE_RULE`): the highest score; on ties the earliest candidate, since
-    candidates are listed simplest first. Raises ``ValueError`` on an empty list.
-    """
-    if not scores:
-        raise ValueError("no candidate was scored")
-    best_index = 0
-    for i, (_, score) in enumerate(scores):
-        if score > scores[best_index][1]:
-            best_index = i
-    candidate, score = scores[best_index]
+    """The chosen ``(candidate, score)`` among ``[(candidate, validation_accuracy), ...]``
+    by :func:`fer_bench.selection.choose` (:data:`TIE_RULE`). Raises ``ValueError`` on an
+    empty list."""
+    index = _selection.choose([_selection.Candidate(dict(c), float(s)) for c, s in scores])
+    candidate, score = scores[index]
     return dict(candidate), float(score)
 
 
 def mean_scores(per_split: Sequence[Sequence[tuple[Mapping[str, Any], float]]]) -> list[tuple[dict[str, Any], float]]:
-    """Average each candidate's score over several validation splits (inner CV), keeping
-    the candidates' order; candidates missing from a split are dropped."""
-    if not per_split:
-        return []
-    keys = [candidate_key(c) for c, _ in per_split[0]]
-    tables = [{candidate_key(c): s for c, s in split} for split in per_split]
-    out = []
-    for key, (candidate, _) in zip(keys, per_split[0]):
-        values = [t[key] for t in tables if key in t]
-        if len(values) == len(tables):
-            out.append((dict(candidate), float(np.mean(values))))
-    return out
+    """Each candidate's score averaged over several validation splits (inner CV) by
+    :func:`fer_bench.selection.average`, in the first split's order; candidates missing
+    from a split are dropped."""
+    averaged = _selection.average([[_selection.Candidate(dict(c), float(s)) for c, s in split]
+                                   for split in per_split])
+    return [(c.params, c.score) for c in averaged]
 
 
 def validation_accuracy(model, X_val, y_val) -> float:

@@ -25,7 +25,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .errors import UnknownMethodError
+from . import selection
+from .errors import FerBenchError, UnknownMethodError
 from .imagespec import FACE_MODES, ImageSpec, with_face
 from .params import Param, format_value, normalise_declaration, resolve_name
 from .registries import Registry
@@ -63,13 +64,19 @@ class Method:
     :meth:`predict` on the test group. The test group is never passed to ``fit`` or
     ``refit``.
 
-    Selection contract: a method that chooses anything on the validation group
-    (hyperparameters, a number of iterations or epochs) records, in :meth:`fit`,
-    ``self.validation_scores_`` = ``[(candidate, accuracy), ...]`` for every candidate
-    tried (in declared order, simplest first) and ``self.chosen_`` = the chosen candidate
-    (:func:`fer_bench.model_selection.best_candidate` applies the one tie rule), and
-    implements :meth:`refit`, which trains the final model on the data it is given with
-    ``self.chosen_`` fixed and no validation data.
+    Selection contract (the engine owns the choice, :mod:`fer_bench.selection`): a method
+    implements :meth:`candidates`, which trains on the training group and returns every
+    candidate it can be (hyperparameters, a number of iterations or epochs) with its
+    validation accuracy, in declared order, simplest first, and, where the training path
+    gives it for free, the method fitted with that candidate; and :meth:`train`, which fits
+    the method on the data it is given with a candidate's parameters fixed and no
+    validation data. The engine chooses (one tie rule,
+    :data:`fer_bench.selection.TIE_RULE`), averages over inner folds under
+    ``--selection inner-cv``, refits the choice on training + validation (Li 2021 §3.6,
+    on by default) and stores the choice per fold. :meth:`fit` and :meth:`refit` are then
+    derived (for use outside the engine). Methods written for the earlier contract
+    (``fit`` recording ``validation_scores_`` and ``chosen_``, ``refit``) still run, through
+    :func:`fer_bench.selection.legacy_selection`.
     """
 
     name: ClassVar[str] = ""
@@ -179,23 +186,53 @@ class Method:
         """
         return images
 
-    def fit(self, X_train, y_train, X_val, y_val, *, random_state: int) -> Method:
-        """Learn from the training group; the validation group may choose
-        hyperparameters or stop training (then record ``validation_scores_`` and
-        ``chosen_``, see the class docstring). Must return ``self``."""
+    @selection.unimplemented
+    def candidates(self, X_train, y_train, X_val, y_val, *, random_state: int) -> list:
+        """Every candidate, trained on the training group and scored on the validation
+        group: ``[fer_bench.selection.Candidate, ...]`` in declared order, simplest first
+        (ties go to the earliest), each with its ``params``, validation ``score`` (a
+        fraction), optionally a secondary ``tiebreak`` key (lower wins), and, when training
+        produced it anyway, ``model``: a fitted copy of this method with those parameters.
+        A method with nothing to choose returns one candidate (``params`` ``{}``). The
+        engine never passes test data here."""
         raise NotImplementedError
+
+    def train(self, params: dict[str, Any], X, y, *, random_state: int) -> Method:
+        """Fit this instance on ``X, y`` with the candidate ``params`` fixed, using no
+        validation data; returns ``self``. The engine calls it for the refit step (training
+        + validation groups) and for a chosen candidate that came without a model."""
+        raise NotImplementedError
+
+    def fit(self, X_train, y_train, X_val, y_val, *, random_state: int) -> Method:
+        """Outside the engine: choose on the validation group as the engine does
+        (:func:`fer_bench.selection.select`) and become the chosen candidate fitted on the
+        training group; ``selection_`` holds the choice (and, for reading, ``chosen_`` and
+        ``validation_scores_`` its parameters and every ``(params, score)``). Earlier-contract
+        methods override it. Must return ``self``."""
+        if not selection.uses_candidates(self):
+            raise NotImplementedError
+        chosen = selection.select(self, X_train, y_train, X_val, y_val, random_state=random_state)
+        self.__dict__.update(chosen.model.__dict__)
+        self.selection_ = selection.Selection([c.bare() for c in chosen.candidates], chosen.params, chosen.score, how=chosen.how)
+        self.chosen_ = chosen.params
+        self.validation_scores_ = [(c.params, c.score) for c in chosen.candidates]
+        return self
 
     def refit(self, X, y, *, random_state: int) -> Method:
         """Train the final model on ``X, y`` (training + validation groups) with the
-        choices :meth:`fit` made (``self.chosen_``) fixed, using no validation data
-        (Li 2021, §3.6). Must return ``self``. Methods that do not implement it are
+        choice :meth:`fit` made fixed, using no validation data (Li 2021, §3.6): derived
+        from :meth:`train`. Must return ``self``. Methods that implement neither are
         evaluated with the model :meth:`fit` trained, and the results say so."""
-        raise NotImplementedError
+        if not selection.uses_candidates(self) or type(self).train is Method.train:
+            raise NotImplementedError
+        if getattr(self, "selection_", None) is None:
+            raise FerBenchError(f"{self.name}: refit called before fit chose a candidate")
+        return self.train(dict(self.selection_.params or {}), X, y, random_state=random_state)
 
     @classmethod
     def supports_refit(cls) -> bool:
-        """Whether the class implements :meth:`refit`."""
-        return cls.refit is not Method.refit
+        """Whether the class can train a given candidate (:meth:`train`, or an earlier-contract :meth:`refit`)."""
+        return cls.refit is not Method.refit or (cls.train is not Method.train and cls.candidates is not Method.candidates)
 
     def predict(self, X) -> np.ndarray:
         """Integer class predictions for the test group."""
@@ -232,9 +269,11 @@ class Method:
         return []
 
     def fit_info(self) -> dict[str, Any]:
-        """What the last :meth:`fit` chose, stored per fold: ``chosen`` and the validation
-        accuracy (percent) of every candidate, plus anything the method adds to
-        ``fit_info_`` (epochs, training accuracy, …)."""
+        """Facts about the last training, stored per fold: what the method adds to
+        ``fit_info_`` (epochs, training accuracy, …); the engine adds its choice
+        (:meth:`fer_bench.selection.Selection.record`). After :meth:`fit` (or an
+        earlier-contract method's ``fit``) also ``chosen`` and the validation accuracy
+        (percent) of every candidate."""
         info = dict(self.fit_info_)
         chosen = getattr(self, "chosen_", None)
         scores = getattr(self, "validation_scores_", None)

@@ -1,11 +1,10 @@
 """Base class for methods that are scikit-learn pipelines.
 
 A subclass supplies :meth:`SklearnMethod.build_pipeline` (hyperparameters as keyword
-arguments) and :meth:`SklearnMethod.param_grid`; :meth:`~SklearnMethod.fit` tries every grid
-point on the training group and keeps the best on the validation group (the one tie rule of
-:func:`fer_bench.model_selection.best_candidate`), recording every candidate's validation
-accuracy; :meth:`~SklearnMethod.refit` then trains the chosen point on training + validation
-(Li 2021, §3.6). The test group is never seen. The chosen point and the scores are stored
+arguments) and :meth:`SklearnMethod.param_grid`; :meth:`~SklearnMethod.candidates` fits every grid
+point on the training group and scores it on the validation group, and
+:meth:`~SklearnMethod.train` fits a given point; the engine (:mod:`fer_bench.selection`)
+chooses with the one tie rule and refits the choice on training + validation (Li 2021, §3.6). The test group is never seen. The chosen point and the scores are stored
 per fold.
 """
 
@@ -15,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .model_selection import select_on_validation, weight_key
+from .model_selection import parameter_candidates, validation_accuracy, weight_key
 from .registry import Method
 
 
@@ -43,31 +42,33 @@ class SklearnMethod(Method):
         """``X`` as a 2-D float64 matrix, one row per sample (N × everything else)."""
         return np.asarray(X, dtype=np.float64).reshape(len(X), -1)
 
-    def fit(self, X_train, y_train, X_val, y_val, *, random_state: int):
+    def candidates(self, X_train, y_train, X_val, y_val, *, random_state: int):
+        """Every grid point (:func:`~fer_bench.model_selection.parameter_candidates`, in
+        order) fitted on the training group and scored on the validation group."""
+        from .selection import Candidate, fitted_copy
+
         X_train, X_val = self.flatten(X_train), self.flatten(X_val)
-        model, chosen, _, scores = select_on_validation(
-            lambda **hyper: self.build_pipeline(random_state=random_state, **hyper),
-            self.param_grid(len(X_train)),
-            X_train,
-            y_train,
-            X_val,
-            y_val,
-            sample_weight_train=self.sample_weight(X_train, y_train),
-        )
-        self.model_, self.chosen_, self.validation_scores_ = model, chosen, scores
+        weights = self.sample_weight(X_train, y_train)
+        out = []
+        for hyper in parameter_candidates(self.param_grid(len(X_train))):
+            model = self._fit_pipeline(hyper, X_train, y_train, weights, random_state)
+            out.append(Candidate(hyper, validation_accuracy(model, X_val, y_val),
+                                 model=fitted_copy(self, model_=model)))
+        return out
+
+    def train(self, params, X, y, *, random_state: int):
+        """Fit the grid point ``params`` on ``X, y``."""
+        X = self.flatten(X)
+        self.model_ = self._fit_pipeline(params, X, y, self.sample_weight(X, y), random_state)
         return self
 
-    def refit(self, X, y, *, random_state: int):
-        """Fit the chosen grid point on ``X, y`` (training + validation groups)."""
-        X = self.flatten(X)
-        model = self.build_pipeline(random_state=random_state, **self.chosen_)
-        weights = self.sample_weight(X, y)
+    def _fit_pipeline(self, hyper, X, y, weights, random_state):
+        model = self.build_pipeline(random_state=random_state, **hyper)
         if weights is None:
             model.fit(X, y)
         else:
             model.fit(X, y, **{weight_key(model): weights})
-        self.model_ = model
-        return self
+        return model
 
     def predict(self, X) -> np.ndarray:
         return self.model_.predict(self.flatten(X))

@@ -27,7 +27,6 @@ from .deep.strategies import CPU_INFERENCE_BATCH, DeepMethod, FineTune, Probe
 from .deep.training import (
     augment,
     autocast,
-    best_index,
     logits_of,
     precision_for,
     reproducible,
@@ -52,6 +51,6 @@ __all__ = [
     "IMAGENET_STD", "MINI_XCEPTION_CITATION", "MINI_XCEPTION_CPU_SKIP", "Backbone", "DeepMethod", "Entry", "FineTune",
     "MiniXceptionBackbone", "MiniXceptionFineTune", "MiniXceptionProbe", "MobileNetV2FineTune", "MobileNetV2Probe",
     "Probe", "ResNet101FineTune", "ResNet101Probe", "TorchvisionBackbone", "TransferFineTune", "TransferMethod",
-    "TransferProbe", "augment", "autocast", "best_index", "build_backbone", "final_linear", "final_linear_name",
+    "TransferProbe", "augment", "autocast", "build_backbone", "final_linear", "final_linear_name",
     "logits_of", "method_class", "normalisation", "precision_for", "reproducible", "to_tensor", "torch_device",
 ]

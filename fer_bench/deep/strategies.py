@@ -27,11 +27,11 @@ from .. import weights as weights_mod
 from ..errors import FerBenchError
 from ..params import Param
 from ..registry import ImageSpec, Method
+from ..selection import Candidate, choose
 from .backbones import Backbone
 from .training import (
     augment,
     autocast,
-    best_index,
     logits_of,
     precision_for,
     prepare,
@@ -216,7 +216,9 @@ class Probe(DeepMethod):
         n, v, d = X.shape
         return X.reshape(n * v, d), np.repeat(np.asarray(y), v)
 
-    def fit(self, X_train, y_train, X_val, y_val, *, random_state: int):
+    def candidates(self, X_train, y_train, X_val, y_val, *, random_state: int):
+        """One candidate per ``C`` (increasing: simplest first), scored on the validation
+        group; the C path trains each model anyway, so each candidate comes with it."""
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
@@ -228,41 +230,36 @@ class Probe(DeepMethod):
         # Warm-started along an increasing C path (simplest first: the strongest
         # regularisation); each fit starts from the last optimum.
         classifier = LogisticRegression(max_iter=self.max_iter, warm_start=True, random_state=random_state)
-        models, scores = [], []
+        out = []
         for C in sorted(self.C_grid):
             classifier.set_params(C=C).fit(flat_scaled, targets)
             model = make_pipeline(scaler, copy.deepcopy(classifier))
             score = float(np.mean(model.classes_[self._proba(model, X_val).argmax(1)] == y_val)) if len(y_val) else 0.0
-            models.append(model)
-            scores.append(score)
-        best = best_index(scores)  # ties keep the smaller C (the stronger regularisation)
-        self.model_ = models[best]
-        self.validation_scores_ = [({"C": C}, s) for C, s in zip(sorted(self.C_grid), scores)]
-        self.chosen_ = {"C": sorted(self.C_grid)[best]}
-        self.fit_info_ = {
-            "chosen": dict(self.chosen_),
-            "val_accuracy": round(100 * scores[best], 4),
-            "weights": self.network.weights_description(),
-            "pretraining": self.pretraining,
-            **self.network.record(),
-        }
-        return self
+            out.append(Candidate({"C": C}, score, build=self._fitted(model)))
+        return out
 
-    def refit(self, X, y, *, random_state: int):
-        """The logistic regression retrained on ``X`` (training + validation groups) with
-        the ``C`` chosen by :meth:`fit` (Li 2021 §3.6's refit step)."""
+    def _fitted(self, model):
+        def build():
+            fitted = copy.copy(self)
+            fitted.model_ = model
+            fitted.fit_info_ = {"weights": self.network.weights_description(), "pretraining": self.pretraining,
+                                **self.network.record()}
+            return fitted
+        return build
+
+    def train(self, params, X, y, *, random_state: int):
+        """The logistic regression trained on ``X`` (the engine passes training +
+        validation groups: Li 2021 §3.6's refit step) with ``params["C"]``."""
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        if not getattr(self, "chosen_", None):
-            raise FerBenchError(f"{self.name}: refit() needs fit() to have chosen C first")
         flat, targets = self._flat(X, y)
         self.model_ = make_pipeline(
             StandardScaler(),
-            LogisticRegression(C=self.chosen_["C"], max_iter=self.max_iter, random_state=random_state),
+            LogisticRegression(C=params["C"], max_iter=self.max_iter, random_state=random_state),
         ).fit(flat, targets)
-        self.fit_info_ = {**self.fit_info_, "refit": {"C": self.chosen_["C"], "n_images": int(len(self._views(X)))}}
+        self.fit_info_ = {**self.fit_info_, "refit": {"C": params["C"], "n_images": int(len(self._views(X)))}}
         return self
 
     def predict(self, X) -> np.ndarray:
@@ -424,9 +421,11 @@ class FineTune(DeepMethod):
                 epoch_seconds.append(time.perf_counter() - start)
                 if not validate:
                     continue
-                key = (val_acc, -val_loss)
-                if best_key is None or key > best_key:
-                    best_key, best_epoch = key, epoch
+                # The one tie rule (fer_bench.selection.choose): accuracy, then the lower loss, then
+                # the earlier epoch.
+                current = Candidate({"epochs": epoch}, val_acc, val_loss, "validation loss")
+                if best_key is None or choose([best_key, current]) == 1:
+                    best_key, best_epoch = current, epoch
                     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
                 elif epoch - best_epoch >= self.patience:
                     break

@@ -119,16 +119,6 @@ def augment(batch, generator, crop_scale: float, max_rotation: float, flip: bool
     return F.grid_sample(batch, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
 
 
-def best_index(scores: list[float]) -> int:
-    """Index of the best validation score, ties going to the earliest (simplest) candidate
-    (as ``fer_bench.model_selection.best_candidate``)."""
-    best = 0
-    for i, score in enumerate(scores):
-        if score > scores[best]:
-            best = i
-    return best
-
-
 def prepare(images, device, mean, std, channels: int, channels_last: bool | None = None):
     """A CPU N×H×W(×3) array slice → an N×``channels``×H×W tensor on ``device``,
     normalised by per-channel ``mean`` and ``std``, in channels-last memory order on a GPU
