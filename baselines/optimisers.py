@@ -184,55 +184,18 @@ class CatSwarmOptimizer:
         for it in range(self.iterations):
             order = rng.permutation(n)  # MR·n cats, drawn at random, trace; the others seek
             trace_idx, seek_idx = order[:n_trace], order[n_trace:]
-
-            # Seeking mode: perturbed copies of each seeking cat (not fresh random points).
-            if n_seek:
-                copies = np.repeat(cats[seek_idx][:, None, :], n_copies, axis=1)  # ns × copies × dim
-                # CDC of the dimensions change, exactly n_changed per copy: those whose random
-                # key is among the n_changed smallest of the copy.
-                keys = rng.random((n_seek, n_copies, dim))
-                if n_changed < dim:
-                    mask = keys <= np.partition(keys, n_changed - 1, axis=2)[:, :, n_changed - 1 : n_changed]
-                else:
-                    mask = np.ones_like(keys, dtype=bool)
-                if self.srd_scale == "value":
-                    step = np.abs(copies)
-                else:
-                    step = np.empty_like(copies)
-                    step[...] = width
-                step *= self.SRD
-                # ± with equal probability: the sign comes from a second key.
-                np.negative(step, out=step, where=rng.random((n_seek, n_copies, dim)) < 0.5)
-                np.add(copies, step, out=copies, where=mask)
-                np.minimum(copies, high, out=copies)
-                np.maximum(copies, low, out=copies)
-
-            # Tracing mode: move towards the best cat with a clamped velocity.
+            copies = self._seeking_copies(rng, cats[seek_idx], n_copies, n_changed, width, low, high) if n_seek else None
             if n_trace:
-                v = velocity[trace_idx] + rng.random((n_trace, dim)) * (self.c1 * (best_x - cats[trace_idx]))
-                np.minimum(v, v_max, out=v)
-                np.maximum(v, -v_max, out=v)
-                velocity[trace_idx] = v
-                moved = cats[trace_idx] + v
-                np.minimum(moved, high, out=moved)
-                np.maximum(moved, low, out=moved)
-                cats[trace_idx] = moved
+                cats[trace_idx] = self._trace(rng, velocity, cats, trace_idx, best_x, v_max, low, high)
 
             # One batched evaluation of every new candidate of this iteration.
             batch = np.concatenate([copies.reshape(-1, dim), cats[trace_idx]], axis=0) if n_seek else cats[trace_idx]
             values = _evaluate(fitness_batch, batch)
             evaluations += batch.shape[0]
             fit[trace_idx] = values[n_seek * n_copies :]
-
             if n_seek:
-                copy_fit = values[: n_seek * n_copies].reshape(n_seek, n_copies)
-                if self.SPC:  # the cat's own position is one of the candidates
-                    copy_fit = np.concatenate([copy_fit, fit[seek_idx][:, None]], axis=1)
-                choice = self._roulette(rng, copy_fit)
-                own = choice == n_copies  # SPC: the cat stays where it is
-                picked = copies[rows, np.minimum(choice, n_copies - 1)]
-                cats[seek_idx[~own]] = picked[~own]
-                fit[seek_idx] = copy_fit[rows, choice]
+                self._settle_seekers(rng, values[: n_seek * n_copies].reshape(n_seek, n_copies), copies, cats, fit,
+                                     seek_idx, rows)
 
             i = int(np.argmin(fit))
             if fit[i] < best_f:
@@ -242,6 +205,55 @@ class CatSwarmOptimizer:
             if callback is not None and callback(done, best_x, best_f):
                 break
         return OptimizeResult(best_x, best_f, done, evaluations, history)
+
+    def _seeking_copies(self, rng, seekers: np.ndarray, n_copies: int, n_changed: int, width, low, high) -> np.ndarray:
+        """Seeking mode: perturbed copies of each seeking cat (not fresh random points),
+        ``seekers`` × ``n_copies`` × dim, inside the box."""
+        n_seek, dim = seekers.shape
+        copies = np.repeat(seekers[:, None, :], n_copies, axis=1)  # ns × copies × dim
+        # CDC of the dimensions change, exactly n_changed per copy: those whose random
+        # key is among the n_changed smallest of the copy.
+        keys = rng.random((n_seek, n_copies, dim))
+        if n_changed < dim:
+            mask = keys <= np.partition(keys, n_changed - 1, axis=2)[:, :, n_changed - 1 : n_changed]
+        else:
+            mask = np.ones_like(keys, dtype=bool)
+        if self.srd_scale == "value":
+            step = np.abs(copies)
+        else:
+            step = np.empty_like(copies)
+            step[...] = width
+        step *= self.SRD
+        # ± with equal probability: the sign comes from a second key.
+        np.negative(step, out=step, where=rng.random((n_seek, n_copies, dim)) < 0.5)
+        np.add(copies, step, out=copies, where=mask)
+        np.minimum(copies, high, out=copies)
+        np.maximum(copies, low, out=copies)
+        return copies
+
+    def _trace(self, rng, velocity, cats, trace_idx, best_x, v_max, low, high) -> np.ndarray:
+        """Tracing mode: the tracing cats' new positions, moved towards the best cat with a
+        clamped velocity (``velocity`` is updated in place)."""
+        v = velocity[trace_idx] + rng.random((len(trace_idx), cats.shape[1])) * (self.c1 * (best_x - cats[trace_idx]))
+        np.minimum(v, v_max, out=v)
+        np.maximum(v, -v_max, out=v)
+        velocity[trace_idx] = v
+        moved = cats[trace_idx] + v
+        np.minimum(moved, high, out=moved)
+        np.maximum(moved, low, out=moved)
+        return moved
+
+    def _settle_seekers(self, rng, copy_fit, copies, cats, fit, seek_idx, rows) -> None:
+        """Each seeking cat moves to one of its copies drawn by roulette (with SPC its own
+        position is a candidate too); ``cats`` and ``fit`` are updated in place."""
+        n_copies = copies.shape[1]
+        if self.SPC:  # the cat's own position is one of the candidates
+            copy_fit = np.concatenate([copy_fit, fit[seek_idx][:, None]], axis=1)
+        choice = self._roulette(rng, copy_fit)
+        own = choice == n_copies  # SPC: the cat stays where it is
+        picked = copies[rows, np.minimum(choice, n_copies - 1)]
+        cats[seek_idx[~own]] = picked[~own]
+        fit[seek_idx] = copy_fit[rows, choice]
 
     @staticmethod
     def _roulette(rng, fitness: np.ndarray) -> np.ndarray:

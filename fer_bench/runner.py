@@ -493,7 +493,6 @@ def method_features(
     n)`` likewise during face detection and landmarks (``step`` names which).
     Methods that learn from the pixels (no ``extract_features`` of their own) get the
     cached stack of :func:`~fer_bench.preprocess.load_images`."""
-    from .preprocess import face_geometry_for
 
     spec = effective_spec(method, face, several_faces)
     if type(method).extract_features is Method.extract_features:
@@ -509,51 +508,7 @@ def method_features(
         )
 
     def compute() -> np.ndarray:
-        geometry = face_geometry_for(ds, spec, cache, jobs, face_progress)
-        n = len(ds)
-        # On a GPU one process feeds it; parallel processes would each hold a CUDA context.
-        on_gpu = str(getattr(method, "device", "cpu")).startswith("cuda")
-        parallel = jobs > 1 and n >= 2 * jobs and not on_gpu
-        resumable = cache.root is not None and n >= 2 * FEATURE_PART
-        if resumable:
-            bounds = list(range(0, n, FEATURE_PART)) + [n]
-        elif parallel:  # a few ranges per process, so that a slow range does not leave a core idle
-            bounds = np.linspace(0, n, min(n // jobs, 4 * jobs) + 1).astype(int).tolist()
-        else:
-            bounds = [0, n]
-        ranges = [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
-
-        def part_key(a: int, b: int) -> dict | None:
-            return {**key, "kind": "features-part", "range": [a, b]} if resumable else None
-
-        if parallel:
-            from joblib import Parallel, delayed
-
-            results = Parallel(n_jobs=jobs, return_as="generator")(
-                delayed(extract_part)(method, ds, spec, geometry, a, b, True, cache if resumable else None, part_key(a, b))
-                for a, b in ranges
-            )
-        else:
-            results = (extract_part(method, ds, spec, geometry, a, b, False, cache if resumable else None,
-                                    part_key(a, b), progress) for a, b in ranges)
-        parts, resumed = [], 0
-        try:
-            for part, from_cache in results:
-                parts.append(part)
-                resumed += from_cache
-                if parallel and progress is not None:  # the serial path reports chunk by chunk
-                    progress(len(part))
-        finally:
-            if parallel and "torch" in method.requirements:
-                # The worker processes now hold PyTorch and a network (about 1 GB each):
-                # let them go, so the folds' processes start without it.
-                from joblib.externals.loky import get_reusable_executor
-
-                get_reusable_executor().shutdown(wait=True)
-        if resumed:
-            log.warning("%s: features of %d of %d parts came from an interrupted earlier extraction",
-                        method.name, resumed, len(ranges))
-        return np.concatenate(parts)
+        return _extract_in_parts(method, ds, spec, key, cache, jobs, progress, face_progress)
 
     features = cache.get_or_compute(key, compute)
     if cache.root is not None and len(ds) >= 2 * FEATURE_PART:  # the whole is stored: its parts are not needed
@@ -561,6 +516,66 @@ def method_features(
         for a, b in zip(bounds[:-1], bounds[1:]):
             cache.discard({**key, "kind": "features-part", "range": [a, b]})
     return features
+
+
+def _feature_ranges(n: int, jobs: int, parallel: bool, resumable: bool) -> list[tuple[int, int]]:
+    """The image ranges features are extracted in: parts of :data:`FEATURE_PART` images when
+    they are stored as they finish (``resumable``), a few ranges per process when
+    ``parallel`` (so that a slow range does not leave a core idle), else one."""
+    if resumable:
+        bounds = list(range(0, n, FEATURE_PART)) + [n]
+    elif parallel:
+        bounds = np.linspace(0, n, min(n // jobs, 4 * jobs) + 1).astype(int).tolist()
+    else:
+        bounds = [0, n]
+    return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+
+def _extract_in_parts(method: Method, ds: Dataset, spec: ImageSpec, key: dict, cache: ArrayCache, jobs: int,
+                      progress=None, face_progress=None) -> np.ndarray:
+    """Per-image features of every image (:func:`method_features`' computation), range by
+    range (:func:`_feature_ranges`), in ``jobs`` processes when that pays."""
+    from .preprocess import face_geometry_for
+
+    geometry = face_geometry_for(ds, spec, cache, jobs, face_progress)
+    n = len(ds)
+    # On a GPU one process feeds it; parallel processes would each hold a CUDA context.
+    on_gpu = str(getattr(method, "device", "cpu")).startswith("cuda")
+    parallel = jobs > 1 and n >= 2 * jobs and not on_gpu
+    resumable = cache.root is not None and n >= 2 * FEATURE_PART
+    ranges = _feature_ranges(n, jobs, parallel, resumable)
+
+    def part_key(a: int, b: int) -> dict | None:
+        return {**key, "kind": "features-part", "range": [a, b]} if resumable else None
+
+    if parallel:
+        from joblib import Parallel, delayed
+
+        results = Parallel(n_jobs=jobs, return_as="generator")(
+            delayed(extract_part)(method, ds, spec, geometry, a, b, True, cache if resumable else None, part_key(a, b))
+            for a, b in ranges
+        )
+    else:
+        results = (extract_part(method, ds, spec, geometry, a, b, False, cache if resumable else None,
+                                part_key(a, b), progress) for a, b in ranges)
+    parts, resumed = [], 0
+    try:
+        for part, from_cache in results:
+            parts.append(part)
+            resumed += from_cache
+            if parallel and progress is not None:  # the serial path reports chunk by chunk
+                progress(len(part))
+    finally:
+        if parallel and "torch" in method.requirements:
+            # The worker processes now hold PyTorch and a network (about 1 GB each):
+            # let them go, so the folds' processes start without it.
+            from joblib.externals.loky import get_reusable_executor
+
+            get_reusable_executor().shutdown(wait=True)
+    if resumed:
+        log.warning("%s: features of %d of %d parts came from an interrupted earlier extraction",
+                    method.name, resumed, len(ranges))
+    return np.concatenate(parts)
 
 
 def _face_unmet(spec: ImageSpec) -> list[str]:

@@ -145,3 +145,34 @@ def test_one_import_name_per_package():
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
             offenders += [f"{path.relative_to(root)}:{node.lineno}" for n in names if n.split(".")[0] == "baselines"]
     assert not offenders, f"import fer_bench_baselines, not baselines: {offenders}"
+
+
+#: The longest a function of fer_bench/ or baselines/ may be, in lines (docstring included):
+#: longer ones are split into steps a reader can follow one at a time.
+MAX_FUNCTION_LINES = 80
+
+
+def test_no_function_is_over_80_lines():
+    root = PACKAGE.parent
+    long = []
+    for path in [*root.glob("fer_bench/**/*.py"), *root.glob("baselines/**/*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    long.append(f"{path.relative_to(root)}:{node.lineno} {node.name} ({lines} lines)")
+    assert not long, f"functions over {MAX_FUNCTION_LINES} lines: {long}"
+
+
+def test_no_name_is_registered_twice():
+    """Every registered method, dataset source and protocol loads under one name, with no
+    second claim on it (a duplicate raises DuplicateRegistrationError naming both)."""
+    from fer_bench.datasets.sources import SOURCES
+    from fer_bench.model_selection import PROTOCOLS
+    from fer_bench.registry import METHODS
+
+    for registry in (METHODS, SOURCES, PROTOCOLS):
+        names = list(registry)
+        assert len(names) == len(set(names)), f"{registry.kind} names listed twice: {names}"
+        for name in names:
+            registry.get(name)  # raises on a second, different claim

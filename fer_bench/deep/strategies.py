@@ -364,7 +364,6 @@ class FineTune(DeepMethod):
         model, the resolved weights, per-epoch validation (accuracy, loss), training
         losses, the best epoch and timings."""
         import torch
-        import torch.nn.functional as F
 
         device = torch_device(self.device)
         dtype, precision = precision_for(device)
@@ -394,27 +393,9 @@ class FineTune(DeepMethod):
             epoch_seconds: list[float] = []
             for epoch in range(1, epochs + 1):
                 start = time.perf_counter()
-                model.train()
-                loss_sum, seen = 0.0, 0
-                for idx in self._batches(len(X_all), generator):
-                    batch = X_all[idx].to(device, non_blocking=True)
-                    batch = augment(batch, generator, self.crop_scale, self.max_rotation, self.flip)
-                    batch = (batch - mean_t) / std_t
-                    if device.type == "cuda":
-                        batch = batch.contiguous(memory_format=torch.channels_last)
-                    with autocast(device, dtype):
-                        logits = logits_of(model(batch))
-                        loss = F.cross_entropy(
-                            logits.float(), targets[idx].to(device), label_smoothing=self.label_smoothing
-                        )
-                    optimiser.zero_grad(set_to_none=True)
-                    scaler.scale(loss).backward()
-                    scaler.step(optimiser)
-                    scaler.update()
-                    loss_sum += float(loss.detach()) * len(idx)
-                    seen += len(idx)
+                train_losses.append(self._train_epoch(model, X_all, targets, generator, optimiser, scaler, device,
+                                                      dtype, (mean_t, std_t)))
                 scheduler.step()
-                train_losses.append(loss_sum / max(seen, 1))
                 if validate:
                     _, val_acc, val_loss = self._evaluate(model, X_val, y_val, device, dtype, mean, std)
                     history.append((val_acc, val_loss))
@@ -439,6 +420,32 @@ class FineTune(DeepMethod):
             "history": history, "train_losses": train_losses, "best_epoch": best_epoch, "epochs_run": epoch,
             "seconds_per_epoch": float(np.mean(epoch_seconds)),
         }
+
+    def _train_epoch(self, model, X_all, targets, generator, optimiser, scaler, device, dtype, norm) -> float:
+        """One pass over the training images in shuffled batches, each augmented and
+        normalised by ``norm`` = (mean, std) tensors; returns the mean training loss."""
+        import torch
+        import torch.nn.functional as F
+
+        mean_t, std_t = norm
+        model.train()
+        loss_sum, seen = 0.0, 0
+        for idx in self._batches(len(X_all), generator):
+            batch = X_all[idx].to(device, non_blocking=True)
+            batch = augment(batch, generator, self.crop_scale, self.max_rotation, self.flip)
+            batch = (batch - mean_t) / std_t
+            if device.type == "cuda":
+                batch = batch.contiguous(memory_format=torch.channels_last)
+            with autocast(device, dtype):
+                logits = logits_of(model(batch))
+                loss = F.cross_entropy(logits.float(), targets[idx].to(device), label_smoothing=self.label_smoothing)
+            optimiser.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimiser)
+            scaler.update()
+            loss_sum += float(loss.detach()) * len(idx)
+            seen += len(idx)
+        return loss_sum / max(seen, 1)
 
     @staticmethod
     def _n_classes(y_train, y_val=None) -> int:
