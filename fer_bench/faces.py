@@ -438,6 +438,11 @@ def choice_rule(rule: str) -> str:
     return "largest" if check_rule(rule) == "drop" else rule
 
 
+def _detection_key(dataset, rule: str) -> dict[str, Any]:
+    """The cache key of the detection rows (landmarks NaN) of ``dataset`` under ``rule``."""
+    return {"kind": "faces", "dataset": dataset.fingerprint, **detector_key(), "several_faces": choice_rule(rule)}
+
+
 def _raw_geometry(dataset, cache, landmarks: str | None, jobs: int = 1, progress=None,
                   rule: str = "largest") -> np.ndarray:
     from functools import partial
@@ -446,7 +451,7 @@ def _raw_geometry(dataset, cache, landmarks: str | None, jobs: int = 1, progress
 
     cache = cache if cache is not None else ArrayCache(None)
     rule = choice_rule(rule)
-    key: dict[str, Any] = {"kind": "faces", "dataset": dataset.fingerprint, **detector_key(), "several_faces": rule}
+    key = _detection_key(dataset, rule)
     if landmarks is None:
         step = None if progress is None else partial(progress, "face detection")
         return np.asarray(cache.get_or_compute(
@@ -654,7 +659,7 @@ def drop_several_faces(dataset, cache=None, jobs: int = 1, progress=None):
     digest.update("\n".join(dropped).encode())
     shown = ", ".join(dropped[:3]) + (", …" if len(dropped) > 3 else "")
     reason = f"several faces were found in them (--several-faces drop), e.g. {shown}; all named in run.json"
-    return replace(
+    reduced = replace(
         original,
         samples=original.samples.iloc[keep].reset_index(drop=True),
         read_bytes=lambda i: original.read_bytes(int(keep[i])),
@@ -662,4 +667,8 @@ def drop_several_faces(dataset, cache=None, jobs: int = 1, progress=None):
         filtered={**original.filtered, reason: len(dropped)},
         _scan=[scan[i] for i in keep],
         _fingerprint=digest.hexdigest(),
-    ), dropped
+    )
+    if cache is not None:  # the kept images' detections are already known: not detected again
+        rows = np.asarray(_raw_geometry(original, cache, None, jobs, rule="drop"))[keep]
+        cache.get_or_compute(_detection_key(reduced, "drop"), lambda: rows)
+    return reduced, dropped

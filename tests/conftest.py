@@ -80,42 +80,35 @@ def tiny_folder(tmp_path) -> Path:
     return write_images(tmp_path / "tiny", rows)
 
 
+def write_manifest(root: Path, people) -> Path:
+    """``root/labels.csv`` listing ``people`` × 3 classes × 3 small PNGs (``img/…``) with a subject column."""
+    rows, lines = [], ["path,label,subject"]
+    for p in people:
+        for c, name in enumerate(["happy", "sad", "angry"]):
+            for i in range(3):
+                rel = f"img/{p}_{name}_{i}.png"
+                rows.append((rel, c))
+                lines.append(f"{rel},{name},{p}")
+    write_images(root, rows)
+    csv = root / "labels.csv"
+    csv.write_text("\n".join(lines) + "\n")
+    return csv
+
+
 @pytest.fixture
 def tiny_manifest(tmp_path) -> Path:
     """A manifest: CSV with 4 people × 3 classes × 3 images.
 
     No person is coded 'NA' here: an NA-like subject cell is a missing id unless the spec
     says ``?na_subjects=id`` (see ``na_manifest`` for a person coded 'NA')."""
-    people = ["KA", "KB", "KC", "KD"]
-    rows, lines = [], ["path,label,subject"]
-    for p in people:
-        for c, name in enumerate(["happy", "sad", "angry"]):
-            for i in range(3):
-                rel = f"img/{p}_{name}_{i}.png"
-                rows.append((rel, c))
-                lines.append(f"{rel},{name},{p}")
-    write_images(tmp_path / "man", rows)
-    csv = tmp_path / "man" / "labels.csv"
-    csv.write_text("\n".join(lines) + "\n")
-    return csv
+    return write_manifest(tmp_path / "man", ["KA", "KB", "KC", "KD"])
 
 
 @pytest.fixture
 def na_manifest(tmp_path) -> Path:
     """Like ``tiny_manifest``, with one person coded 'NA' (as JAFFE has): read it with
     ``manifest:PATH?na_subjects=id``; without the option those rows have no subject id."""
-    people = ["NA", "KB", "KC", "KD"]
-    rows, lines = [], ["path,label,subject"]
-    for p in people:
-        for c, name in enumerate(["happy", "sad", "angry"]):
-            for i in range(3):
-                rel = f"img/{p}_{name}_{i}.png"
-                rows.append((rel, c))
-                lines.append(f"{rel},{name},{p}")
-    write_images(tmp_path / "na", rows)
-    csv = tmp_path / "na" / "labels.csv"
-    csv.write_text("\n".join(lines) + "\n")
-    return csv
+    return write_manifest(tmp_path / "na", ["NA", "KB", "KC", "KD"])
 
 
 def cli(*args: str, cwd: Path | None = None, check: bool = True, env=None, timeout=600, subprocess: bool = False):

@@ -176,3 +176,23 @@ def test_a_reference_without_refit_reruns_with_the_runs_default(tmp_path, monkey
     assert gate.run_reference(reference, tmp_path / "o", dataset=ds) == "results"
     assert seen["refit"] is True and seen["several_faces"] == "largest"
     assert seen["seed"] == default_of("seed") and seen["selection"] == default_of("selection")
+
+
+def test_drop_detects_each_image_once(tmp_path, monkeypatch):
+    """--several-faces drop: the kept images' detections come from the whole set's, not a second pass."""
+    from fer_bench.datasets import load_dataset
+
+    root = write_two_face_folder(tmp_path / "faces")
+    cache = ArrayCache(tmp_path / "cache")
+    ds = load_dataset(f"folder:{root}")
+    reduced, dropped = faces.drop_several_faces(ds, cache)
+    assert len(reduced) == len(ds) - len(dropped) == 9
+    whole = faces.face_geometry(ds, cache, rule="drop")
+
+    def detect_again(*args, **kwargs):
+        raise AssertionError("the kept images were detected a second time")
+
+    monkeypatch.setattr(faces, "_detect_rows", detect_again)
+    kept = faces.face_geometry(reduced, cache, rule="drop")
+    keep = np.flatnonzero(whole.n_faces <= 1)
+    assert np.array_equal(kept.boxes, whole.boxes[keep]) and kept.several == []
