@@ -98,16 +98,12 @@ def write_atomic(path: Path, data: str | bytes, *, hint: str | None = None) -> P
         while view:
             view = view[os.write(fd, view):]
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:  # OSError, Ctrl-C: no temporary is left behind
         if fd is not None:
             tmp.unlink(missing_ok=True)
-        error = storage_error(exc, path, hint=hint)
+        error = storage_error(exc, path, hint=hint) if isinstance(exc, OSError) else None
         if error is not None:
             raise error from None
-        raise
-    except BaseException:
-        if fd is not None:
-            tmp.unlink(missing_ok=True)
         raise
     finally:
         if fd is not None:

@@ -174,7 +174,7 @@ def _detects_faces(specs: list[MethodSpec], config: RunConfig) -> bool:
 
 
 def _cache_of(config: RunConfig) -> ArrayCache:
-    """The feature cache of a run (checked writable), as :func:`execute` opens it."""
+    """The feature cache of a run: ``--cache-dir``, else the default, checked writable."""
     cache_dir = default_cache_dir() if config.cache_dir is None else Path(config.cache_dir)
     writable_directory(cache_dir, "--cache-dir" if config.cache_dir is not None else "cache directory ($FER_BENCH_CACHE)")
     return ArrayCache(cache_dir)
@@ -209,9 +209,7 @@ def execute(the_plan: Plan, say: Callable[[str], None]) -> Results:
     config = the_plan.config
     created = not the_plan.out.exists()
     writable_directory(the_plan.out, "--out")
-    cache_dir = default_cache_dir() if config.cache_dir is None else Path(config.cache_dir)
-    writable_directory(cache_dir, "--cache-dir" if config.cache_dir is not None else "cache directory ($FER_BENCH_CACHE)")
-    cache = ArrayCache(cache_dir)
+    cache = _cache_of(config)
     cache.remove_stale_temporaries()  # left by a killed run: no process holds their lock
     executor = make_executor(jobs=config.jobs, backend=config.backend, scheduler=config.scheduler)
     failed: dict[str, str] = {}
@@ -220,7 +218,7 @@ def execute(the_plan: Plan, say: Callable[[str], None]) -> Results:
         empty = _execute_into_store(the_plan, say, cache, executor, failed)
         succeeded = not failed
     except StorageError as exc:  # the results folder's disk is full or read-only: say what is kept
-        if _nothing_stored(the_plan.out) or "kept" in str(exc):
+        if _nothing_stored(the_plan.out):
             raise
         raise type(exc)(f"{exc} (the folds already stored in {the_plan.out} are kept: re-run the same "
                         "command to resume)", path=exc.path, reason=exc.reason) from None
