@@ -90,10 +90,9 @@ import numpy as np
 
 from fer_bench.errors import FerBenchError
 from fer_bench.folds import fold_threads
-from fer_bench.model_selection import parameter_candidates, validation_accuracy
 from fer_bench.params import Param
 from fer_bench.registry import Method
-from fer_bench.selection import Candidate
+from fer_bench.selection import Candidate, parameter_candidates, validation_accuracy
 
 #: Classifiers any feature+classifier baseline can swap in for the ablation view.
 SKLEARN_CLASSIFIERS = ("svm", "logistic", "backprop")

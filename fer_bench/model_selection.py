@@ -1,4 +1,5 @@
-"""Protocols (how images are dealt into cross-validation groups) and validation-group selection.
+"""Protocols: how images are dealt into cross-validation groups (choosing on the validation
+group is :mod:`fer_bench.selection`'s).
 
 This module owns the splits. A protocol is a class in the scikit-learn manner: constructed
 with its settings (``n_folds``, ``n_runs``, ``seed``), it checks a dataset (:meth:`Protocol.check`),
@@ -32,13 +33,12 @@ from __future__ import annotations
 import hashlib
 import math
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
-from . import selection as _selection
 from .errors import ProtocolError
 from .registries import Registry
 
@@ -558,81 +558,3 @@ def inner_folds(groups: np.ndarray, fold: Fold) -> list[tuple[np.ndarray, np.nda
         train = np.flatnonzero((groups != fold.fold) & (groups != g))
         pairs.append((train, val))
     return pairs
-
-
-# -- choosing hyperparameters on the validation group -------------------------------------------
-#: The one tie rule of fer-bench (defined in :mod:`fer_bench.selection`, which applies it).
-TIE_RULE = _selection.TIE_RULE
-
-
-def parameter_candidates(grid: Mapping[str, Iterable[Any]]) -> list[dict[str, Any]]:
-    """Every combination of a grid, in the order given (first key outermost, first values first)."""
-    combos: list[dict[str, Any]] = [{}]
-    for key, values in grid.items():
-        combos = [{**c, key: v} for c in combos for v in values]
-    return combos
-
-
-candidate_key = _selection.candidate_key
-
-
-def best_candidate(scores: Sequence[tuple[Mapping[str, Any], float]]) -> tuple[dict[str, Any], float]:
-    """The chosen ``(candidate, score)`` among ``[(candidate, validation_accuracy), ...]``
-    by :func:`fer_bench.selection.choose` (:data:`TIE_RULE`). Raises ``ValueError`` on an
-    empty list."""
-    index = _selection.choose([_selection.Candidate(dict(c), float(s)) for c, s in scores])
-    candidate, score = scores[index]
-    return dict(candidate), float(score)
-
-
-def mean_scores(per_split: Sequence[Sequence[tuple[Mapping[str, Any], float]]]) -> list[tuple[dict[str, Any], float]]:
-    """Each candidate's score averaged over several validation splits (inner CV) by
-    :func:`fer_bench.selection.average`, in the first split's order; candidates missing
-    from a split are dropped."""
-    averaged = _selection.average([[_selection.Candidate(dict(c), float(s)) for c, s in split]
-                                   for split in per_split])
-    return [(c.params, c.score) for c in averaged]
-
-
-def validation_accuracy(model, X_val, y_val) -> float:
-    """Accuracy (fraction in [0, 1]) of ``model.predict`` on the validation group (0 if empty)."""
-    return float(np.mean(np.asarray(model.predict(X_val)) == np.asarray(y_val))) if len(y_val) else 0.0
-
-
-def select_on_validation(
-    build: Callable[..., Any],
-    grid: Mapping[str, Iterable[Any]] | Sequence[Mapping[str, Any]],
-    X_train,
-    y_train,
-    X_val,
-    y_val,
-    sample_weight_train=None,
-):
-    """Fit ``build(**candidate)`` on the training group for every candidate and keep the
-    best on the validation group (:func:`best_candidate`).
-
-    ``grid`` is a dict of lists (every combination, :func:`parameter_candidates`) or a
-    list of candidate dicts. Returns ``(model, candidate, score, scores)``: the chosen
-    model *fitted on the training group only*, its candidate, its validation accuracy,
-    and ``[(candidate, accuracy), ...]`` for every candidate in order. The engine's refit
-    step (Li 2021, §3.6) then retrains the chosen candidate on training + validation.
-    """
-    candidates = parameter_candidates(grid) if isinstance(grid, Mapping) else [dict(c) for c in grid]
-    scores, best_model = [], None
-    for candidate in candidates:
-        model = build(**candidate)
-        if sample_weight_train is None:
-            model.fit(X_train, y_train)
-        else:
-            model.fit(X_train, y_train, **{weight_key(model): sample_weight_train})
-        scores.append((candidate, validation_accuracy(model, X_val, y_val)))
-        if best_candidate(scores)[0] == candidate:  # keep only the current best model in memory
-            best_model = model
-    chosen, score = best_candidate(scores)
-    return best_model, chosen, score, scores
-
-
-def weight_key(model) -> str:
-    """The ``fit`` keyword that passes sample weights to ``model`` (a Pipeline's last step)."""
-    steps = getattr(model, "steps", None)
-    return f"{steps[-1][0]}__sample_weight" if steps else "sample_weight"

@@ -206,16 +206,14 @@ class Method:
     def fit(self, X_train, y_train, X_val, y_val, *, random_state: int) -> Method:
         """Outside the engine: choose on the validation group as the engine does
         (:func:`fer_bench.selection.select`) and become the chosen candidate fitted on the
-        training group; ``selection_`` holds the choice (and, for reading, ``chosen_`` and
-        ``validation_scores_`` its parameters and every ``(params, score)``). Earlier-contract
-        methods override it. Must return ``self``."""
+        training group; ``selection_`` (a :class:`fer_bench.selection.Selection`, without
+        models) holds the choice: ``selection_.params`` and every candidate with its score.
+        Earlier-contract methods override it. Must return ``self``."""
         if not selection.uses_candidates(self):
             raise NotImplementedError
         chosen = selection.select(self, X_train, y_train, X_val, y_val, random_state=random_state)
         self.__dict__.update(chosen.model.__dict__)
         self.selection_ = selection.Selection([c.bare() for c in chosen.candidates], chosen.params, chosen.score, how=chosen.how)
-        self.chosen_ = chosen.params
-        self.validation_scores_ = [(c.params, c.score) for c in chosen.candidates]
         return self
 
     def refit(self, X, y, *, random_state: int) -> Method:
@@ -271,17 +269,12 @@ class Method:
     def fit_info(self) -> dict[str, Any]:
         """Facts about the last training, stored per fold: what the method adds to
         ``fit_info_`` (epochs, training accuracy, …); the engine adds its choice
-        (:meth:`fer_bench.selection.Selection.record`). After :meth:`fit` (or an
-        earlier-contract method's ``fit``) also ``chosen`` and the validation accuracy
-        (percent) of every candidate."""
+        (:meth:`fer_bench.selection.Selection.record`). After :meth:`fit` outside the
+        engine, the same record of ``selection_``."""
         info = dict(self.fit_info_)
-        chosen = getattr(self, "chosen_", None)
-        scores = getattr(self, "validation_scores_", None)
-        if chosen is not None:
-            info.setdefault("chosen", chosen)
-        if scores:
-            info.setdefault("val_accuracy", round(100 * max(s for _, s in scores), 4))
-            info.setdefault("validation_scores", [[c, round(100 * s, 4)] for c, s in scores])
+        chosen = getattr(self, "selection_", None)
+        for key, value in (chosen.record() if chosen is not None else {}).items():
+            info.setdefault(key, value)
         return info
 
 

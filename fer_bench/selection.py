@@ -26,7 +26,7 @@ writes those attributes.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,14 +84,21 @@ class Selection:
 
     def record(self) -> dict[str, Any]:
         """The per-fold record of the choice (``fold_info``): ``chosen``, ``val_accuracy``
-        (percent, the best candidate's) and ``validation_scores`` (``[[params, percent]]``);
-        empty when there was nothing to choose."""
+        (percent, the best candidate's), ``validation_scores`` (``[[params, percent]]``) and,
+        when the method declares a secondary key, ``validation_tiebreak`` (its name and
+        ``[[params, value]]``); empty when there was nothing to choose."""
         out: dict[str, Any] = {}
         if self.params is not None:
             out["chosen"] = self.params
         if self.candidates:
             out["val_accuracy"] = round(100 * max(c.score for c in self.candidates), 4)
             out["validation_scores"] = [[c.params, round(100 * c.score, 4)] for c in self.candidates]
+            named = [c for c in self.candidates if c.tiebreak is not None]
+            if named:  # the declared secondary key, stated and recorded with its values
+                out["validation_tiebreak"] = {
+                    "name": named[0].tiebreak_name, "lower_wins": True,
+                    "values": [[c.params, None if c.tiebreak is None else round(c.tiebreak, 6)] for c in self.candidates],
+                }
         return out
 
 
@@ -131,6 +138,25 @@ def average(per_split: Sequence[Sequence[Candidate]]) -> list[Candidate]:
         if len(values) == len(tables):
             out.append(Candidate(dict(c.params), float(np.mean(values))))
     return out
+
+
+def parameter_candidates(grid: Mapping[str, Iterable[Any]]) -> list[dict[str, Any]]:
+    """Every combination of a grid, in the order given (first key outermost, first values first)."""
+    combos: list[dict[str, Any]] = [{}]
+    for key, values in grid.items():
+        combos = [{**c, key: v} for c in combos for v in values]
+    return combos
+
+
+def validation_accuracy(model, X_val, y_val) -> float:
+    """Accuracy (fraction in [0, 1]) of ``model.predict`` on the validation group (0 if empty)."""
+    return float(np.mean(np.asarray(model.predict(X_val)) == np.asarray(y_val))) if len(y_val) else 0.0
+
+
+def weight_key(model) -> str:
+    """The ``fit`` keyword that passes sample weights to ``model`` (a Pipeline's last step)."""
+    steps = getattr(model, "steps", None)
+    return f"{steps[-1][0]}__sample_weight" if steps else "sample_weight"
 
 
 # -- the engine's steps ---------------------------------------------------------------------------

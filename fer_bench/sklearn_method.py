@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .model_selection import parameter_candidates, validation_accuracy, weight_key
 from .registry import Method
+from .selection import parameter_candidates, validation_accuracy, weight_key
 
 
 class SklearnMethod(Method):
@@ -43,7 +43,7 @@ class SklearnMethod(Method):
         return np.asarray(X, dtype=np.float64).reshape(len(X), -1)
 
     def candidates(self, X_train, y_train, X_val, y_val, *, random_state: int):
-        """Every grid point (:func:`~fer_bench.model_selection.parameter_candidates`, in
+        """Every grid point (:func:`~fer_bench.selection.parameter_candidates`, in
         order) fitted on the training group and scored on the validation group."""
         from .selection import Candidate, fitted_copy
 

@@ -35,9 +35,9 @@ The rules (each failure names the rule and what was seen):
 - **picklable after fit** (the engine's joblib workers): a pickled and loaded fitted method
   predicts the same;
 - **refit honoured** (when the method implements :meth:`~fer_bench.registry.Method.refit`):
-  ``refit(X, y, random_state=...)`` takes no validation data, returns ``self``, keeps
-  ``chosen_``; a method that records ``validation_scores_`` names ``chosen_`` among the
-  candidates.
+  ``refit(X, y, random_state=...)`` takes no validation data, returns ``self`` and keeps
+  the choice ``fit`` made (``selection_.params``; an earlier-contract method's ``chosen_``,
+  which must be among the candidates of its ``validation_scores_``).
 
 A method that cannot run here (:meth:`~fer_bench.registry.Method.skip_reasons`: a missing
 library or model file, fine-tuning on a CPU) is reported as skipped with its reasons, not as
@@ -360,11 +360,18 @@ def _check_picklable(case: _Case) -> bool:
     return True
 
 
+def _choice_of(model):
+    """The candidate a fitted method chose: ``selection_.params`` (:meth:`Method.fit`), or an
+    earlier-contract method's ``chosen_``."""
+    chosen = getattr(model, "selection_", None)
+    return chosen.params if chosen is not None else getattr(model, "chosen_", None)
+
+
 def _check_refit(case: _Case) -> bool:
     """refit takes (X, y, *, random_state) only, returns self and trains the chosen candidate."""
     model, train, val, test = case.model, *case.parts
-    scores = getattr(model, "validation_scores_", None)
-    chosen = getattr(model, "chosen_", None)
+    scores = getattr(model, "validation_scores_", None)  # the earlier contract's record
+    chosen = _choice_of(model)
     if scores:
         candidates = [c for c, _ in scores] if all(isinstance(s, (tuple, list)) and len(s) == 2 for s in scores) else None
         if candidates is None:
@@ -383,8 +390,8 @@ def _check_refit(case: _Case) -> bool:
         out = model.refit(case.features[trval], case.labels[trval], random_state=case.seed)
         if out is not model:
             case.fail(f"refit: returned {type(out).__name__}, not self")
-        elif getattr(model, "chosen_", None) != chosen:
-            case.fail(f"refit: changed chosen_ from {chosen!r} to {getattr(model, 'chosen_', None)!r}; refit "
+        elif _choice_of(model) != chosen:
+            case.fail(f"refit: changed the chosen candidate from {chosen!r} to {_choice_of(model)!r}; refit "
                       "trains the chosen candidate, it does not choose again")
         else:
             pred = _predict_blind(model, case.features[test])

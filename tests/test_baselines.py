@@ -15,7 +15,7 @@ from fer_bench_baselines.swe_bbo import block_entropy, subband_entropy
 
 import fer_bench
 from fer_bench.errors import FerBenchError, UnknownMethodError
-from fer_bench.model_selection import best_candidate
+from fer_bench.selection import Candidate, choose
 
 from .conftest import cli
 
@@ -115,19 +115,19 @@ def test_refit_contract(name):
     with pytest.raises(FerBenchError, match="refit called before fit"):
         model.refit(features[train], y[train], random_state=3)
     model.fit(features[train], y[train], features[val], y[val], random_state=3)
-    scores = model.validation_scores_
+    scores = [(c.params, c.score) for c in model.selection_.candidates]
     assert scores and all(isinstance(c, dict) and 0.0 <= a <= 1.0 for c, a in scores)
     assert len({json.dumps(c, sort_keys=True) for c, _ in scores}) == len(scores)  # every candidate once
-    assert model.chosen_ == best_candidate(scores)[0]  # the engine's one tie rule: the earliest of the best
-    assert model.fit_info()["chosen"] == model.chosen_
+    assert model.selection_.params == scores[choose([Candidate(c, a) for c, a in scores])][0]  # the one tie rule
+    assert model.fit_info()["chosen"] == model.selection_.params
     if model.classifier in ("svm", "fsvm"):
         grid = len(method.C_grid) * (len(method.gamma_grid) if method.svm_kernel == "rbf" else 1)
         counts = len(model.counts(method.as_matrix(features[train]))) if name == "pca-svm" else 1
         assert len(scores) == grid * counts
-    chosen = dict(model.chosen_)
+    chosen = dict(model.selection_.params)
     both = np.concatenate([train, val])
     model.refit(features[both], y[both], random_state=3)
-    assert model.chosen_ == chosen and model.fit_info()["refit"] is True
+    assert model.selection_.params == chosen and model.fit_info()["refit"] is True
     pred = model.predict(features[test])
     assert pred.shape == (len(test),) and set(pred) <= {0, 1, 2}
     if name in ("swe-bbo", "dwt-pca-cso"):

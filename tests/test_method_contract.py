@@ -105,7 +105,7 @@ def test_a_good_method_passes():
     (PeeksAtTestLabels, "never sees test labels: on 40 test images with random labels predict scored 100 %"),
     (NotDeterministic, "deterministic under a seed: two fits with random_state=0 predicted differently"),
     (NotPicklable, "picklable after fit"),
-    (ChoosesAgainInRefit, "refit: changed chosen_ from {'k': 1} to {'k': 2}"),
+    (ChoosesAgainInRefit, "refit: changed the chosen candidate from {'k': 1} to {'k': 2}"),
     (DatasetStatistic, "extract_features: parallel_features is declared, but features of the images in two chunks"),
 ])
 def test_check_method_catches_a_broken_rule(cls, rule):

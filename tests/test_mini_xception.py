@@ -179,13 +179,14 @@ def test_probe_chooses_C_on_validation_and_refits_on_train_and_val(models):
     assert features.shape == (len(images), 2, 128) and features.dtype == np.float32
     train, val, test = split == 0, split == 1, split == 2
     model = probe.clone().fit(features[train], y[train], features[val], y[val], random_state=0)
-    assert [c for c, _ in model.validation_scores_] == [{"C": c} for c in sorted(probe.C_grid)]
-    assert model.chosen_["C"] in probe.C_grid and model.fit_info()["chosen"] == model.chosen_
+    chosen = model.selection_.params
+    assert [c.params for c in model.selection_.candidates] == [{"C": c} for c in sorted(probe.C_grid)]
+    assert chosen["C"] in probe.C_grid and model.fit_info()["chosen"] == chosen
     before = model.model_
     both = train | val
     model.refit(features[both], y[both], random_state=0)
-    assert model.model_ is not before and model.model_[-1].C == model.chosen_["C"]
-    assert model.fit_info()["refit"] == {"C": model.chosen_["C"], "n_images": int(both.sum())}
+    assert model.model_ is not before and model.model_[-1].C == chosen["C"]
+    assert model.fit_info()["refit"] == {"C": chosen["C"], "n_images": int(both.sum())}
     assert np.mean(model.predict(features[test]) == y[test]) > 0.6  # chance is 1/3
 
 
@@ -209,9 +210,14 @@ def test_finetune_chooses_epochs_on_validation_and_refits_exactly_that_many(mode
     train, val = split == 0, split == 1
     method = create_method("minixception", epochs=4, patience=4, batch_size=8)
     method.fit(images[train], y[train], images[val], y[val], random_state=3)
-    assert [c for c, _ in method.validation_scores_] == [{"epochs": e} for e in range(1, 5)]
-    chosen = method.chosen_["epochs"]
+    candidates = method.selection_.candidates
+    assert [c.params for c in candidates] == [{"epochs": e} for e in range(1, 5)]
+    chosen = method.selection_.params["epochs"]
     assert chosen == method.fit_info()["best_epoch"] and method.model_.head.out_channels == 3
+    # The declared secondary key (the validation loss) is stated and recorded with every epoch's value.
+    tiebreak = method.fit_info()["validation_tiebreak"]
+    assert tiebreak["name"] == "validation loss" and tiebreak["lower_wins"] is True
+    assert [v for _, v in tiebreak["values"]] == [round(c.tiebreak, 6) for c in candidates]
     first, last = method.fit_info()["train_loss_first_last"]
     both = train | val
     method.refit(images[both], y[both], random_state=3)

@@ -9,13 +9,10 @@ from fer_bench.model_selection import (
     PROTOCOLS,
     ImageLevelKFold,
     SubjectKFold,
-    best_candidate,
     check_split,
     folds_of_run,
     get_protocol,
     inner_folds,
-    mean_scores,
-    select_on_validation,
 )
 from tests.conftest import cli, write_images
 
@@ -224,26 +221,17 @@ def test_inner_folds_rotate_the_non_test_groups():
         assert len(train) + len(val) == 16
 
 
-def test_best_candidate_prefers_the_simplest_on_ties():
-    scores = [({"C": 1}, 0.5), ({"C": 10}, 0.7), ({"C": 100}, 0.7)]
-    assert best_candidate(scores) == ({"C": 10}, 0.7)
-    averaged = mean_scores([scores, [({"C": 1}, 0.9), ({"C": 10}, 0.5), ({"C": 100}, 0.5)]])
-    assert averaged == [({"C": 1}, 0.7), ({"C": 10}, 0.6), ({"C": 100}, 0.6)]
+def test_the_one_tie_rule_prefers_the_simplest_and_averages_inner_splits():
+    from fer_bench.selection import Candidate, average, choose
 
-
-def test_select_on_validation_records_every_candidate():
-    from sklearn.neighbors import KNeighborsClassifier
-
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(60, 2))
-    y = (X[:, 0] > 0).astype(int)
-    model, chosen, score, scores = select_on_validation(
-        lambda n_neighbors: KNeighborsClassifier(n_neighbors=n_neighbors), {"n_neighbors": [1, 3, 5]},
-        X[:40], y[:40], X[40:], y[40:],
-    )
-    assert [c for c, _ in scores] == [{"n_neighbors": k} for k in (1, 3, 5)]
-    assert (chosen, score) == best_candidate(scores)
-    assert model.n_neighbors == chosen["n_neighbors"]
+    scores = [Candidate({"C": 1}, 0.5), Candidate({"C": 10}, 0.7), Candidate({"C": 100}, 0.7)]
+    assert choose(scores) == 1  # equal accuracy: the earliest (simplest) in declared order
+    other = [Candidate({"C": 1}, 0.9), Candidate({"C": 10}, 0.5), Candidate({"C": 100}, 0.5)]
+    assert [(c.params, round(c.score, 6)) for c in average([scores, other])] == [
+        ({"C": 1}, 0.7), ({"C": 10}, 0.6), ({"C": 100}, 0.6)]
+    # A declared secondary key (lower wins) decides between equal accuracies, before the order.
+    ties = [Candidate({"epochs": 1}, 0.7, 0.9, "loss"), Candidate({"epochs": 2}, 0.7, 0.4, "loss")]
+    assert choose(ties) == 1
 
 
 def test_subject_split_sizes_are_in_the_fold_table(tmp_path):

@@ -42,7 +42,7 @@ def test_above_large_n_the_svm_takes_its_large_set_form_and_records_it(name, for
     assert "instead of the exact kernel SVM" in info["text"]
     assert np.mean(model.predict(Xv) == yv) > 0.9  # separable clusters: the approximation still learns them
     # The same grid, chosen on validation.
-    assert len(model.validation_scores_) == len(model.fit_info()["validation_scores"])
+    assert len(model.selection_.candidates) == len(model.fit_info()["validation_scores"])
     model.refit(np.concatenate([X, Xv]), np.concatenate([y, yv]), random_state=0)
     assert isinstance(model.model_, LargeSetSVC) and "at_scale" in model.fit_info()
 
@@ -54,7 +54,7 @@ def test_at_or_below_large_n_the_published_form_runs_unchanged():
     at_threshold = create_method("pca-svm", n_components=10, large_n=len(X)).fit(X, y, Xv, yv, random_state=0)
     for model in (default, at_threshold):
         assert not model.at_scale_ and isinstance(model.model_, KernelSVC) and "at_scale" not in model.fit_info()
-        assert model.validation_scores_ == exact.validation_scores_
+        assert model.selection_.candidates == exact.selection_.candidates
         np.testing.assert_array_equal(model.predict(Xv), exact.predict(Xv))
 
 
@@ -62,7 +62,7 @@ def test_the_fuzzy_memberships_weight_the_large_set_svm():
     X, y, Xv, yv = blobs(seed=3)
     fuzzy = create_method("bwe-fsvm", large_n=10, nystroem_components=20).fit(X, y, Xv, yv, random_state=0)
     # The same chosen C and gamma, the same landmarks, no memberships: another SVM.
-    unweighted = LargeSetSVC(fuzzy.chosen_["C"], "rbf", fuzzy.model_.gamma, 20, 0)
+    unweighted = LargeSetSVC(fuzzy.selection_.params["C"], "rbf", fuzzy.model_.gamma, 20, 0)
     unweighted.fit(fuzzy.transform_(fuzzy.as_matrix(X)), y)
     assert not np.allclose(fuzzy.model_.pipeline_["svm"].coef_, unweighted.pipeline_["svm"].coef_)
 

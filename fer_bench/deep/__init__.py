@@ -53,14 +53,16 @@ Everything else the available sources do not say; our choices, each a parameter:
   resampling; early stopping after ``patience`` (8) epochs without a better validation
   accuracy, and the model of the best validation epoch (ties: lower validation loss)
   predicts the test group. The test group never influences training or selection.
-  ``validation_scores_`` lists every epoch's validation accuracy, ``chosen_`` the best
-  epoch; :meth:`~fer_bench.deep.strategies.FineTune.refit` (Li 2021 §3.6) trains a fresh network on training
-  + validation for exactly that many epochs (same schedule, no early stopping).
+  Each epoch run is a candidate (:meth:`~fer_bench.deep.strategies.FineTune.candidates`),
+  chosen by the engine's one tie rule (:mod:`fer_bench.selection`) and stored per fold with
+  every epoch's validation accuracy and loss; :meth:`~fer_bench.deep.strategies.FineTune.train`
+  (the refit, Li 2021 §3.6) trains a fresh network on training + validation for exactly
+  that many epochs (same schedule, no early stopping).
 - ``probe`` (``resnet101-probe``, ``mobilenetv2-probe``): the backbone is frozen; its
   pooled penultimate features of each image and of its mirror image are computed once per
   dataset (cached); per fold a multinomial logistic regression on standardised features
   is trained on both views, ``C`` from ``C_grid`` chosen on the validation group, and a
-  test image's class probabilities are the mean over its two views; ``refit`` retrains
+  test image's class probabilities are the mean over its two views; the refit retrains
   the logistic regression on training + validation with the chosen ``C``.
 - On CUDA: channels-last memory format and mixed precision (bfloat16 where supported,
   else float16 with a gradient scaler); cuDNN autotuning, so GPU runs are not bitwise

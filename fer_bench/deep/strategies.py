@@ -7,7 +7,7 @@ backbone in :mod:`fer_bench.deep.catalogue`.
   of its mirror image) are computed once per dataset and cached; per fold a logistic
   regression on them, ``C`` chosen on the validation group.
 - :class:`FineTune`: a new output layer, all layers trained; the number of epochs chosen
-  on the validation group.
+  on the validation group (validation loss as the declared secondary key).
 
 Parameters: a method's are declared by its backbone (which network, which weights, the
 input size) and its strategy (``strategy_parameters``), and combined once, by
@@ -133,7 +133,7 @@ class DeepMethod(Method):
 
 class Probe(DeepMethod):
     """Frozen network features (original + mirrored view) → logistic regression, ``C``
-    chosen on the validation group; :meth:`refit` retrains it on training + validation."""
+    chosen on the validation group; :meth:`train` retrains it on training + validation."""
 
     strategy = "probe"
     network_role = "features"
@@ -269,8 +269,8 @@ class Probe(DeepMethod):
 
 class FineTune(DeepMethod):
     """All layers trained with a new output layer (the paper's transfer learning); the
-    number of epochs is chosen on the validation group, :meth:`refit` retrains on
-    training + validation for exactly that many epochs. The input is the cached image
+    number of epochs is chosen on the validation group (:meth:`candidates`), :meth:`train`
+    retrains on training + validation for exactly that many epochs. The input is the cached image
     stack itself (no feature step), so the network and its weights are role ``fit``,
     and ``batch_size`` is the SGD mini-batch, which changes the result."""
 
@@ -452,39 +452,56 @@ class FineTune(DeepMethod):
         y_val = np.asarray(y_val if y_val is not None else [], dtype=np.int64)
         return int(max(np.max(y_train), y_val.max() if len(y_val) else 0)) + 1
 
-    def fit(self, X_train, y_train, X_val, y_val, *, random_state: int):
+    def candidates(self, X_train, y_train, X_val, y_val, *, random_state: int):
+        """One candidate per epoch run, ``{"epochs": e}`` for e = 1 … epochs run (fewer
+        epochs are simpler), scored by validation accuracy with the validation loss as the
+        declared secondary key (:data:`fer_bench.selection.TIE_RULE`). Early stopping and
+        the best checkpoint use :func:`fer_bench.selection.choose`, the engine's rule, so
+        the checkpoint kept is the engine's choice: that candidate comes with its network
+        (``build``). A network trained for e epochs from the same seed with the same
+        schedule (its length stays ``epochs``) is that checkpoint, so :meth:`train` with
+        ``{"epochs": e}`` is the refit of it (Li 2021 §3.6)."""
         y_train = np.asarray(y_train, dtype=np.int64)
         y_val = np.asarray(y_val, dtype=np.int64)
-        self.n_classes_ = self._n_classes(y_train, y_val)
-        run = self._train(X_train, y_train, self.n_classes_, random_state, self.epochs, X_val, y_val)
-        self.model_, self.device_, self.dtype_ = run["model"], run["device"], run["dtype"]
-        # Candidates: the number of epochs, 1 … epochs run (fewer epochs are simpler).
-        self.validation_scores_ = [({"epochs": e + 1}, acc) for e, (acc, _) in enumerate(run["history"])]
-        self.chosen_ = {"epochs": run["best_epoch"]}
-        best_acc = run["history"][run["best_epoch"] - 1][0] if run["history"] else 0.0
-        self.fit_info_ = {
-            **self.network.record(),
-            "weights": run["resolved"].describe(),
-            "pretraining": self.pretraining,
-            "epochs_run": run["epochs_run"],
-            "best_epoch": run["best_epoch"],
-            "best_val_accuracy": round(100 * best_acc, 4),
-            "train_loss_first_last": [round(run["train_losses"][0], 4), round(run["train_losses"][-1], 4)],
-            "seconds_per_epoch": round(run["seconds_per_epoch"], 4),
-            "device": str(run["device"]),
-            "precision": run["precision"],
-        }
-        return self
+        n_classes = self._n_classes(y_train, y_val)
+        run = self._train(X_train, y_train, n_classes, random_state, self.epochs, X_val, y_val)
+        out = [Candidate({"epochs": e + 1}, acc, loss, "validation loss") for e, (acc, loss) in enumerate(run["history"])]
+        if not out:  # no validation images: the last epoch is the only candidate
+            out = [Candidate({"epochs": run["best_epoch"]}, 0.0)]
+        best = out[run["best_epoch"] - 1] if run["history"] else out[0]
+        best.build = self._fitted(run, n_classes)
+        return out
 
-    def refit(self, X, y, *, random_state: int):
-        """A fresh network trained on ``X`` (training + validation groups) for exactly the
-        number of epochs :meth:`fit` chose, with the same learning-rate schedule (its
-        length stays ``epochs``), no validation data and no early stopping."""
-        if not getattr(self, "chosen_", None):
-            raise FerBenchError(f"{self.name}: refit() needs fit() to have chosen the number of epochs first")
+    def _fitted(self, run: dict, n_classes: int):
+        """A builder of a copy of this method holding ``run``'s network (the best checkpoint)."""
+        def build():
+            fitted = copy.copy(self)
+            fitted.n_classes_ = n_classes
+            fitted.model_, fitted.device_, fitted.dtype_ = run["model"], run["device"], run["dtype"]
+            best_acc = run["history"][run["best_epoch"] - 1][0] if run["history"] else 0.0
+            fitted.fit_info_ = {
+                **self.network.record(),
+                "weights": run["resolved"].describe(),
+                "pretraining": self.pretraining,
+                "epochs_run": run["epochs_run"],
+                "best_epoch": run["best_epoch"],
+                "best_val_accuracy": round(100 * best_acc, 4),
+                "train_loss_first_last": [round(run["train_losses"][0], 4), round(run["train_losses"][-1], 4)],
+                "seconds_per_epoch": round(run["seconds_per_epoch"], 4),
+                "device": str(run["device"]),
+                "precision": run["precision"],
+            }
+            return fitted
+        return build
+
+    def train(self, params, X, y, *, random_state: int):
+        """A fresh network trained on ``X`` (the engine passes training + validation
+        groups) for exactly ``params["epochs"]`` epochs, with the same learning-rate
+        schedule (its length stays ``epochs``), no validation data and no early stopping."""
         y = np.asarray(y, dtype=np.int64)
         n_classes = max(getattr(self, "n_classes_", 0), self._n_classes(y))
-        run = self._train(X, y, n_classes, random_state, self.chosen_["epochs"])
+        run = self._train(X, y, n_classes, random_state, int(params["epochs"]))
+        self.n_classes_ = n_classes
         self.model_, self.device_, self.dtype_ = run["model"], run["device"], run["dtype"]
         self.fit_info_ = {
             **self.fit_info_,
