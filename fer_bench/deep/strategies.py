@@ -824,7 +824,8 @@ class PartialFineTune(DeepMethod):
         run = self._train(X, y, n_classes, random_state, int(params["epochs"]))
         self.n_classes_ = n_classes
         self.top_, self.device_, self.dtype_ = run["top"], run["device"], run["dtype"]
-        self.fit_info_ = {**self.fit_info_, "refit": {**self._record(run), "n_images": int(len(y))}}
+        # Not "refit": the engine stores its own refit flag under that name (fer_bench.folds).
+        self.fit_info_ = {**self.fit_info_, "refit_training": {**self._record(run), "n_images": int(len(y))}}
         return self
 
     def predict(self, X) -> np.ndarray:
