@@ -172,6 +172,7 @@ class CPUMiniXceptionPartial(MiniXceptionPartial):
         return self.unmet_requirements(device)
 
 
+@pytest.mark.slow
 def test_minixception_partial_keeps_the_method_contract_when_run_on_a_cpu():
     report = check_method(CPUMiniXceptionPartial, params={"epochs": 3, "n_views": 3, "batch_size": 8})
     assert not report.skipped

@@ -63,8 +63,9 @@ class Backbone:
     Class attributes: ``requirements`` (importable modules), ``pretraining`` (the data its
     pretrained weights saw), ``channels`` (3: RGB, 1: gray), ``face`` (the face
     preprocessing it expects), ``cpu_probe_limit`` (training images above which a frozen
-    probe is left out of ``--methods all`` on a CPU; ``None``: never) and
-    ``cpu_finetune_skip`` (why fine-tuning is left out on a CPU).
+    probe is left out of ``--methods all`` on a CPU; ``None``: never),
+    ``cpu_finetune_skip`` (why fine-tuning is left out on a CPU) and ``cuts`` (where partial
+    fine-tuning may cut it, the default first: :meth:`split`).
 
     An instance holds the values of its declared parameters (``weights``, ``image_size``,
     …) for the method ``method`` (named in errors).
@@ -327,10 +328,11 @@ class TorchvisionBackbone(Backbone):
 
     #: Cuts by network family, the default first. ResNet: before ``layer4`` (Li 2021 §3.5
     #: keeps the shallow layers: the last stage and the new ``fc`` train) or ``layer3``.
-    #: MobileNetV2: before inverted-residual block 14 of ``features`` (the last 4 blocks, the
-    #: last 1×1 convolution and the classifier train: the 160/320-channel 7×7 stage, about
-    #: 2/3 of the network's parameters but ~1/6 of its FLOPs at 224 px), 17 (the last block
-    #: only) or 11 (from the 96-channel stage on).
+    #: MobileNetV2: before inverted-residual block 14 of ``features`` (the default: the last 4
+    #: blocks, the 160/320-channel 7×7 stage, the last 1×1 convolution and the classifier
+    #: train, most of the network's parameters but a small share of its FLOPs; the cached
+    #: maps are the 96×14×14 output of block 13 at 224 px), 17 (the last block only) or 11
+    #: (from the 96-channel stage on).
     family_cuts: ClassVar[dict[str, tuple[str, ...]]] = {
         "resnet": ("layer4", "layer3"),
         "mobilenet_v2": ("features.14", "features.17", "features.11"),
