@@ -378,9 +378,16 @@ def method_identity(method: Method, spec: ImageSpec | None = None) -> dict[str, 
 
 
 def method_record(method: Method, spec: ImageSpec | None = None) -> dict[str, Any]:
-    """What reports show about a method, recorded at run time so reports never import plugins."""
+    """What reports show about a method, recorded at run time so reports never import plugins.
+
+    ``family``: ``deep`` when the method's class is a :class:`fer_bench.deep.strategies.DeepMethod`,
+    else ``classical`` (the error overlap's best classical + best deep pair,
+    :func:`fer_bench.reporting.overlap.method_family`)."""
+    from .deep.strategies import DeepMethod  # no torch import: the strategies load torch lazily
+
     spec = spec or method.input_spec()
     return {
+        "family": "deep" if isinstance(method, DeepMethod) else "classical",
         "name": method.name,
         "description": method.description,
         "citation": method.citation,

@@ -77,8 +77,9 @@ def _kv(mapping: dict) -> str:
     return f"<dl class=\"kv\">{''.join(items)}</dl>\n"
 
 
-def _figures(results, out: Path) -> list[tuple[str, str, bytes]]:
-    """(stem, caption, PNG bytes): the files written by write_plots, else rendered now."""
+def _figures(results, out: Path, skip: tuple[str, ...] = ()) -> list[tuple[str, str, bytes]]:
+    """(stem, caption, PNG bytes): the files written by write_plots, else rendered now; stems in
+    ``skip`` are left out (not drawn)."""
     import matplotlib
 
     from .plots import _RC, figure_bytes, figures
@@ -86,6 +87,8 @@ def _figures(results, out: Path) -> list[tuple[str, str, bytes]]:
     found = []
     with matplotlib.rc_context(_RC):
         for stem, caption, make in figures(results):
+            if stem in skip:
+                continue
             path = out / f"{stem}.png"
             found.append((stem, caption, path.read_bytes() if path.is_file() else figure_bytes(make(), "png")))
     return found
@@ -98,6 +101,7 @@ def render_html(results, out: Path | None = None) -> str:
     parts = _header(results)
     parts += _comparison(results)
     parts += _ablation(results)
+    parts += _error_overlap(results, out)
     parts += _per_run_tables(results)
     parts += _figure_section(results, out)
     parts += _details(results)
@@ -180,6 +184,43 @@ def _ablation(results) -> list[str]:
     ]
 
 
+def _error_overlap(results, out: Path) -> list[str]:
+    """Kappa of correctness and double fault of every pair of methods, the oracle accuracies and
+    the double-fault heat map (:mod:`fer_bench.reporting.overlap`); nothing with fewer than two
+    complete methods."""
+    import matplotlib
+
+    from .overlap import MEANING, error_overlap, number_text
+    from .plots import _RC, OVERLAP_FIGURE, figure_bytes, plot_error_overlap
+
+    overlap = error_overlap(results)
+    if overlap is None:
+        return []
+    path = out / f"{OVERLAP_FIGURE}.png"
+    if path.is_file():
+        png = path.read_bytes()
+    else:
+        with matplotlib.rc_context(_RC):
+            png = figure_bytes(plot_error_overlap(results, overlap), "png")
+    data = base64.b64encode(png).decode("ascii")
+    caption = "Double fault of every pair of methods (% of test images both got wrong; diagonal: own error rate)"
+    fmt = {c: (lambda v: number_text(v, 2)) for c in overlap.kappa.columns}
+    fmt_df = {c: (lambda v: number_text(v, 1)) for c in overlap.double_fault.columns}
+    return [
+        "<h2 id=\"error-overlap\">Error overlap — do the methods fail on the same images?</h2>\n",
+        "<p>From the stored test predictions, per pair on the images both methods predicted in their complete "
+        "common runs (counts in <code>error_overlap.csv</code>).</p>\n",
+        "<ul>" + "".join(f"<li>{_md_inline(line)}</li>" for line in overlap.oracle_lines()) + "</ul>\n",
+        f"<p>{_esc(MEANING)}</p>\n",
+        "<h3>Agreement of correctness (Cohen's kappa; Kuncheva &amp; Whitaker 2003)</h3>\n",
+        _table(overlap.kappa, index=True, formats=fmt),
+        "<h3>Double fault (% of test images both got wrong; Giacinto &amp; Roli 2001)</h3>\n",
+        _table(overlap.double_fault, index=True, formats=fmt_df),
+        f"<figure id=\"{OVERLAP_FIGURE}\"><img alt=\"{_esc(caption)}\" src=\"data:image/png;base64,{data}\">"
+        f"<figcaption>{_esc(caption)} — {_esc(results.protocol_short)} protocol.</figcaption></figure>\n",
+    ]
+
+
 def _per_run_tables(results) -> list[str]:
     """Table 2, then Table 1 of every method with a complete run."""
     from .markdown import safe_name
@@ -197,7 +238,9 @@ def _per_run_tables(results) -> list[str]:
 
 def _figure_section(results, out: Path) -> list[str]:
     """Every figure, embedded as PNG."""
-    figs = _figures(results, out)
+    from .plots import OVERLAP_FIGURE
+
+    figs = _figures(results, out, skip=(OVERLAP_FIGURE,))  # the heat map is in its own section
     parts = ["<h2 id=\"figures\">Figures</h2>\n"] if figs else []
     for stem, caption, png in figs:
         data = base64.b64encode(png).decode("ascii")

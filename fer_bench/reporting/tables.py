@@ -11,6 +11,9 @@ and files (all rewritten from the results by ``fer-bench report DIR``):
 - ``ablation.csv`` (only when the run has variants of a method, e.g. ``swe-bbo`` and
   ``swe-bbo:classifier=svm``): each published method beside its variants, with the paired
   difference and test (:func:`ablation_table`);
+- ``error_overlap.csv|md`` (only with at least two complete methods): per pair of methods,
+  the kappa of their correctness and their double fault, and the oracle accuracies
+  (:mod:`~fer_bench.reporting.overlap`);
 - ``selection.csv``: how each method's validation-group choices went (how often each
   candidate won, how many tied: how flat the choice was);
 - ``fold_accuracy.csv`` (per-fold accuracies and part sizes), ``split_sizes.csv`` (every
@@ -40,6 +43,7 @@ from ..metrics import format_mean_sd, mean_sd
 from ..params import format_value
 from ..results import RECORD_FILE, Results, export_frames
 from .markdown import PAPER_OA_NOTE, heading, markdown_table, runs_by_folds, safe_name
+from .overlap import error_overlap, write_overlap_tables
 from .stats import (
     ALPHA,
     CORRECTION_NOTE,
@@ -344,6 +348,18 @@ def ablation_section(results: Results, table: pd.DataFrame | None = None) -> str
     )
 
 
+def overlap_section(results: Results) -> str:
+    """The leaderboard's "## Error overlap" lines: the oracle accuracies, pointing to
+    ``error_overlap.md`` for the matrices (empty with fewer than two complete methods)."""
+    overlap = error_overlap(results)
+    if overlap is None:
+        return ""
+    return ("\n## Error overlap\n\n"
+            + "".join(f"- {line}\n" for line in overlap.oracle_lines())
+            + "\nKappa of correctness and double fault per pair: `error_overlap.md`, `error_overlap.csv`, "
+              "`error_overlap.png`.\n")
+
+
 # -- files ----------------------------------------------------------------------------------
 def write_tables(results: Results, out: Path) -> list[Path]:
     """Write Tables 1-3, the fold data, the leaderboard and ``run.json`` into ``out``."""
@@ -382,6 +398,7 @@ def write_tables(results: Results, out: Path) -> list[Path]:
                                                                           float_format="%.4g")))
     elif (out / "ablation.csv").exists():  # written by an older version of these results' report
         (out / "ablation.csv").unlink()
+    written.extend(write_overlap_tables(results, out))
     written.append(write_atomic(out / "selection.csv", selection_table(results).to_csv(
         index=False, lineterminator="\n")))
     written.append(write_atomic(out / "fold_accuracy.csv", results.fold_accuracy().to_csv(
@@ -443,6 +460,7 @@ def leaderboard(results: Results) -> str:
         text += markdown_table(unranked, index=False)
     text += "\n" + stats_note(results) + "\n" + PAPER_OA_NOTE + "\n"
     text += ablation_section(results)
+    text += overlap_section(results)
     for warning in results.split_warnings:
         text += f"\n**Split warning:** {warning}\n"
     if results.duplicates:
