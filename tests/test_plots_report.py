@@ -17,7 +17,7 @@ from tests.conftest import cli
 from tests.test_stats import make_two_method_results
 
 FIGURES = ("fig12_oa_comparison", "fig11_oa_per_run", "fig10_sensitivity_pca-svm", "fig10_sensitivity_test-majority",
-           "confusion_pca-svm", "confusion_test-majority")
+           "confusion_pca-svm", "confusion_test-majority", "error_overlap")
 
 
 @pytest.fixture
