@@ -246,15 +246,16 @@ def overlap_csv(overlap: ErrorOverlap) -> str:
 TABLE_FILES = ("error_overlap.csv", "error_overlap.md")
 
 
-def write_overlap_tables(results, out) -> list:
+def write_overlap_tables(results, out, overlap: ErrorOverlap | None | str = "compute") -> list:
     """Write ``error_overlap.csv`` and ``.md`` into ``out`` when at least two methods have a
-    complete run; otherwise write nothing (and remove such files left by an earlier report)."""
+    complete run; otherwise write nothing (and remove such files left by an earlier report).
+    ``overlap``: :func:`error_overlap` of ``results`` when already computed."""
     from pathlib import Path
 
     from ..files import write_atomic
 
     out = Path(out)
-    overlap = error_overlap(results)
+    overlap = error_overlap(results) if isinstance(overlap, str) else overlap
     if overlap is None:
         for name in TABLE_FILES:
             if (out / name).exists():

@@ -43,7 +43,7 @@ from ..metrics import format_mean_sd, mean_sd
 from ..params import format_value
 from ..results import RECORD_FILE, Results, export_frames
 from .markdown import PAPER_OA_NOTE, heading, markdown_table, runs_by_folds, safe_name
-from .overlap import error_overlap, write_overlap_tables
+from .overlap import ErrorOverlap, error_overlap, write_overlap_tables
 from .stats import (
     ALPHA,
     CORRECTION_NOTE,
@@ -348,10 +348,11 @@ def ablation_section(results: Results, table: pd.DataFrame | None = None) -> str
     )
 
 
-def overlap_section(results: Results) -> str:
+def overlap_section(results: Results, overlap: ErrorOverlap | None | str = "compute") -> str:
     """The leaderboard's "## Error overlap" lines: the oracle accuracies, pointing to
-    ``error_overlap.md`` for the matrices (empty with fewer than two complete methods)."""
-    overlap = error_overlap(results)
+    ``error_overlap.md`` for the matrices (empty with fewer than two complete methods).
+    ``overlap``: :func:`~fer_bench.reporting.overlap.error_overlap` of ``results`` when already computed."""
+    overlap = error_overlap(results) if isinstance(overlap, str) else overlap
     if overlap is None:
         return ""
     return ("\n## Error overlap\n\n"
@@ -398,14 +399,15 @@ def write_tables(results: Results, out: Path) -> list[Path]:
                                                                           float_format="%.4g")))
     elif (out / "ablation.csv").exists():  # written by an older version of these results' report
         (out / "ablation.csv").unlink()
-    written.extend(write_overlap_tables(results, out))
+    overlap = error_overlap(results)  # once for its tables and the leaderboard
+    written.extend(write_overlap_tables(results, out, overlap))
     written.append(write_atomic(out / "selection.csv", selection_table(results).to_csv(
         index=False, lineterminator="\n")))
     written.append(write_atomic(out / "fold_accuracy.csv", results.fold_accuracy().to_csv(
         index=False, lineterminator="\n", float_format="%.4f")))
     for name, data in export_frames(results).items():
         written.append(write_atomic(out / name, data))
-    written.append(write_atomic(out / "leaderboard.md", leaderboard(results)))
+    written.append(write_atomic(out / "leaderboard.md", leaderboard(results, overlap)))
     written.append(write_atomic(out / RECORD_FILE, json.dumps(run_record(results), indent=2, sort_keys=True,
                                                              default=str) + "\n"))
     return written
@@ -438,8 +440,9 @@ def scale_notes(results: Results) -> list[str]:
     return lines
 
 
-def leaderboard(results: Results) -> str:
-    """The methods ranked by mean OA, with the protocol, statistics and what was skipped."""
+def leaderboard(results: Results, overlap: ErrorOverlap | None | str = "compute") -> str:
+    """The methods ranked by mean OA, with the protocol, statistics, the error overlap's oracle
+    lines (``overlap``: already computed, else computed here) and what was skipped."""
     t3 = display_table3(table3(results))
     text = heading(results, f"fer-bench leaderboard — {results.dataset.get('name', '')} ({results.protocol_short})")
     if results.protocol == "paper":
@@ -460,7 +463,7 @@ def leaderboard(results: Results) -> str:
         text += markdown_table(unranked, index=False)
     text += "\n" + stats_note(results) + "\n" + PAPER_OA_NOTE + "\n"
     text += ablation_section(results)
-    text += overlap_section(results)
+    text += overlap_section(results, overlap)
     for warning in results.split_warnings:
         text += f"\n**Split warning:** {warning}\n"
     if results.duplicates:
