@@ -468,6 +468,8 @@ class Dataset:
             "subjects": int(self.samples["subject"].nunique()) if self.has_subjects else None,
             "fingerprint": self.fingerprint,
         }
+        if self.root is not None:  # where the images are (reports show the hardest ones from there)
+            out["root"] = str(Path(self.root).absolute())
         if self.splits is not None:
             out["splits"] = self.split_counts()
         if self.skipped:
