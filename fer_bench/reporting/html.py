@@ -33,6 +33,9 @@ figcaption { color: #555; font-size: 0.9em; }
 dl.kv { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; font-size: 0.9em; }
 dl.kv dt { font-weight: 600; } dl.kv dd { margin: 0; font-family: ui-monospace, monospace; word-break: break-all; }
 code { background: #f4f4f4; padding: 0 0.2em; }
+.gallery { display: flex; flex-wrap: wrap; gap: 0.8em; margin: 0.6em 0 1.2em; }
+.gallery figure { margin: 0; width: 9em; font-size: 0.8em; } .gallery figure img { display: block; }
+.gallery figcaption { word-break: break-all; }
 """
 
 
@@ -102,6 +105,7 @@ def render_html(results, out: Path | None = None) -> str:
     parts += _comparison(results)
     parts += _ablation(results)
     parts += _error_overlap(results, out)
+    parts += _hardest_images(results)
     parts += _per_run_tables(results)
     parts += _figure_section(results, out)
     parts += _details(results)
@@ -219,6 +223,64 @@ def _error_overlap(results, out: Path) -> list[str]:
         f"<figure id=\"{OVERLAP_FIGURE}\"><img alt=\"{_esc(caption)}\" src=\"data:image/png;base64,{data}\">"
         f"<figcaption>{_esc(caption)} — {_esc(results.protocol_short)} protocol.</figcaption></figure>\n",
     ]
+
+
+def _hardest_images(results) -> list[str]:
+    """The images (almost) every method gets wrong (:mod:`fer_bench.reporting.hardest`): the
+    first few as a gallery of thumbnails of the original files (names only where a file is no
+    longer found), then the hardest people under a subject protocol (collapsed); nothing when
+    fewer than two methods have a complete run (no image can be listed then)."""
+    from .hardest import (
+        CANDIDATE_TEXT,
+        GALLERY_SIZE,
+        HARD_METHODS,
+        NO_PATHS_TEXT,
+        THRESHOLD_TEXT,
+        gallery,
+        hardest,
+        has_paths,
+        image_errors,
+        subject_errors,
+    )
+
+    errors = image_errors(results)
+    if not len(errors) or int(errors["methods"].max()) < HARD_METHODS:  # nothing can be listed: no section
+        return []
+    parts = ["<h2 id=\"hardest-images\">Hardest images — what (almost) every method gets wrong</h2>\n",
+             f"<p>{_esc(THRESHOLD_TEXT)} {_esc(CANDIDATE_TEXT)}</p>\n"]
+    if not has_paths(results):
+        parts.append(f"<p class=\"note\">{_esc(NO_PATHS_TEXT)}</p>\n")
+    listed, shown = hardest(errors), gallery(results, errors)
+    if not shown:
+        parts.append(f"<p>No image meets the threshold ({len(errors)} test images; all of them with their counts in "
+                     "<code>hardest_images.csv</code>).</p>\n")
+    else:
+        more = f"the first {GALLERY_SIZE} " if len(listed) > GALLERY_SIZE else ""
+        parts.append(f"<p>{len(listed)} of {len(errors)} test images meet it; {more}shown below as the original "
+                     "files (the face as the methods saw it, cropped or aligned, is not shown). All images with their "
+                     "counts: <code>hardest_images.csv</code>.</p>\n<div class=\"gallery\">")
+        for item in shown:
+            row = item["row"]
+            name = row.path or f"image #{row.idx}"
+            text = (f"{name} — label {row.label}; wrong {row.wrong} of {row.predictions}; most often predicted "
+                    f"{row.most_common_wrong} ({row.most_common_wrong_count})")
+            image = (f"<img alt=\"{_esc(name)}\" src=\"data:image/png;base64,{item['png']}\">" if item["png"]
+                     else "<span class=\"note\">(image not found)</span>")
+            parts.append(f"<figure>{image}<figcaption>{_esc(text)}</figcaption></figure>")
+        parts.append("</div>\n")
+        missing = sum(1 for item in shown if not item["png"])
+        if missing:
+            parts.append(f"<p class=\"note\">{missing} of these {len(shown)} image files were not found (or not "
+                         "readable) where the run read them: the dataset may have moved; names only.</p>\n")
+    subjects = subject_errors(results)
+    if len(subjects):
+        accuracy = {c: (lambda v: "" if v != v else f"{v:.1f}") for c in subjects.columns if c.startswith("accuracy:")}
+        parts += ["<h3>The hardest people (subject-independent protocol)</h3>\n",
+                  f"<details><summary>{len(subjects)} people, hardest first: share of wrong predictions over all "
+                  "methods × complete runs per person, and each method's accuracy (%) on that person "
+                  "(<code>hardest_subjects.csv</code>)</summary>\n",
+                  _table(subjects, formats={"error_share": lambda v: f"{100 * v:.1f} %", **accuracy}), "</details>\n"]
+    return parts
 
 
 def _per_run_tables(results) -> list[str]:

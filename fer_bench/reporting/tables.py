@@ -14,6 +14,10 @@ and files (all rewritten from the results by ``fer-bench report DIR``):
 - ``error_overlap.csv|md`` (only with at least two complete methods): per pair of methods,
   the kappa of their correctness and their double fault, and the oracle accuracies
   (:mod:`~fer_bench.reporting.overlap`);
+- ``hardest_images.csv|md`` (with a complete run): per test image, how many method × run
+  predictions got it wrong and what they predicted instead, and the images (almost) every method
+  gets wrong; ``hardest_subjects.csv`` the same per person under the subject protocols
+  (:mod:`~fer_bench.reporting.hardest`);
 - ``selection.csv``: how each method's validation-group choices went (how often each
   candidate won, how many tied: how flat the choice was);
 - ``fold_accuracy.csv`` (per-fold accuracies and part sizes), ``split_sizes.csv`` (every
@@ -42,6 +46,7 @@ from ..files import write_atomic
 from ..metrics import format_mean_sd, mean_sd
 from ..params import format_value
 from ..results import RECORD_FILE, Results, export_frames
+from .hardest import write_hardest_tables
 from .markdown import PAPER_OA_NOTE, heading, markdown_table, runs_by_folds, safe_name
 from .overlap import ErrorOverlap, error_overlap, write_overlap_tables
 from .stats import (
@@ -401,6 +406,7 @@ def write_tables(results: Results, out: Path) -> list[Path]:
         (out / "ablation.csv").unlink()
     overlap = error_overlap(results)  # once for its tables and the leaderboard
     written.extend(write_overlap_tables(results, out, overlap))
+    written.extend(write_hardest_tables(results, out))
     written.append(write_atomic(out / "selection.csv", selection_table(results).to_csv(
         index=False, lineterminator="\n")))
     written.append(write_atomic(out / "fold_accuracy.csv", results.fold_accuracy().to_csv(
