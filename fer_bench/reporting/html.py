@@ -34,8 +34,9 @@ dl.kv { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; 
 dl.kv dt { font-weight: 600; } dl.kv dd { margin: 0; font-family: ui-monospace, monospace; word-break: break-all; }
 code { background: #f4f4f4; padding: 0 0.2em; }
 .gallery { display: flex; flex-wrap: wrap; gap: 0.8em; margin: 0.6em 0 1.2em; }
-.gallery figure { margin: 0; width: 9em; font-size: 0.8em; } .gallery figure img { display: block; }
-.gallery figcaption { word-break: break-all; }
+.gallery figure { margin: 0; width: 9em; font-size: 0.8em; }
+.gallery figure img { display: block; width: 96px; height: auto; image-rendering: pixelated; }
+.gallery figcaption { overflow-wrap: anywhere; }
 """
 
 
@@ -256,7 +257,7 @@ def _hardest_images(results) -> list[str]:
                      "<code>hardest_images.csv</code>).</p>\n")
     else:
         more = f"the first {GALLERY_SIZE} " if len(listed) > GALLERY_SIZE else ""
-        parts.append(f"<p>{len(listed)} of {len(errors)} test images meet it; {more}shown below as the original "
+        parts.append(f"<p>{len(listed)} of {len(errors)} test images {'meets' if len(listed) == 1 else 'meet'} it; {more}shown below as the original "
                      "files (the face as the methods saw it, cropped or aligned, is not shown). All images with their "
                      "counts: <code>hardest_images.csv</code>.</p>\n<div class=\"gallery\">")
         for item in shown:
