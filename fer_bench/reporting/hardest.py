@@ -79,50 +79,41 @@ def _class_name(classes: list[str], value) -> str:
     return classes[i] if 0 <= i < len(classes) else str(i)
 
 
-def _most_common_wrong(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[int, int]:
-    """(class index, count) of the most common wrong prediction; (-1, 0) when none is wrong;
-    ties go to the lower class index."""
-    wrong = y_pred[y_pred != y_true]
-    if not len(wrong):
-        return -1, 0
-    values, counts = np.unique(wrong, return_counts=True)  # sorted by value: argmax takes the lowest on a tie
-    best = int(np.argmax(counts))
-    return int(values[best]), int(counts[best])
-
-
 def image_errors(results) -> pd.DataFrame:
     """One row per test image predicted in a complete run: :data:`IMAGE_COLUMNS`.
 
     ``wrong``/``predictions``: wrong and all method × run predictions of the image;
     ``error_share``: their ratio (0-1); ``most_common_wrong`` (class name, empty when never
-    wrong) and its count; ``methods``: how many different methods predicted it; ``path``,
-    ``subject``: the image's ``sample_id`` and person from the run's samples (empty when not
-    recorded: :func:`has_paths`). Sorted by ``error_share`` descending, then ``path``, then
-    ``idx``."""
+    wrong; a tie goes to the earlier class) and its count; ``methods``: how many different
+    methods predicted it; ``path``, ``subject``: the image's ``sample_id`` and person from the
+    run's samples (empty when not recorded: :func:`has_paths`). Sorted by ``error_share``
+    descending, then ``path``, then ``idx``. Vectorised (one group-by per column: fast on
+    FER2013-sized runs, since the tables are rewritten after every method)."""
     p = complete_predictions(results)
     if p.empty:
         return pd.DataFrame(columns=IMAGE_COLUMNS)
     classes = results.classes
-    samples = results.samples.set_index("idx") if has_paths(results) else None
-    rows = []
-    for idx, part in p.groupby("idx", sort=True):
-        y_true, y_pred = part["y_true"].to_numpy(), part["y_pred"].to_numpy()
-        wrong = int((y_true != y_pred).sum())
-        label_index, count = _most_common_wrong(y_true, y_pred)
-        path = subject = ""
-        if samples is not None and int(idx) in samples.index:
-            path = str(samples.at[int(idx), "sample_id"])
-            value = samples.at[int(idx), "subject"]
-            subject = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
-        rows.append({
-            "idx": int(idx), "path": path, "subject": subject, "label": _class_name(classes, y_true[0]),
-            "wrong": wrong, "predictions": len(part), "error_share": wrong / len(part),
-            "most_common_wrong": _class_name(classes, label_index) if count else "", "most_common_wrong_count": count,
-            "methods": int(part["method"].nunique()),
-        })
-    frame = pd.DataFrame(rows, columns=IMAGE_COLUMNS)
+    p = p.assign(wrong=(p["y_true"] != p["y_pred"]).astype(int))
+    per = p.groupby("idx", sort=True).agg(y_true=("y_true", "first"), wrong=("wrong", "sum"),
+                                          predictions=("wrong", "size"), methods=("method", "nunique"))
+    counts = (p[p["wrong"] == 1].groupby(["idx", "y_pred"]).size().rename("n").reset_index()
+              .sort_values(["idx", "n", "y_pred"], ascending=[True, False, True], kind="stable")
+              .drop_duplicates("idx").set_index("idx"))
+    frame = pd.DataFrame({"idx": per.index.astype(int).to_numpy()}, index=per.index.rename(None))
+    frame["path"], frame["subject"] = "", ""
+    if has_paths(results):
+        samples = results.samples.set_index("idx")
+        frame["path"] = per.index.map(samples["sample_id"]).fillna("").astype(str)
+        frame["subject"] = [s if isinstance(s, str) else "" for s in per.index.map(samples["subject"])]
+    frame["label"] = [_class_name(classes, v) for v in per["y_true"]]
+    frame["wrong"], frame["predictions"] = per["wrong"].astype(int), per["predictions"].astype(int)
+    frame["error_share"] = frame["wrong"] / frame["predictions"]
+    best = counts.reindex(per.index)
+    frame["most_common_wrong"] = [_class_name(classes, v) if v == v else "" for v in best["y_pred"]]
+    frame["most_common_wrong_count"] = best["n"].fillna(0).astype(int)
+    frame["methods"] = per["methods"].astype(int)
     frame = frame.sort_values(["error_share", "path", "idx"], ascending=[False, True, True], kind="stable")
-    return frame.reset_index(drop=True)
+    return frame[IMAGE_COLUMNS].reset_index(drop=True)
 
 
 def hardest(errors: pd.DataFrame) -> pd.DataFrame:
