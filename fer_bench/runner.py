@@ -260,7 +260,7 @@ def _execute_into_store(the_plan: Plan, say, cache, executor, failed: dict[str, 
     with ResultsStore(the_plan.out, write=True) as store:
         remove_stale_temporaries(the_plan.out, ATOMIC_TEMPORARIES)  # ours: the store's lock is held
         store.initialise(the_plan.record, ds.samples, the_plan.groups)
-        store.set_meta("dataset", ds.summary())
+        store.set_meta("dataset", ds.summary(relative_to=the_plan.out))
         store.set_meta("environment", collect_environment())
         store.set_meta("command", config.command or config.as_command())
         store.set_meta("split_warnings", list(the_plan.split_report.warnings))

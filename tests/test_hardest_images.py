@@ -4,6 +4,8 @@ wrong and what they predicted instead; the images (almost) every method gets wro
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
@@ -69,6 +71,13 @@ def test_mislabelled_image_tops_the_csv_the_markdown_and_the_report(tmp_path, mi
     assert COPY in section and "data:image/png;base64," in section.split("</div>")[0]
     assert "not found" not in section.split("</div>")[0]
     assert not (out / "hardest_subjects.csv").exists()  # image-level protocol: no per-person table
+    # The root is recorded relative to the results folder: no machine's absolute path.
+    assert not Path(json.loads((out / "run.json").read_text())["dataset"]["root"]).is_absolute()
+    # --no-images: a report to share or commit keeps the names and leaves the dataset's images out.
+    cli("report", str(out), "--no-images", "--out", str(tmp_path / "shared"))
+    shared = (tmp_path / "shared" / "report.html").read_text()
+    shared_section = shared[shared.index('id="hardest-images"'):].split("</div>")[0]
+    assert COPY in shared_section and "data:image/png" not in shared_section and "image left out" in shared_section
 
     # The same bytes when written again; from the exported files (no store) too, paths kept.
     before = (out / "hardest_images.csv").read_bytes()

@@ -230,7 +230,8 @@ def write_hardest_tables(results, out) -> list:
 def image_file(results, path: str) -> Path | None:
     """The original file of an image whose ``sample_id`` is ``path``, when it is still there:
     absolute ids as they are, others under the dataset root recorded in the run (``root`` of
-    the dataset summary). None when no root was recorded or the file is not found."""
+    the dataset summary, relative to the results folder). None when no root was recorded or
+    the file is not found."""
     if not path:
         return None
     candidate = Path(path)
@@ -238,7 +239,7 @@ def image_file(results, path: str) -> Path | None:
         root = (results.dataset or {}).get("root")
         if not root:
             return None
-        candidate = Path(root) / path
+        candidate = Path(results.out) / root / path  # an absolute root stays as it is
     return candidate if candidate.is_file() else None
 
 

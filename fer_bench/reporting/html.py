@@ -98,15 +98,17 @@ def _figures(results, out: Path, skip: tuple[str, ...] = ()) -> list[tuple[str, 
     return found
 
 
-def render_html(results, out: Path | None = None) -> str:
+def render_html(results, out: Path | None = None, images: bool = True) -> str:
     """The report page of ``results`` as a string (figures read from ``out`` when present):
-    its sections in order, each from one function below."""
+    its sections in order, each from one function below. ``images=False`` leaves the dataset's
+    own images (the hardest images' thumbnails) out, for a report shared or committed where the
+    dataset's licence forbids redistributing them."""
     out = Path(out) if out is not None else results.out
     parts = _header(results)
     parts += _comparison(results)
     parts += _ablation(results)
     parts += _error_overlap(results, out)
-    parts += _hardest_images(results)
+    parts += _hardest_images(results, images)
     parts += _per_run_tables(results)
     parts += _figure_section(results, out)
     parts += _details(results)
@@ -226,7 +228,7 @@ def _error_overlap(results, out: Path) -> list[str]:
     ]
 
 
-def _hardest_images(results) -> list[str]:
+def _hardest_images(results, images: bool = True) -> list[str]:
     """The images (almost) every method gets wrong (:mod:`fer_bench.reporting.hardest`): the
     first few as a gallery of thumbnails of the original files (names only where a file is no
     longer found), then the hardest people under a subject protocol (collapsed); nothing when
@@ -252,6 +254,8 @@ def _hardest_images(results) -> list[str]:
     if not has_paths(results):
         parts.append(f"<p class=\"note\">{_esc(NO_PATHS_TEXT)}</p>\n")
     listed, shown = hardest(errors), gallery(results, errors)
+    if not images:  # names only: the dataset's images stay out of this file
+        shown = [{**item, "png": None} for item in shown]
     if not shown:
         parts.append(f"<p>No image meets the threshold ({len(errors)} test images; all of them with their counts in "
                      "<code>hardest_images.csv</code>).</p>\n")
@@ -266,11 +270,15 @@ def _hardest_images(results) -> list[str]:
             text = (f"{name} — label {row.label}; wrong {row.wrong} of {row.predictions}; most often predicted "
                     f"{row.most_common_wrong} ({row.most_common_wrong_count})")
             image = (f"<img alt=\"{_esc(name)}\" src=\"data:image/png;base64,{item['png']}\">" if item["png"]
+                     else "<span class=\"note\">(image left out)</span>" if not images
                      else "<span class=\"note\">(image not found)</span>")
             parts.append(f"<figure>{image}<figcaption>{_esc(text)}</figcaption></figure>")
         parts.append("</div>\n")
         missing = sum(1 for item in shown if not item["png"])
-        if missing:
+        if not images:
+            parts.append("<p class=\"note\">The images themselves are left out of this report (--no-images: "
+                         "the dataset's licence may forbid redistributing them); names only.</p>\n")
+        elif missing:
             parts.append(f"<p class=\"note\">{missing} of these {len(shown)} image files were not found (or not "
                          "readable) where the run read them: the dataset may have moved; names only.</p>\n")
     subjects = subject_errors(results)
@@ -354,8 +362,9 @@ def _details(results) -> list[str]:
     return parts
 
 
-def write_html(results, out: Path) -> list[Path]:
-    """Write ``report.html`` into ``out`` (after the plots, whose PNGs it embeds)."""
+def write_html(results, out: Path, images: bool = True) -> list[Path]:
+    """Write ``report.html`` into ``out`` (after the plots, whose PNGs it embeds); ``images``:
+    as :func:`render_html`."""
     path = Path(out) / "report.html"
-    write_atomic(path, render_html(results, out))
+    write_atomic(path, render_html(results, out, images))
     return [path]
