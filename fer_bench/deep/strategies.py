@@ -44,7 +44,7 @@ from .training import (
     shuffled_batches,
     to_tensor,
     torch_device,
-    view_transforms,
+    view_geometry,
 )
 
 #: Images per forward pass of a frozen network on a CPU (see ``Probe``'s ``batch_size``).
@@ -529,7 +529,7 @@ class PartialFineTune(DeepMethod):
     *before* the frozen part: view 0 the image, view 1 its mirror, views 2 … seeded crops
     (side ``view_crop_scale``–100 %, anywhere in the image) with small rotations (up to
     ±``view_max_rotation`` degrees), odd ones mirrored, the same geometry for every image
-    (:func:`~fer_bench.deep.training.view_transforms`, from ``view_seed``). The augmentation
+    (:func:`~fer_bench.deep.training.view_geometry`, from ``view_seed``). The augmentation
     is therefore those views only: it needs no forward pass of the frozen layers per epoch.
     Stored as ``map_dtype`` (float32; float16 halves the cache, relative error ~5e-4).
 
@@ -621,8 +621,8 @@ class PartialFineTune(DeepMethod):
 
     def views(self, batch) -> list:
         """The ``n_views`` views of a normalised N×C×S×S batch (:func:`~fer_bench.deep.training.fixed_views`)."""
-        transforms = view_transforms(self.n_views, self.view_seed, self.view_crop_scale, self.view_max_rotation)
-        return fixed_views(batch, transforms)[: self.n_views]
+        geometry = view_geometry(self.n_views, self.view_seed, self.view_crop_scale, self.view_max_rotation)
+        return fixed_views(batch, geometry)[: self.n_views]
 
     def extract_features(self, images: np.ndarray) -> np.ndarray:
         """N × ``n_views`` × C × h × w: the frozen part's output maps of each view of each

@@ -134,7 +134,7 @@ def prepare(images, device, mean, std, channels: int, channels_last: bool | None
     return batch
 
 
-def view_transforms(n_views: int, seed: int, crop_scale: float, max_rotation: float) -> list[tuple[float, ...]]:
+def view_geometry(n_views: int, seed: int, crop_scale: float, max_rotation: float) -> list[tuple[float, ...]]:
     """The fixed geometry of views 2 … ``n_views``-1 (views 0 and 1 are the image and its
     mirror): one (scale, angle in radians, shift x, shift y, mirror ±1) per view, drawn from
     ``numpy.random.default_rng([seed, view])``: a crop of side ``scale`` ∈ [``crop_scale``, 1]
@@ -151,14 +151,14 @@ def view_transforms(n_views: int, seed: int, crop_scale: float, max_rotation: fl
     return out
 
 
-def fixed_views(batch, transforms: list[tuple[float, ...]]) -> list:
-    """[batch, its mirror, one affine resampling of it per entry of ``transforms``
-    (:func:`view_transforms`; bilinear, reflection padding)], each N×C×H×W on the batch's device."""
+def fixed_views(batch, geometry: list[tuple[float, ...]]) -> list:
+    """[batch, its mirror, one affine resampling of it per entry of ``geometry``
+    (:func:`view_geometry`; bilinear, reflection padding)], each N×C×H×W on the batch's device."""
     import torch
     import torch.nn.functional as F
 
     views = [batch, batch.flip(-1)]
-    for scale, angle, shift_x, shift_y, mirror in transforms:
+    for scale, angle, shift_x, shift_y, mirror in geometry:
         cos, sin = math.cos(angle) * scale, math.sin(angle) * scale
         theta = torch.tensor([[cos * mirror, -sin, shift_x], [sin * mirror, cos, shift_y]],
                              dtype=batch.dtype, device=batch.device).expand(batch.shape[0], 2, 3)

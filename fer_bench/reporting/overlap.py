@@ -26,8 +26,8 @@ The oracle accuracy (%) of a set of methods is the share of test predictions, pe
 averaged over runs, where at least one method of the set is right: an upper bound for any
 combination of them, never a result. It is given for every method with a complete run (on the
 runs complete for all of them) and for the best classical + best deep pair, "best" meaning the
-highest mean OA in the leaderboard (:func:`~fer_bench.reporting.tables.table3`, complete methods
-only). Which methods are deep: :func:`method_family`.
+highest mean OA in the leaderboard (:func:`~fer_bench.reporting.stats.ranked_methods`, complete
+methods only). Which methods are deep: :func:`method_family`.
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def _best(results, family: str, ranked: list[str]) -> str | None:
 def error_overlap(results) -> ErrorOverlap | None:
     """The error overlap of ``results`` (:class:`~fer_bench.results.Results`), or None when
     fewer than two methods have a complete run."""
-    from .tables import table3
+    from .stats import ranked_methods
 
     table = correctness_table(results)
     methods = list(table.columns)
@@ -195,8 +195,7 @@ def error_overlap(results) -> ErrorOverlap | None:
             rows.append({"method_a": a, "method_b": b, "kappa": k, "double_fault": df, "n_images": len(shared),
                          "runs": shared.index.get_level_values("run").nunique(), "protocol": results.protocol_short})
     oracle, oracle_runs = _oracle(table, methods)
-    t3 = table3(results)
-    ranked = list(t3.loc[t3["significance"] != "incomplete", "method"])
+    ranked = [m for m, _ in ranked_methods(results, complete_only=True)]  # Table 3's order, complete methods
     classical, deep = _best(results, "classical", ranked), _best(results, "deep", ranked)
     pair_oracle, pair_runs = _oracle(table, [classical, deep]) if classical and deep else (float("nan"), 0)
     for frame in (kappa, fault):
