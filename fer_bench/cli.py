@@ -86,7 +86,7 @@ def _cmd_report(args) -> int:
     else:
         target = writable_directory(args.out, "--out")
     remove_stale_temporaries(target, ATOMIC_TEMPORARIES)  # left by an earlier report or run that failed
-    for path in write_report(results, target):
+    for path in write_report(results, target, images=not args.no_images):
         print(path)
     return 0
 
@@ -140,6 +140,10 @@ def build_parser(listing_only: bool = False) -> argparse.ArgumentParser:
     report_p.add_argument("--out", type=user_path, default=None, metavar="DIR",
                           help="write the tables, figures and report.html into DIR instead of the results directory "
                                "(e.g. when that is read-only); its store is only read")
+    report_p.add_argument("--no-images", action="store_true",
+                          help="leave the dataset's own images (the hardest images' thumbnails) out of report.html, "
+                               "for a report you share or commit when the dataset's licence forbids redistributing "
+                               "its images")
     report_p.set_defaults(func=_cmd_report)
 
     weights.add_cli(sub)

@@ -141,11 +141,46 @@ class MiniXception(nn.Module):
         probe's logistic regression sees)."""
         return self.features(x).mean(dim=(2, 3))
 
+    def split(self, k: int) -> tuple[nn.Module, nn.Module]:
+        """(frozen, top) sharing this network's modules: ``frozen`` maps the input to the
+        output of residual module k-1 (what module k receives); ``top`` maps that through
+        modules k … 3 and the head to N×n_classes logits, so ``top(frozen(x)) == self(x)``."""
+        return _Lower(self, k), _Upper(self, k)
+
     def forward(self, x):
         """N×1×H×W in [-1, 1] → N×n_classes logits: the 3×3 head convolution on
         :meth:`features`, globally averaged (the Keras model's softmax of these logits
         gives its probabilities; the softmax is left to the loss)."""
         return self.head(self.features(x)).mean(dim=(2, 3))
+
+
+class _Lower(nn.Module):
+    """mini-Xception's stem and residual modules 0 … k-1 (:meth:`MiniXception.split`)."""
+
+    def __init__(self, net: MiniXception, k: int):
+        super().__init__()
+        self.conv1, self.bn1, self.conv2, self.bn2 = net.conv1, net.bn1, net.conv2, net.bn2
+        self.blocks = nn.ModuleList(list(net.blocks)[:k])
+
+    def forward(self, x):
+        x = F.relu(self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x))))))
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+
+class _Upper(nn.Module):
+    """mini-Xception's residual modules k … 3, head and global average (:meth:`MiniXception.split`)."""
+
+    def __init__(self, net: MiniXception, k: int):
+        super().__init__()
+        self.blocks = nn.ModuleList(list(net.blocks)[k:])
+        self.head = net.head
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return self.head(x).mean(dim=(2, 3))
 
 
 def keras_layer_names() -> dict[str, str]:

@@ -29,6 +29,8 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import importlib.metadata
+import os
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
@@ -41,6 +43,34 @@ T = TypeVar("T")
 def target_of(obj: Any) -> str:
     """``"module:qualname"`` of a class or function: how an entry point would name it."""
     return f"{getattr(obj, '__module__', '?')}:{getattr(obj, '__qualname__', type(obj).__qualname__)}"
+
+
+#: Entry points by group, with the state of ``sys.path`` they were read under (see :func:`group_entry_points`).
+_ENTRY_POINTS: dict[str, tuple[tuple, tuple[importlib.metadata.EntryPoint, ...]]] = {}
+
+
+def _path_state() -> tuple:
+    """``sys.path`` with each folder's modification time: it changes when a distribution is
+    installed or removed there (a ``.dist-info`` folder appears) or the path itself changes."""
+    state = []
+    for entry in sys.path:
+        try:
+            state.append((entry, os.stat(entry or ".").st_mtime_ns))
+        except OSError:
+            state.append((entry, None))
+    return tuple(state)
+
+
+def group_entry_points(group: str) -> tuple[importlib.metadata.EntryPoint, ...]:
+    """``importlib.metadata.entry_points(group=group)``, read again only when :func:`_path_state`
+    changed: each call reads every installed distribution's metadata, and a run looks names
+    up hundreds of times."""
+    state = _path_state()
+    cached = _ENTRY_POINTS.get(group)
+    if cached is None or cached[0] != state:
+        cached = (state, tuple(importlib.metadata.entry_points(group=group)))
+        _ENTRY_POINTS[group] = cached
+    return cached[1]
 
 
 def _ep_target(ep: importlib.metadata.EntryPoint) -> str:
@@ -148,7 +178,7 @@ class Registry(Generic[T]):
     def _entry_points(self) -> dict[str, list[importlib.metadata.EntryPoint]]:
         """Entry points of the group by name, each distinct target once (no import)."""
         found: dict[str, list[importlib.metadata.EntryPoint]] = {}
-        for ep in importlib.metadata.entry_points(group=self.group):
+        for ep in group_entry_points(self.group):
             same_name = found.setdefault(ep.name, [])
             if all(_ep_target(other) != _ep_target(ep) for other in same_name):
                 same_name.append(ep)

@@ -7,7 +7,7 @@ tables, statistics, plots and HTML lives downstream, in :mod:`fer_bench.reportin
 
 A directory is read from its SQLite store (``results.sqlite``) when present, otherwise from
 the files every run exports beside it (``run.json``, ``fold_accuracy.csv``,
-``predictions.csv.gz``, ``split_sizes.csv``), so that committed results (whose stores are not
+``predictions.csv.gz``, ``split_sizes.csv``, ``samples.csv.gz``), so that committed results (whose stores are not
 committed) can still be compared and reported on a fresh clone.
 
 >>> res = fer_bench.load_results("fer-bench-results/jaffe-subject")   # doctest: +SKIP
@@ -40,6 +40,7 @@ PREDICTIONS_FILE = "predictions.csv.gz"
 FOLDS_FILE = "fold_accuracy.csv"
 SPLIT_SIZES_FILE = "split_sizes.csv"
 FOLD_INFO_FILE = "fold_info.json.gz"
+SAMPLES_FILE = "samples.csv.gz"
 RECORD_FILE = "run.json"
 
 _FOLD_COLUMNS = ["method", "run", "fold", "accuracy", "n_train", "n_val", "n_test", "features_seconds",
@@ -139,7 +140,7 @@ class Results:
                 info = {(row["method"], row["run"] - 1, row["fold"] - 1): row["info"] for row in json.load(handle)}
             folds["info"] = [info.get((m, r, f), {}) for m, r, f in zip(folds["method"], folds["run"], folds["fold"])]
         self.folds = folds[_FOLD_COLUMNS].reset_index(drop=True)
-        self.samples = pd.DataFrame(columns=["idx", "sample_id", "label", "subject"])
+        self.samples = _read_samples(self.out / SAMPLES_FILE)
         sizes_path = self.out / SPLIT_SIZES_FILE
         if sizes_path.exists():
             sizes = pd.read_csv(sizes_path)
@@ -275,6 +276,19 @@ class Results:
         return frame
 
 
+def _read_samples(path: Path) -> pd.DataFrame:
+    """The exported samples (idx, sample_id, label, subject; subject None where missing), or an
+    empty table with those columns when ``path`` does not exist (results exported before it was)."""
+    columns = ["idx", "sample_id", "label", "subject"]
+    if not path.exists():
+        return pd.DataFrame(columns=columns)
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        frame = pd.read_csv(handle, dtype={"sample_id": str, "label": str, "subject": str}, keep_default_na=False,
+                            na_values={"subject": [""]})
+    frame["subject"] = frame["subject"].astype(object).where(frame["subject"].notna(), None)
+    return frame[columns]
+
+
 def _split_sizes(splits: pd.DataFrame, protocol: str) -> pd.DataFrame:
     """Per (run, fold): the sizes of the training, validation and test parts (0-based)."""
     folds_of = PROTOCOLS[protocol]().folds if protocol in PROTOCOLS else (lambda g, r: folds_of_run(g, r))
@@ -305,9 +319,10 @@ def _gzip(text: str) -> bytes:
 
 def export_frames(results: Results) -> dict[str, bytes]:
     """The files that let a directory be read without its store: ``predictions.csv.gz``
-    (1-based run and fold), ``split_sizes.csv`` and ``fold_info.json.gz`` (each fold's
-    ``info``: the candidates tried on the validation group and the choice, training facts),
-    as bytes (gzip without a timestamp, so the same results give the same bytes)."""
+    (1-based run and fold), ``split_sizes.csv``, ``fold_info.json.gz`` (each fold's
+    ``info``: the candidates tried on the validation group and the choice, training facts) and
+    ``samples.csv.gz`` (every image's index, ``sample_id`` — its path under the dataset root —,
+    label and subject; only when the results know them), as bytes (gzip without a timestamp, so the same results give the same bytes)."""
     predictions = results.predictions.copy()
     predictions[["run", "fold"]] += 1
     sizes = results.split_sizes.copy()
@@ -315,11 +330,15 @@ def export_frames(results: Results) -> dict[str, bytes]:
     info = [{"method": m, "run": int(r) + 1, "fold": int(f) + 1, "info": i}
             for m, r, f, i in zip(results.folds["method"], results.folds["run"], results.folds["fold"],
                                   results.folds["info"])]
-    return {
+    frames = {
         PREDICTIONS_FILE: _gzip(predictions.to_csv(index=False, lineterminator="\n")),
         SPLIT_SIZES_FILE: sizes.to_csv(index=False, lineterminator="\n").encode("utf-8"),
         FOLD_INFO_FILE: _gzip(json.dumps(info, sort_keys=True, default=str)),
     }
+    if len(results.samples):
+        samples = results.samples[["idx", "sample_id", "label", "subject"]].sort_values("idx")
+        frames[SAMPLES_FILE] = _gzip(samples.to_csv(index=False, lineterminator="\n"))
+    return frames
 
 
 def load_results(out: str | Path) -> Results:

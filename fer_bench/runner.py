@@ -260,7 +260,7 @@ def _execute_into_store(the_plan: Plan, say, cache, executor, failed: dict[str, 
     with ResultsStore(the_plan.out, write=True) as store:
         remove_stale_temporaries(the_plan.out, ATOMIC_TEMPORARIES)  # ours: the store's lock is held
         store.initialise(the_plan.record, ds.samples, the_plan.groups)
-        store.set_meta("dataset", ds.summary())
+        store.set_meta("dataset", ds.summary(relative_to=the_plan.out))
         store.set_meta("environment", collect_environment())
         store.set_meta("command", config.command or config.as_command())
         store.set_meta("split_warnings", list(the_plan.split_report.warnings))
@@ -378,9 +378,16 @@ def method_identity(method: Method, spec: ImageSpec | None = None) -> dict[str, 
 
 
 def method_record(method: Method, spec: ImageSpec | None = None) -> dict[str, Any]:
-    """What reports show about a method, recorded at run time so reports never import plugins."""
+    """What reports show about a method, recorded at run time so reports never import plugins.
+
+    ``family``: ``deep`` when the method's class is a :class:`fer_bench.deep.strategies.DeepMethod`,
+    else ``classical`` (the error overlap's best classical + best deep pair,
+    :func:`fer_bench.reporting.overlap.method_family`)."""
+    from .deep.strategies import DeepMethod  # no torch import: the strategies load torch lazily
+
     spec = spec or method.input_spec()
     return {
+        "family": "deep" if isinstance(method, DeepMethod) else "classical",
         "name": method.name,
         "description": method.description,
         "citation": method.citation,

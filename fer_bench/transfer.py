@@ -1,7 +1,8 @@
 """Compatibility module: the deep transfer methods live in :mod:`fer_bench.deep`.
 
 The registered classes (``ResNet101FineTune``, ``ResNet101Probe``, ``MobileNetV2FineTune``,
-``MobileNetV2Probe``, ``MiniXceptionFineTune``, ``MiniXceptionProbe``) belong to this module:
+``MobileNetV2Probe``, ``MiniXceptionFineTune``, ``MiniXceptionProbe`` and the partial
+fine-tuning ones, ``ResNet101Partial``, ``MobileNetV2Partial``, ``MiniXceptionPartial``) belong to this module:
 ``pyproject.toml``'s entry points, stored results and feature-cache keys name them here.
 They are made from :data:`fer_bench.deep.catalogue.CATALOGUE`; the building blocks are
 re-exported under their old names (``TransferMethod``, ``TransferProbe`` and
@@ -23,7 +24,7 @@ from .deep.backbones import (
     final_linear_name,
 )
 from .deep.catalogue import CATALOGUE, CLASSES, MINI_XCEPTION_CITATION, Entry, method_class
-from .deep.strategies import CPU_INFERENCE_BATCH, DeepMethod, FineTune, Probe
+from .deep.strategies import CPU_INFERENCE_BATCH, DeepMethod, FineTune, PartialFineTune, Probe
 from .deep.training import (
     augment,
     autocast,
@@ -41,6 +42,9 @@ MobileNetV2FineTune = CLASSES["MobileNetV2FineTune"]
 MobileNetV2Probe = CLASSES["MobileNetV2Probe"]
 MiniXceptionFineTune = CLASSES["MiniXceptionFineTune"]
 MiniXceptionProbe = CLASSES["MiniXceptionProbe"]
+ResNet101Partial = CLASSES["ResNet101Partial"]
+MobileNetV2Partial = CLASSES["MobileNetV2Partial"]
+MiniXceptionPartial = CLASSES["MiniXceptionPartial"]
 
 TransferMethod = DeepMethod
 TransferProbe = Probe
@@ -49,8 +53,9 @@ TransferFineTune = FineTune
 __all__ = [
     "CATALOGUE", "CLASSES", "CPU_FINETUNE_SKIP", "CPU_INFERENCE_BATCH", "CPU_PROBE_LIMIT", "IMAGENET_MEAN",
     "IMAGENET_STD", "MINI_XCEPTION_CITATION", "MINI_XCEPTION_CPU_SKIP", "Backbone", "DeepMethod", "Entry", "FineTune",
-    "MiniXceptionBackbone", "MiniXceptionFineTune", "MiniXceptionProbe", "MobileNetV2FineTune", "MobileNetV2Probe",
-    "Probe", "ResNet101FineTune", "ResNet101Probe", "TorchvisionBackbone", "TransferFineTune", "TransferMethod",
+    "MiniXceptionBackbone", "MiniXceptionFineTune", "MiniXceptionPartial", "MiniXceptionProbe", "MobileNetV2FineTune",
+    "MobileNetV2Partial", "MobileNetV2Probe", "PartialFineTune", "Probe", "ResNet101FineTune", "ResNet101Partial",
+    "ResNet101Probe", "TorchvisionBackbone", "TransferFineTune", "TransferMethod",
     "TransferProbe", "augment", "autocast", "build_backbone", "final_linear", "final_linear_name",
     "logits_of", "method_class", "normalisation", "precision_for", "reproducible", "to_tensor", "torch_device",
 ]

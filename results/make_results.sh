@@ -15,6 +15,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FER=${FER:-.venv/bin/fer-bench}
+# JAFFE's images may not be redistributed (../shared/datasets/jaffe/NOTICE.md): the committed
+# reports of runs on it are rewritten without them (names only).
+no_images() { $FER report "$1" --no-images > /dev/null; }
 JAFFE=${JAFFE:-../shared/datasets/jaffe}
 STEPS=${STEPS:-"main jaffe noface cross rank"}
 step() { [[ " $STEPS " == *" $1 "* ]]; }
@@ -35,6 +38,7 @@ if step jaffe; then
   for protocol in paper subject; do
     timed $FER run --methods "all,$ABLATION" --dataset "jaffe:$JAFFE" --protocol $protocol \
       --out results/jaffe-$protocol -q
+    no_images results/jaffe-$protocol
   done
   # The leakage view: image-level minus subject-independent OA.
   $FER compare results/jaffe-paper results/jaffe-subject --out results/jaffe-leakage.md
@@ -45,6 +49,7 @@ if step noface; then
   # alignment adds for unseen people.
   timed $FER run --methods all --face none --dataset "jaffe:$JAFFE" --protocol subject \
     --out results/jaffe-subject-noface -q
+  no_images results/jaffe-subject-noface
   $FER compare results/jaffe-subject-noface results/jaffe-subject --out results/jaffe-faces-subject.md
 fi
 
@@ -54,6 +59,7 @@ if step cross; then
   timed $FER run --methods pca-svm,lbp-svm,hog-svm,minixception-probe \
     --dataset synthetic --test-dataset "jaffe:$JAFFE" --protocol holdout --runs 3 \
     --out results/cross-synthetic-to-jaffe -q
+  no_images results/cross-synthetic-to-jaffe
 fi
 
 if step finetune; then
@@ -62,6 +68,7 @@ if step finetune; then
   # one repetition of leave-one-subject-out on JAFFE, beside the 10 of results/jaffe-subject.
   timed $FER run --methods minixception --dataset "jaffe:$JAFFE" --protocol subject --runs 1 \
     --out results/jaffe-subject-finetune -q
+  no_images results/jaffe-subject-finetune
 fi
 
 if step rank; then

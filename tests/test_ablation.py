@@ -19,6 +19,7 @@ def _run(out, methods):
                "--out", str(out), "-q")
 
 
+@pytest.mark.slow
 def test_variants_get_an_ablation_table_and_section_and_a_plain_run_none(tmp_path):
     out = tmp_path / "ablation"
     _run(out, "pca-svm,pca-svm:classifier=logistic")

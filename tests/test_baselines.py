@@ -411,6 +411,7 @@ def test_lbp_grid_histograms_normalised_per_cell():
     np.testing.assert_allclose(hist[1, 3], expected)
 
 
+@pytest.mark.slow
 def test_ablation_through_the_cli(tmp_path):
     """`fer-bench run --methods swe-bbo,swe-bbo:classifier=svm` puts both side by side."""
     spec = "synthetic?subjects=4&per_expression=2&size=64"
@@ -452,6 +453,7 @@ def test_every_baseline_runs_through_the_cli(tmp_path):
         assert run, "run.json is empty"
 
 
+@pytest.mark.slow
 def test_baselines_run_on_a_folder_dataset(tiny_folder, tmp_path):
     methods = ",".join(_overrides(name) for name in ["swe-bbo", "bwe-fsvm", "hog-svm"])
     out = tmp_path / "out"

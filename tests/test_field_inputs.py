@@ -522,6 +522,7 @@ def test_subject_ids_compare_without_case_and_spacing_in_every_source(tmp_path):
     assert load_dataset(f"jaffe:{root}").subject_id_variants == {"KA": ["KA", "ka"]}
 
 
+@pytest.mark.slow
 def test_subject_id_case_through_the_cli(tmp_path):
     """Case subject-id-case: 'KL' and 'kl ' are one person, in one CV group, with a warning."""
     lines = ["path,label,subject"]
@@ -559,6 +560,7 @@ def test_reencoded_copies_are_reported_like_byte_copies(tmp_path, tiny_folder):
     assert ["happy/000.png", "happy/copy_000.tiff"] in json.loads((out / "run.json").read_text())["duplicates"]
 
 
+@pytest.mark.slow
 def test_every_pca_method_runs_on_a_set_of_copies(tmp_path, tiny_folder):
     """Case reencoded-duplicates, the methods: with every image present twice the data's rank is
     half the images, so PCA with more components than that must drop the empty directions

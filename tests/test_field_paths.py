@@ -252,6 +252,7 @@ def test_results_on_a_full_disk_is_one_line_and_keeps_the_folds(data, tmp_path, 
         assert conn.execute("SELECT COUNT(*) FROM folds").fetchone()[0] == 3
 
 
+@pytest.mark.slow
 def test_cache_on_a_full_disk_warns_and_carries_on(data, tmp_path, monkeypatch, caplog):
     """The cache's arrays were written through a memory map of a sparse file: SIGBUS on a full disk.
     The space is now reserved first, so a full disk is an OSError: a warning, and the run goes on
@@ -280,6 +281,7 @@ def test_cache_reserves_space_and_falls_back_to_zeros(tmp_path, monkeypatch):
 
 
 # -- leftover temporaries ------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_stale_temporaries_are_removed_but_not_ones_being_written(data, finished, tmp_path):
     """A later report (and run) removes the .tmp files a failed one left, in the results folder and
     the cache, but never one another process holds locked, nor files of other names."""

@@ -268,6 +268,7 @@ def test_data_root_option_and_environment_variable(recorded, tmp_path, tiny_mani
     assert proc.returncode == 2 and "expected SOURCE=PATH" in _error_line(proc)
 
 
+@pytest.mark.slow
 def test_dataset_applies_to_the_references_of_its_source(recorded, tmp_path, tiny_manifest):
     _, ref = recorded
     twin = tmp_path / "twin.json"

@@ -67,6 +67,7 @@ def test_holdout_small_training_part_gets_one_validation_image_per_class_or_a_cl
                                      splits=np.array(["train"] * 6 + ["test"], dtype=object))
 
 
+@pytest.mark.slow
 def test_holdout_run_through_the_cli(tmp_path):
     out = tmp_path / "o"
     proc = cli("run", "--methods", "pca-svm", "--dataset", f"manifest:{split_manifest(tmp_path)}",
@@ -95,6 +96,7 @@ def test_bad_split_value_names_the_line(tmp_path):
     assert proc.returncode == 2 and "line 2: split 'trian' is not one of train, val, test" in proc.stderr
 
 
+@pytest.mark.slow
 def test_cross_dataset_trains_on_one_tests_on_the_other(tmp_path):
     train = split_manifest(tmp_path, with_val=False, name="a")
     test = split_manifest(tmp_path, classes=("happy", "sad", "fear"), name="b")

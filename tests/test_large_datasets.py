@@ -182,6 +182,7 @@ def test_fer2013_runs_end_to_end_and_records_the_splits(tmp_path):
     assert "FER2013's images are face crops registered by its authors" in (out / "table2.md").read_text()
 
 
+@pytest.mark.slow
 def test_registered_face_crops_default_to_none_and_can_be_overridden(tmp_path):
     from fer_bench.config import RunConfig
     from fer_bench.runner import plan
@@ -416,6 +417,7 @@ def test_make_standins_writes_datasets_the_sources_read(tmp_path, standins):
     assert load_dataset(f"fer2013:{again / 'fer2013'}").fingerprint == fer.fingerprint  # deterministic
 
 
+@pytest.mark.slow
 def test_a_lone_holdout_fold_uses_the_idle_cores_with_the_same_result(tmp_path):
     """With one fold per method (holdout, one run) and --jobs 2, the fold may use both
     cores (BLAS threads, the large-set SVM's one-vs-rest in parallel threads): the

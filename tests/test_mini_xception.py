@@ -205,6 +205,7 @@ def bar_images(n_per_class=12, size=64, seed=0):
     return images, y, np.arange(len(y)) % 3
 
 
+@pytest.mark.slow
 def test_finetune_chooses_epochs_on_validation_and_refits_exactly_that_many(models):
     images, y, split = transfer_bars()
     train, val = split == 0, split == 1
@@ -226,6 +227,7 @@ def test_finetune_chooses_epochs_on_validation_and_refits_exactly_that_many(mode
     assert last < first  # the training loss falls
 
 
+@pytest.mark.slow
 def test_minixception_probe_through_the_cli_records_pretraining(tmp_path, models):
     out = tmp_path / "o"
     cli("run", "--methods", "minixception-probe", "--dataset", TINY, "--runs", "1", "--folds", "3",

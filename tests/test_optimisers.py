@@ -269,6 +269,7 @@ def gradient_optimum(net, X, targets, low, high, starts=5):
                         options={"maxiter": 5000}).fun for _ in range(starts))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["swe-bbo", "dwt-pca-cso"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_default_budget_brings_a_small_problem_near_its_optimum(name, seed):

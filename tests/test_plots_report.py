@@ -17,7 +17,7 @@ from tests.conftest import cli
 from tests.test_stats import make_two_method_results
 
 FIGURES = ("fig12_oa_comparison", "fig11_oa_per_run", "fig10_sensitivity_pca-svm", "fig10_sensitivity_test-majority",
-           "confusion_pca-svm", "confusion_test-majority")
+           "confusion_pca-svm", "confusion_test-majority", "error_overlap")
 
 
 @pytest.fixture
@@ -94,7 +94,7 @@ def test_report_renders_in_headless_chromium(subject_results, tmp_path):
     shot = tmp_path / "report.png"
     with tempfile.TemporaryDirectory() as profile:
         flags = [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}"]
-        subprocess.run([*flags, f"--screenshot={shot}", "--window-size=1200,3000", page],
+        subprocess.run([*flags, f"--screenshot={shot}", "--window-size=1200,4000", page],
                        capture_output=True, timeout=120, check=True)
     with tempfile.TemporaryDirectory() as profile:
         flags = [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}"]
@@ -102,7 +102,7 @@ def test_report_renders_in_headless_chromium(subject_results, tmp_path):
     assert "Table 3 — comparison of methods" in dom and "test-majority" in dom
     assert dom.count("<img") == len(FIGURES) and dom.count("<table") >= 5
     rgb = np.asarray(Image.open(shot).convert("RGB"), dtype=int)
-    assert rgb.shape == (3000, 1200, 3)
+    assert rgb.shape == (4000, 1200, 3)
     # not a blank page: a good share of the pixels is ink (text, tables, plots)
     assert (rgb.mean(axis=2) < 200).mean() > 0.02
     # the embedded PNGs decoded: matplotlib's blue (#1f77b4) appears, and nothing else on the page is blue

@@ -306,6 +306,7 @@ def test_harness_substitutes_small_settings_and_makes_defaults_explicit():
     assert "fer-bench check --reference r.json --results r" in code  # a check of existing results runs
 
 
+@pytest.mark.slow
 def test_harness_exposes_examples_that_clash(tmp_path, tiny_manifest):
     """Two examples writing one folder with different runs: the second fails, and the harness says so."""
     text = (f"```bash\nfer-bench run --methods pca-svm --dataset manifest:{tiny_manifest} --runs 2 --out res -q\n```\n\n"

@@ -106,6 +106,7 @@ def test_imagenet_probes_are_left_out_of_all_on_a_cpu_at_fer2013_size():
     assert create_method("minixception-probe", device="cpu").size_skip_reasons(28_709) == []
 
 
+@pytest.mark.slow
 def test_cli_records_and_shows_the_large_set_form_only_above_the_threshold(tmp_path):
     data = "synthetic?subjects=4&per_expression=2&size=64"
     scaled, exact = tmp_path / "scaled", tmp_path / "exact"

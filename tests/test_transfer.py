@@ -174,6 +174,7 @@ def test_probe_features_hold_the_image_and_its_mirror():
     assert info["chosen"]["C"] in probe.C_grid and "random initialisation" in info["weights"]
 
 
+@pytest.mark.slow
 def test_finetune_is_deterministic_on_cpu_and_learns():
     import torch
 
@@ -211,6 +212,7 @@ def test_early_stopping_keeps_the_best_validation_epoch(monkeypatch):
 
 
 # -- through the command line -----------------------------------------------------------
+@pytest.mark.slow
 def test_probe_and_finetune_through_the_cli(tmp_path, torch_home):
     env = {"TORCH_HOME": str(torch_home)}
     out = tmp_path / "out"
@@ -233,6 +235,7 @@ def test_probe_and_finetune_through_the_cli(tmp_path, torch_home):
     assert all(i["epochs_run"] == 1 and i["best_epoch"] == 1 and i["backbone"] == "mobilenet_v2" for i in finetune_info)
 
 
+@pytest.mark.slow
 def test_cli_weights_from_files_and_refusals(tmp_path, torch_home):
     env = {"TORCH_HOME": str(torch_home)}
     good = save_resnet18(tmp_path / "w")

@@ -457,8 +457,10 @@ class Dataset:
         return out
 
     # -- what to tell the user ---------------------------------------------------------
-    def summary(self) -> dict:
-        """What the run record stores about the dataset (JSON-ready)."""
+    def summary(self, relative_to: Path | None = None) -> dict:
+        """What the run record stores about the dataset (JSON-ready). ``root`` (where the
+        images are) is written relative to ``relative_to`` (the results folder) when given, so
+        that a record names no machine's absolute path and still finds the images beside it."""
         counts = self.samples["label"].value_counts()
         out = {
             "name": self.name,
@@ -468,6 +470,8 @@ class Dataset:
             "subjects": int(self.samples["subject"].nunique()) if self.has_subjects else None,
             "fingerprint": self.fingerprint,
         }
+        if self.root is not None:  # where the images are (reports show the hardest ones from there)
+            out["root"] = str(self.root) if relative_to is None else os.path.relpath(self.root, Path(relative_to).absolute())
         if self.splits is not None:
             out["splits"] = self.split_counts()
         if self.skipped:

@@ -3,7 +3,7 @@
 Where things are: :mod:`fer_bench.deep.backbones` (what a network is: building it, its
 feature network, its new head, input normalisation, its weights), :mod:`fer_bench.deep.strategies`
 (how it is trained: :class:`~fer_bench.deep.strategies.Probe`,
-:class:`~fer_bench.deep.strategies.FineTune`), :mod:`fer_bench.deep.catalogue` (the
+:class:`~fer_bench.deep.strategies.FineTune`, :class:`~fer_bench.deep.strategies.PartialFineTune`), :mod:`fer_bench.deep.catalogue` (the
 registered methods as data: backbone × strategy, description, citation, defaults),
 :mod:`fer_bench.deep.training` (torch utilities); :mod:`fer_bench.transfer` re-exports the
 public names under their old module, which entry points and stored results name.
@@ -64,6 +64,15 @@ Everything else the available sources do not say; our choices, each a parameter:
   is trained on both views, ``C`` from ``C_grid`` chosen on the validation group, and a
   test image's class probabilities are the mean over its two views; the refit retrains
   the logistic regression on training + validation with the chosen ``C``.
+- ``partial`` (``resnet101-partial``, ``mobilenetv2-partial``, ``minixception-partial``;
+  :class:`~fer_bench.deep.strategies.PartialFineTune`, Li 2021 §3.5): the network is cut
+  where its backbone declares (:meth:`~fer_bench.deep.backbones.Backbone.split`; defaults:
+  ResNet before ``layer4``, MobileNetV2 before ``features.14``, mini-Xception before its last
+  module); the frozen part's maps of ``n_views`` fixed views of each image (image, mirror,
+  seeded crops with small rotations) are cached per dataset; per fold the top and a new head
+  train on them (AdamW, cosine schedule, one random view per image per epoch), epochs chosen
+  as for ``finetune``; test probabilities are the mean over the image and its mirror. Left
+  out of ``--methods all`` on a CPU until its cost in the default job is measured.
 - On CUDA: channels-last memory format and mixed precision (bfloat16 where supported,
   else float16 with a gradient scaler); cuDNN autotuning, so GPU runs are not bitwise
   reproducible. On the CPU, float32 and deterministic algorithms: the same seed gives the

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .backbones import Backbone, MiniXceptionBackbone, TorchvisionBackbone
-from .strategies import DeepMethod, FineTune, Probe
+from .strategies import DeepMethod, FineTune, PartialFineTune, Probe
 
 #: The module the registered classes belong to (entry points, stored identities, cache keys).
 HOME = "fer_bench.transfer"
@@ -115,6 +115,44 @@ CATALOGUE: tuple[Entry, ...] = (
     (face crop, 64×64 gray, image and mirror; cached per dataset) → standardised multinomial
     logistic regression on both views, ``C`` chosen on the validation group, refitted on
     training + validation. Pretrained on FER2013: not an independent result on FER2013 or FER+.""",
+    ),
+    Entry(
+        "resnet101-partial", "ResNet101Partial", TorchvisionBackbone, PartialFineTune,
+        description="ResNet-101 (ImageNet weights) cut before layer4: frozen maps of 4 views cached, layer4 + a new "
+                    "fc trained per fold, epochs chosen on the validation group (Li 2021 §3.5)",
+        citation=LI_2021 + "; He et al., Deep residual learning for image recognition, CVPR 2016",
+        doc="""``resnet101-partial``: the seed paper's partial transfer (Li 2021 §3.5, Fig. 9):
+    the ImageNet ResNet-101's stem and ``layer1``–``layer3`` frozen, their N×4×1024×14×14
+    output maps (224 px aligned faces; image, mirror and two seeded crops) cached per dataset
+    in float16 (1.6 MB an image), ``layer4`` and a new ``Linear(2048, n_classes)`` trained per
+    fold (:class:`~fer_bench.deep.strategies.PartialFineTune`). ``cut=layer3`` also trains
+    ``layer3``. Skipped by ``--methods all`` on a CPU for now; named, it runs.""",
+        defaults={"backbone": "resnet101", "map_dtype": "float16"},
+    ),
+    Entry(
+        "mobilenetv2-partial", "MobileNetV2Partial", TorchvisionBackbone, PartialFineTune,
+        description="MobileNetV2 (ImageNet weights) cut before features.14: frozen maps of 4 views cached, the last "
+                    "4 blocks, last conv and a new classifier trained per fold",
+        citation=SANDLER_2018 + "; partial transfer as Li 2021 §3.5",
+        doc="""``mobilenetv2-partial``: torchvision's ImageNet MobileNetV2 cut before inverted
+    residual block 14 of ``features``: ``features[:14]`` frozen, its N×4×96×14×14 maps cached
+    (224 px), blocks 14–17, the last 1×1 convolution and ``classifier`` with a new
+    ``Linear(1280, n_classes)`` trained per fold
+    (:class:`~fer_bench.deep.strategies.PartialFineTune`; cuts ``features.17`` and
+    ``features.11`` also declared). Skipped by ``--methods all`` on a CPU for now; named, it runs.""",
+        defaults={"backbone": "mobilenet_v2"},
+    ),
+    Entry(
+        "minixception-partial", "MiniXceptionPartial", MiniXceptionBackbone, PartialFineTune,
+        description="mini-Xception (FER2013 weights: not independent on FER2013) cut before its last module: frozen "
+                    "maps of 4 views cached, the last module and a new head trained per fold",
+        citation=MINI_XCEPTION_CITATION,
+        doc="""``minixception-partial``: the FER2013 mini-Xception's stem and first three residual
+    modules frozen, their N×4×64×8×8 maps (64×64 gray face crop; image, mirror, two seeded
+    crops) cached per dataset, the last residual module and a new 3×3 head trained per fold
+    (:class:`~fer_bench.deep.strategies.PartialFineTune`; ``cut=blocks.2`` also trains the
+    third module). Skipped by ``--methods all`` on a CPU for now; named, it runs. Pretrained
+    on FER2013: not an independent result on FER2013 or FER+.""",
     ),
 )
 

@@ -132,3 +132,48 @@ def prepare(images, device, mean, std, channels: int, channels_last: bool | None
     if channels_last or (channels_last is None and device.type == "cuda"):
         batch = batch.contiguous(memory_format=torch.channels_last)
     return batch
+
+
+def view_geometry(n_views: int, seed: int, crop_scale: float, max_rotation: float) -> list[tuple[float, ...]]:
+    """The fixed geometry of views 2 … ``n_views``-1 (views 0 and 1 are the image and its
+    mirror): one (scale, angle in radians, shift x, shift y, mirror ±1) per view, drawn from
+    ``numpy.random.default_rng([seed, view])``: a crop of side ``scale`` ∈ [``crop_scale``, 1]
+    of the image side at a random position inside it, rotated by up to ±``max_rotation``
+    degrees; odd views are also mirrored. Every image gets the same view k, so a view of an
+    image does not depend on the other images (the features may be extracted in chunks)."""
+    out = []
+    for view in range(2, n_views):
+        rng = np.random.default_rng([seed, view])
+        scale = crop_scale + (1.0 - crop_scale) * rng.random()
+        angle = (2 * rng.random() - 1) * math.radians(max_rotation)
+        shift_x, shift_y = (2 * rng.random(2) - 1) * (1 - scale)
+        out.append((scale, angle, shift_x, shift_y, -1.0 if view % 2 else 1.0))
+    return out
+
+
+def fixed_views(batch, geometry: list[tuple[float, ...]]) -> list:
+    """[batch, its mirror, one affine resampling of it per entry of ``geometry``
+    (:func:`view_geometry`; bilinear, reflection padding)], each N×C×H×W on the batch's device."""
+    import torch
+    import torch.nn.functional as F
+
+    views = [batch, batch.flip(-1)]
+    for scale, angle, shift_x, shift_y, mirror in geometry:
+        cos, sin = math.cos(angle) * scale, math.sin(angle) * scale
+        theta = torch.tensor([[cos * mirror, -sin, shift_x], [sin * mirror, cos, shift_y]],
+                             dtype=batch.dtype, device=batch.device).expand(batch.shape[0], 2, 3)
+        grid = F.affine_grid(theta, list(batch.shape), align_corners=False)
+        views.append(F.grid_sample(batch, grid, mode="bilinear", padding_mode="reflection", align_corners=False))
+    return views
+
+
+def shuffled_batches(n: int, batch_size: int, generator) -> list:
+    """A random order of ``range(n)`` (drawn on ``generator``) in batches of ``batch_size``;
+    a last batch of one image joins the one before (BatchNorm cannot train on one image)."""
+    import torch
+
+    order = torch.randperm(n, generator=generator)
+    batches = list(order.split(batch_size))
+    if len(batches) > 1 and len(batches[-1]) < 2:
+        batches[-2] = torch.cat([batches[-2], batches.pop()])
+    return batches

@@ -45,9 +45,11 @@ __all__ = [
 ]
 
 
-def write_report(results: Results, out: str | Path | None = None, figures: bool = True) -> list[Path]:
+def write_report(results: Results, out: str | Path | None = None, figures: bool = True,
+                 images: bool = True) -> list[Path]:
     """Write every table and the statistics of ``results`` into ``out`` (default: its own
-    directory), then, with ``figures``, the plots and ``report.html``. The engine rewrites
+    directory), then, with ``figures``, the plots and ``report.html`` (``images=False``: without
+    the dataset's own images, :func:`~fer_bench.reporting.html.render_html`). The engine rewrites
     the tables after every method and draws the figures once at the end, since plots cost
     seconds and tables milliseconds. Returns the paths written."""
     out = Path(out) if out is not None else results.out
@@ -57,5 +59,5 @@ def write_report(results: Results, out: str | Path | None = None, figures: bool 
     if not figures:
         return written
     written.extend(write_plots(results, out))
-    written.extend(write_html(results, out))  # last: it embeds the plots' PNG files
+    written.extend(write_html(results, out, images))  # last: it embeds the plots' PNG files
     return written

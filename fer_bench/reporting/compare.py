@@ -3,7 +3,9 @@
 :func:`compare_results` puts the OA of several directories (datasets, protocols) in one
 table; when the same dataset (same fingerprint) was run under the image-level and the
 subject-independent protocol, :func:`leakage_table` shows how much the image-level protocol
-overstates accuracy on people not seen in training. Directories are read with
+overstates accuracy on people not seen in training; when two directories hold the same
+dataset, :func:`overlap_side_by_side` puts their error overlap (kappa of correctness and
+double fault per pair of methods) side by side. Directories are read with
 :class:`~fer_bench.results.Results`, from their store or, on a fresh clone of committed
 results, from their exported tables.
 """
@@ -18,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 import fer_bench.reporting.markdown as markdown
+import fer_bench.reporting.overlap as overlap_mod
 
 from ..errors import FerBenchError
 from ..files import user_path, writable_directory, write_atomic
@@ -75,6 +78,10 @@ class Comparison:
     leakage: dict[str, pd.DataFrame]  #: dataset name → leakage table, where both protocols were run
     #: dataset name → what else differs between the two runs of its leakage table (empty: nothing)
     leakage_caveats: dict[str, list[str]] = field(default_factory=dict)
+    #: dataset name → error overlap of two of its runs side by side (:func:`overlap_side_by_side`)
+    overlap: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: dataset name → each run's oracle lines, prefixed by its column label
+    overlap_notes: dict[str, list[str]] = field(default_factory=dict)
 
     def to_markdown(self) -> str:
         text = "# fer-bench comparison\n\nOA (%) mean ± SD over runs; columns are results directories:\n\n"
@@ -90,6 +97,14 @@ class Comparison:
             if caveats:
                 text += f"> Not only the protocol differs: {'; '.join(caveats)}. The gap reflects these too.\n\n"
             text += markdown_table(table, index=False)
+        for name, table in self.overlap.items():
+            text += (
+                f"\n## Error overlap — {name}\n\nTwo runs of the same dataset side by side: per pair of methods, "
+                "Cohen's kappa of their correctness and their double fault (% of test images both got wrong), on "
+                "each run's complete common runs. " + overlap_mod.MEANING + "\n\n"
+            )
+            text += markdown_table(table, index=False)
+            text += "\n" + "".join(f"- {line}\n" for line in self.overlap_notes.get(name, []))
         return text
 
 
@@ -133,7 +148,53 @@ def compare_results(directories: Sequence[str | Path]) -> Comparison:
                     key, i = f"{name} #{i}", i + 1
                 leakage[key] = leakage_table(paper, subject)
                 caveats[key] = setting_differences(paper, subject)
-    return Comparison(table, columns, leakage, {k: v for k, v in caveats.items() if v})
+    overlap: dict[str, pd.DataFrame] = {}
+    notes: dict[str, list[str]] = {}
+    labels = list(columns)
+    for i, first in enumerate(loaded):
+        for j in range(i + 1, len(loaded)):
+            second = loaded[j]
+            if first.config.get("dataset_fingerprint") != second.config.get("dataset_fingerprint"):
+                continue
+            found = overlap_side_by_side(first, second, labels[i], labels[j])
+            if found is None:
+                continue
+            name = first.dataset.get("name", "?")
+            key, k = name, 2
+            while key in overlap:
+                key, k = f"{name} #{k}", k + 1
+            overlap[key], notes[key] = found
+    return Comparison(table, columns, leakage, {k: v for k, v in caveats.items() if v}, overlap, notes)
+
+
+def overlap_side_by_side(first: Results, second: Results, label_a: str, label_b: str
+                         ) -> tuple[pd.DataFrame, list[str]] | None:
+    """The error overlap (:mod:`~fer_bench.reporting.overlap`) of two runs of one dataset side
+    by side: one row per pair of methods (in either run; the pair's names in the first run's
+    order), columns ``kappa``/``double fault %`` of each run, labelled with ``label_a`` and
+    ``label_b``; and each run's oracle lines. None when neither run has two complete methods."""
+    overlaps = [overlap_mod.error_overlap(r) for r in (first, second)]
+    if all(o is None for o in overlaps):
+        return None
+    values: dict[tuple[str, str], dict[str, str]] = {}
+    order: list[tuple[str, str]] = []
+    notes = []
+    for overlap, label in zip(overlaps, (label_a, label_b)):
+        if overlap is None:
+            notes.append(f"`{label}`: fewer than two methods with a complete run")
+            continue
+        notes.extend(f"`{label}`: {line}" for line in overlap.oracle_lines())
+        for row in overlap.pairs.itertuples(index=False):
+            key = next((k for k in ((row.method_a, row.method_b), (row.method_b, row.method_a)) if k in values),
+                       (row.method_a, row.method_b))
+            if key not in values:
+                order.append(key)
+            values.setdefault(key, {})[f"kappa {label}"] = overlap_mod.number_text(row.kappa, 2)
+            values[key][f"double fault % {label}"] = overlap_mod.number_text(row.double_fault, 1)
+    value_columns = [f"{what} {label}" for what in ("kappa", "double fault %") for label in (label_a, label_b)]
+    table = pd.DataFrame([{"method_a": a, "method_b": b, **{c: values[(a, b)].get(c, "") for c in value_columns}}
+                          for a, b in order], columns=["method_a", "method_b", *value_columns])
+    return table, notes
 
 
 def _shown(compared: Compared, values: tuple) -> str:

@@ -33,6 +33,10 @@ figcaption { color: #555; font-size: 0.9em; }
 dl.kv { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; font-size: 0.9em; }
 dl.kv dt { font-weight: 600; } dl.kv dd { margin: 0; font-family: ui-monospace, monospace; word-break: break-all; }
 code { background: #f4f4f4; padding: 0 0.2em; }
+.gallery { display: flex; flex-wrap: wrap; gap: 0.8em; margin: 0.6em 0 1.2em; }
+.gallery figure { margin: 0; width: 9em; font-size: 0.8em; }
+.gallery figure img { display: block; width: 96px; height: auto; image-rendering: pixelated; }
+.gallery figcaption { overflow-wrap: anywhere; }
 """
 
 
@@ -77,8 +81,9 @@ def _kv(mapping: dict) -> str:
     return f"<dl class=\"kv\">{''.join(items)}</dl>\n"
 
 
-def _figures(results, out: Path) -> list[tuple[str, str, bytes]]:
-    """(stem, caption, PNG bytes): the files written by write_plots, else rendered now."""
+def _figures(results, out: Path, skip: tuple[str, ...] = ()) -> list[tuple[str, str, bytes]]:
+    """(stem, caption, PNG bytes): the files written by write_plots, else rendered now; stems in
+    ``skip`` are left out (not drawn)."""
     import matplotlib
 
     from .plots import _RC, figure_bytes, figures
@@ -86,18 +91,24 @@ def _figures(results, out: Path) -> list[tuple[str, str, bytes]]:
     found = []
     with matplotlib.rc_context(_RC):
         for stem, caption, make in figures(results):
+            if stem in skip:
+                continue
             path = out / f"{stem}.png"
             found.append((stem, caption, path.read_bytes() if path.is_file() else figure_bytes(make(), "png")))
     return found
 
 
-def render_html(results, out: Path | None = None) -> str:
+def render_html(results, out: Path | None = None, images: bool = True) -> str:
     """The report page of ``results`` as a string (figures read from ``out`` when present):
-    its sections in order, each from one function below."""
+    its sections in order, each from one function below. ``images=False`` leaves the dataset's
+    own images (the hardest images' thumbnails) out, for a report shared or committed where the
+    dataset's licence forbids redistributing them."""
     out = Path(out) if out is not None else results.out
     parts = _header(results)
     parts += _comparison(results)
     parts += _ablation(results)
+    parts += _error_overlap(results, out)
+    parts += _hardest_images(results, images)
     parts += _per_run_tables(results)
     parts += _figure_section(results, out)
     parts += _details(results)
@@ -180,6 +191,107 @@ def _ablation(results) -> list[str]:
     ]
 
 
+def _error_overlap(results, out: Path) -> list[str]:
+    """Kappa of correctness and double fault of every pair of methods, the oracle accuracies and
+    the double-fault heat map (:mod:`fer_bench.reporting.overlap`); nothing with fewer than two
+    complete methods."""
+    import matplotlib
+
+    from .overlap import MEANING, error_overlap, number_text
+    from .plots import _RC, OVERLAP_FIGURE, figure_bytes, plot_error_overlap
+
+    overlap = error_overlap(results)
+    if overlap is None:
+        return []
+    path = out / f"{OVERLAP_FIGURE}.png"
+    if path.is_file():
+        png = path.read_bytes()
+    else:
+        with matplotlib.rc_context(_RC):
+            png = figure_bytes(plot_error_overlap(results, overlap), "png")
+    data = base64.b64encode(png).decode("ascii")
+    caption = "Double fault of every pair of methods (% of test images both got wrong; diagonal: own error rate)"
+    fmt = {c: (lambda v: number_text(v, 2)) for c in overlap.kappa.columns}
+    fmt_df = {c: (lambda v: number_text(v, 1)) for c in overlap.double_fault.columns}
+    return [
+        "<h2 id=\"error-overlap\">Error overlap — do the methods fail on the same images?</h2>\n",
+        "<p>From the stored test predictions, per pair on the images both methods predicted in their complete "
+        "common runs (counts in <code>error_overlap.csv</code>).</p>\n",
+        "<ul>" + "".join(f"<li>{_md_inline(line)}</li>" for line in overlap.oracle_lines()) + "</ul>\n",
+        f"<p>{_esc(MEANING)}</p>\n",
+        "<h3>Agreement of correctness (Cohen's kappa; Kuncheva &amp; Whitaker 2003)</h3>\n",
+        _table(overlap.kappa, index=True, formats=fmt),
+        "<h3>Double fault (% of test images both got wrong; Giacinto &amp; Roli 2001)</h3>\n",
+        _table(overlap.double_fault, index=True, formats=fmt_df),
+        f"<figure id=\"{OVERLAP_FIGURE}\"><img alt=\"{_esc(caption)}\" src=\"data:image/png;base64,{data}\">"
+        f"<figcaption>{_esc(caption)} — {_esc(results.protocol_short)} protocol.</figcaption></figure>\n",
+    ]
+
+
+def _hardest_images(results, images: bool = True) -> list[str]:
+    """The images (almost) every method gets wrong (:mod:`fer_bench.reporting.hardest`): the
+    first few as a gallery of thumbnails of the original files (names only where a file is no
+    longer found), then the hardest people under a subject protocol (collapsed); nothing when
+    fewer than two methods have a complete run (no image can be listed then)."""
+    from .hardest import (
+        CANDIDATE_TEXT,
+        GALLERY_SIZE,
+        HARD_METHODS,
+        NO_PATHS_TEXT,
+        THRESHOLD_TEXT,
+        gallery,
+        hardest,
+        has_paths,
+        image_errors,
+        subject_errors,
+    )
+
+    errors = image_errors(results)
+    if not len(errors) or int(errors["methods"].max()) < HARD_METHODS:  # nothing can be listed: no section
+        return []
+    parts = ["<h2 id=\"hardest-images\">Hardest images — what (almost) every method gets wrong</h2>\n",
+             f"<p>{_esc(THRESHOLD_TEXT)} {_esc(CANDIDATE_TEXT)}</p>\n"]
+    if not has_paths(results):
+        parts.append(f"<p class=\"note\">{_esc(NO_PATHS_TEXT)}</p>\n")
+    listed, shown = hardest(errors), gallery(results, errors)
+    if not images:  # names only: the dataset's images stay out of this file
+        shown = [{**item, "png": None} for item in shown]
+    if not shown:
+        parts.append(f"<p>No image meets the threshold ({len(errors)} test images; all of them with their counts in "
+                     "<code>hardest_images.csv</code>).</p>\n")
+    else:
+        more = f"the first {GALLERY_SIZE} " if len(listed) > GALLERY_SIZE else ""
+        parts.append(f"<p>{len(listed)} of {len(errors)} test images {'meets' if len(listed) == 1 else 'meet'} it; {more}shown below as the original "
+                     "files (the face as the methods saw it, cropped or aligned, is not shown). All images with their "
+                     "counts: <code>hardest_images.csv</code>.</p>\n<div class=\"gallery\">")
+        for item in shown:
+            row = item["row"]
+            name = row.path or f"image #{row.idx}"
+            text = (f"{name} — label {row.label}; wrong {row.wrong} of {row.predictions}; most often predicted "
+                    f"{row.most_common_wrong} ({row.most_common_wrong_count})")
+            image = (f"<img alt=\"{_esc(name)}\" src=\"data:image/png;base64,{item['png']}\">" if item["png"]
+                     else "<span class=\"note\">(image left out)</span>" if not images
+                     else "<span class=\"note\">(image not found)</span>")
+            parts.append(f"<figure>{image}<figcaption>{_esc(text)}</figcaption></figure>")
+        parts.append("</div>\n")
+        missing = sum(1 for item in shown if not item["png"])
+        if not images:
+            parts.append("<p class=\"note\">The images themselves are left out of this report (--no-images: "
+                         "the dataset's licence may forbid redistributing them); names only.</p>\n")
+        elif missing:
+            parts.append(f"<p class=\"note\">{missing} of these {len(shown)} image files were not found (or not "
+                         "readable) where the run read them: the dataset may have moved; names only.</p>\n")
+    subjects = subject_errors(results)
+    if len(subjects):
+        accuracy = {c: (lambda v: "" if v != v else f"{v:.1f}") for c in subjects.columns if c.startswith("accuracy:")}
+        parts += ["<h3>The hardest people (subject-independent protocol)</h3>\n",
+                  f"<details><summary>{len(subjects)} people, hardest first: share of wrong predictions over all "
+                  "methods × complete runs per person, and each method's accuracy (%) on that person "
+                  "(<code>hardest_subjects.csv</code>)</summary>\n",
+                  _table(subjects, formats={"error_share": lambda v: f"{100 * v:.1f} %", **accuracy}), "</details>\n"]
+    return parts
+
+
 def _per_run_tables(results) -> list[str]:
     """Table 2, then Table 1 of every method with a complete run."""
     from .markdown import safe_name
@@ -197,7 +309,9 @@ def _per_run_tables(results) -> list[str]:
 
 def _figure_section(results, out: Path) -> list[str]:
     """Every figure, embedded as PNG."""
-    figs = _figures(results, out)
+    from .plots import OVERLAP_FIGURE
+
+    figs = _figures(results, out, skip=(OVERLAP_FIGURE,))  # the heat map is in its own section
     parts = ["<h2 id=\"figures\">Figures</h2>\n"] if figs else []
     for stem, caption, png in figs:
         data = base64.b64encode(png).decode("ascii")
@@ -248,8 +362,9 @@ def _details(results) -> list[str]:
     return parts
 
 
-def write_html(results, out: Path) -> list[Path]:
-    """Write ``report.html`` into ``out`` (after the plots, whose PNGs it embeds)."""
+def write_html(results, out: Path, images: bool = True) -> list[Path]:
+    """Write ``report.html`` into ``out`` (after the plots, whose PNGs it embeds); ``images``:
+    as :func:`render_html`."""
     path = Path(out) / "report.html"
-    write_atomic(path, render_html(results, out))
+    write_atomic(path, render_html(results, out, images))
     return [path]

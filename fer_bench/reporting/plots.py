@@ -4,7 +4,9 @@
 - ``fig11_oa_per_run``: OA of every method in every run (Fig. 11);
 - ``fig12_oa_comparison``: mean OA per method with SD error bars (Fig. 12);
 - ``confusion_<method>``: confusion matrix summed over the complete runs, normalised
-  by row (each row is the share of a true class given each predicted class).
+  by row (each row is the share of a true class given each predicted class);
+- ``error_overlap`` (with at least two complete methods): the double-fault matrix of every
+  pair of methods (:mod:`fer_bench.reporting.overlap`).
 
 Every title names the dataset and the protocol (image-level vs subject-independent):
 the two are not comparable. Figures are built on :class:`matplotlib.figure.Figure`
@@ -150,6 +152,37 @@ def plot_confusion(results, method: str):
     return fig
 
 
+def plot_error_overlap(results, overlap=None):
+    """Double-fault matrix (% of test images both methods got wrong, Giacinto & Roli 2001) of
+    every pair of methods with a complete run, values annotated; the diagonal is each method's own
+    error rate (:mod:`fer_bench.reporting.overlap`). ``overlap``: an
+    :class:`~fer_bench.reporting.overlap.ErrorOverlap`, computed when not given."""
+    from .overlap import error_overlap
+
+    overlap = error_overlap(results) if overlap is None else overlap
+    matrix = overlap.double_fault.to_numpy(dtype=float)
+    methods = overlap.methods
+    size = max(4.5, 0.55 * len(methods) + 3.0)
+    fig = _figure(size + 1.0, size * 0.9)
+    ax = fig.add_subplot()
+    top = max(float(np.nanmax(matrix)) if np.isfinite(matrix).any() else 0.0, 1.0)
+    image = ax.imshow(matrix, cmap="Reds", vmin=0, vmax=top, interpolation="nearest")
+    for i in range(len(methods)):
+        for j in range(len(methods)):
+            value = matrix[i, j]
+            ax.text(j, i, "" if np.isnan(value) else f"{value:.1f}", ha="center", va="center", fontsize=7,
+                    color="white" if value > 0.6 * top else "black", fontweight="bold" if i == j else "normal")
+    ax.set_xticks(range(len(methods)), methods, rotation=45, ha="right")
+    ax.set_yticks(range(len(methods)), methods)
+    ax.set_title(f"Double fault: % of test images both methods got wrong (diagonal: own error)\n{_subtitle(results)}")
+    fig.colorbar(image, ax=ax, shrink=0.8, label="% of test images")
+    return fig
+
+
+#: Stem of the error-overlap heat map (embedded in its own section of report.html).
+OVERLAP_FIGURE = "error_overlap"
+
+
 def _colours(n: int) -> list:
     from matplotlib import colormaps
 
@@ -178,6 +211,9 @@ def figures(results) -> Iterator[tuple[str, str, Callable[[], object]]]:
                partial(plot_class_sensitivity, results, method))
         yield (f"confusion_{stem}", f"Confusion matrix of {method}, summed over runs, normalised by row",
                partial(plot_confusion, results, method))
+    if len(methods) >= 2:
+        yield (OVERLAP_FIGURE, "Double fault of every pair of methods (% of test images both got wrong; diagonal: "
+               "each method's own error rate), on their complete common runs", partial(plot_error_overlap, results))
 
 
 def figure_bytes(fig, fmt: str) -> bytes:
@@ -195,11 +231,16 @@ def write_plots(results, out: Path) -> list[Path]:
     import matplotlib
 
     written = []
+    stems = []
     with matplotlib.rc_context(_RC):
         for stem, _, make in figures(results):
+            stems.append(stem)
             fig = make()
             for fmt in ("png", "svg"):
                 path = Path(out) / f"{stem}.{fmt}"
                 write_atomic(path, figure_bytes(fig, fmt))
                 written.append(path)
+    if OVERLAP_FIGURE not in stems:  # fewer than two complete methods: no heat map, none left from before
+        for fmt in ("png", "svg"):
+            (Path(out) / f"{OVERLAP_FIGURE}.{fmt}").unlink(missing_ok=True)
     return written

@@ -11,6 +11,13 @@ and files (all rewritten from the results by ``fer-bench report DIR``):
 - ``ablation.csv`` (only when the run has variants of a method, e.g. ``swe-bbo`` and
   ``swe-bbo:classifier=svm``): each published method beside its variants, with the paired
   difference and test (:func:`ablation_table`);
+- ``error_overlap.csv|md`` (only with at least two complete methods): per pair of methods,
+  the kappa of their correctness and their double fault, and the oracle accuracies
+  (:mod:`~fer_bench.reporting.overlap`);
+- ``hardest_images.csv|md`` (with a complete run): per test image, how many method × run
+  predictions got it wrong and what they predicted instead, and the images (almost) every method
+  gets wrong; ``hardest_subjects.csv`` the same per person under the subject protocols
+  (:mod:`~fer_bench.reporting.hardest`);
 - ``selection.csv``: how each method's validation-group choices went (how often each
   candidate won, how many tied: how flat the choice was);
 - ``fold_accuracy.csv`` (per-fold accuracies and part sizes), ``split_sizes.csv`` (every
@@ -39,7 +46,9 @@ from ..files import write_atomic
 from ..metrics import format_mean_sd, mean_sd
 from ..params import format_value
 from ..results import RECORD_FILE, Results, export_frames
+from .hardest import write_hardest_tables
 from .markdown import PAPER_OA_NOTE, heading, markdown_table, runs_by_folds, safe_name
+from .overlap import ErrorOverlap, error_overlap, write_overlap_tables
 from .stats import (
     ALPHA,
     CORRECTION_NOTE,
@@ -344,6 +353,19 @@ def ablation_section(results: Results, table: pd.DataFrame | None = None) -> str
     )
 
 
+def overlap_section(results: Results, overlap: ErrorOverlap | None | str = "compute") -> str:
+    """The leaderboard's "## Error overlap" lines: the oracle accuracies, pointing to
+    ``error_overlap.md`` for the matrices (empty with fewer than two complete methods).
+    ``overlap``: :func:`~fer_bench.reporting.overlap.error_overlap` of ``results`` when already computed."""
+    overlap = error_overlap(results) if isinstance(overlap, str) else overlap
+    if overlap is None:
+        return ""
+    return ("\n## Error overlap\n\n"
+            + "".join(f"- {line}\n" for line in overlap.oracle_lines())
+            + "\nKappa of correctness and double fault per pair: `error_overlap.md`, `error_overlap.csv`, "
+              "`error_overlap.png`.\n")
+
+
 # -- files ----------------------------------------------------------------------------------
 def write_tables(results: Results, out: Path) -> list[Path]:
     """Write Tables 1-3, the fold data, the leaderboard and ``run.json`` into ``out``."""
@@ -382,13 +404,16 @@ def write_tables(results: Results, out: Path) -> list[Path]:
                                                                           float_format="%.4g")))
     elif (out / "ablation.csv").exists():  # written by an older version of these results' report
         (out / "ablation.csv").unlink()
+    overlap = error_overlap(results)  # once for its tables and the leaderboard
+    written.extend(write_overlap_tables(results, out, overlap))
+    written.extend(write_hardest_tables(results, out))
     written.append(write_atomic(out / "selection.csv", selection_table(results).to_csv(
         index=False, lineterminator="\n")))
     written.append(write_atomic(out / "fold_accuracy.csv", results.fold_accuracy().to_csv(
         index=False, lineterminator="\n", float_format="%.4f")))
     for name, data in export_frames(results).items():
         written.append(write_atomic(out / name, data))
-    written.append(write_atomic(out / "leaderboard.md", leaderboard(results)))
+    written.append(write_atomic(out / "leaderboard.md", leaderboard(results, overlap)))
     written.append(write_atomic(out / RECORD_FILE, json.dumps(run_record(results), indent=2, sort_keys=True,
                                                              default=str) + "\n"))
     return written
@@ -421,8 +446,9 @@ def scale_notes(results: Results) -> list[str]:
     return lines
 
 
-def leaderboard(results: Results) -> str:
-    """The methods ranked by mean OA, with the protocol, statistics and what was skipped."""
+def leaderboard(results: Results, overlap: ErrorOverlap | None | str = "compute") -> str:
+    """The methods ranked by mean OA, with the protocol, statistics, the error overlap's oracle
+    lines (``overlap``: already computed, else computed here) and what was skipped."""
     t3 = display_table3(table3(results))
     text = heading(results, f"fer-bench leaderboard — {results.dataset.get('name', '')} ({results.protocol_short})")
     if results.protocol == "paper":
@@ -443,6 +469,7 @@ def leaderboard(results: Results) -> str:
         text += markdown_table(unranked, index=False)
     text += "\n" + stats_note(results) + "\n" + PAPER_OA_NOTE + "\n"
     text += ablation_section(results)
+    text += overlap_section(results, overlap)
     for warning in results.split_warnings:
         text += f"\n**Split warning:** {warning}\n"
     if results.duplicates:
