@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -43,10 +44,11 @@ class CrossDataset(Dataset):
             self._fingerprint = hashlib.sha256(text.encode()).hexdigest()
         return self._fingerprint
 
-    def summary(self) -> dict:
-        out = super().summary()
-        out["train_dataset"] = self.parts[0].summary()
-        out["test_dataset"] = self.parts[1].summary()
+    def summary(self, relative_to: Path | None = None) -> dict:
+        """The joined set's summary with each part's (:meth:`Dataset.summary`, ``relative_to`` passed on)."""
+        out = super().summary(relative_to)
+        out["train_dataset"] = self.parts[0].summary(relative_to)
+        out["test_dataset"] = self.parts[1].summary(relative_to)
         return out
 
 
