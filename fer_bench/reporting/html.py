@@ -254,6 +254,7 @@ def _hardest_images(results, images: bool = True) -> list[str]:
     if not has_paths(results):
         parts.append(f"<p class=\"note\">{_esc(NO_PATHS_TEXT)}</p>\n")
     listed, shown = hardest(errors), gallery(results, errors)
+    files = bool((results.dataset or {}).get("root"))  # generated datasets (synthetic) have none
     if not images:  # names only: the dataset's images stay out of this file
         shown = [{**item, "png": None} for item in shown]
     if not shown:
@@ -271,6 +272,7 @@ def _hardest_images(results, images: bool = True) -> list[str]:
                     f"{row.most_common_wrong} ({row.most_common_wrong_count})")
             image = (f"<img alt=\"{_esc(name)}\" src=\"data:image/png;base64,{item['png']}\">" if item["png"]
                      else "<span class=\"note\">(image left out)</span>" if not images
+                     else "<span class=\"note\">(no image file)</span>" if not files
                      else "<span class=\"note\">(image not found)</span>")
             parts.append(f"<figure>{image}<figcaption>{_esc(text)}</figcaption></figure>")
         parts.append("</div>\n")
@@ -278,6 +280,9 @@ def _hardest_images(results, images: bool = True) -> list[str]:
         if not images:
             parts.append("<p class=\"note\">The images themselves are left out of this report (--no-images: "
                          "the dataset's licence may forbid redistributing them); names only.</p>\n")
+        elif not files:
+            parts.append("<p class=\"note\">This dataset has no image files (a generated one, drawn in memory): "
+                         "names only.</p>\n")
         elif missing:
             parts.append(f"<p class=\"note\">{missing} of these {len(shown)} image files were not found (or not "
                          "readable) where the run read them: the dataset may have moved; names only.</p>\n")
