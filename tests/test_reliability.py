@@ -180,7 +180,7 @@ def test_classical_and_probe_tables_are_byte_identical_across_runs(tmp_path):
         out = tmp_path / "out"
         # an emptied feature cache each time, so the features are recomputed too
         shutil.rmtree(tmp_path / "cache", ignore_errors=True)
-        cli("run", "--methods", methods, "--dataset", SMALL, "--runs", "2", "--folds", "3", "--device", "cpu",
+        cli("run", "--methods", methods, "--dataset", SMALL, "--runs", "1", "--folds", "3", "--device", "cpu",
             "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "-q")
         outputs.append({p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.suffix in (".csv", ".md", ".json", ".png", ".svg", ".html")})
         shutil.rmtree(out)
@@ -203,7 +203,11 @@ def test_chunked_and_parallel_feature_extraction_equal_one_call(monkeypatch):
     ds = load_dataset("synthetic?subjects=3&per_expression=1&size=64")  # 21 images
     checked = 0
     for name in list_methods():
+        # Deep methods at 64 px: chunking does not depend on the input size, and an ImageNet
+        # network at its default 224 px was most of this test's time.
         method = create_method(name)
+        if "torch" in method.requirements and "image_size" in method.parameters:
+            method = create_method(name, image_size=64)
         if not method.parallel_features or method.unmet_requirements("cpu"):
             continue
         images = load_images(ds, effective_spec(method, "none"), ArrayCache(None))
