@@ -292,10 +292,12 @@ def _execute_into_store(the_plan: Plan, say, cache, executor, failed: dict[str, 
                 "(face preprocessing none)")
         completed = False
         try:
-            for spec in the_plan.specs:
+            for position, spec in enumerate(the_plan.specs, 1):
                 reason = _run_one_method(the_plan, spec, cache, store, executor, say)
                 if reason:
                     failed[spec.label] = reason
+                if position == len(the_plan.specs):
+                    break  # finish() below writes every table, then the figures
                 results = Results(the_plan.out)
                 if not results.folds.empty:
                     write_report(results, the_plan.out, figures=False)
