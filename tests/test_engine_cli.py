@@ -19,6 +19,7 @@ def run_args(dataset, out, *extra):
             "--out", str(out), "-q", *extra)
 
 
+@pytest.mark.slow
 def test_run_writes_the_papers_tables(tiny_manifest, tmp_path):
     out = tmp_path / "out"
     proc = cli(*run_args(f"manifest:{tiny_manifest}", out))
@@ -132,6 +133,7 @@ def test_default_output_is_untracked_and_progress_is_logged(tiny_folder, tmp_pat
     assert "1 run × 3 folds" in html and "1 runs" not in html
 
 
+@pytest.mark.slow
 def test_incomplete_method_is_not_ranked(tiny_manifest, tmp_path):
     out = tmp_path / "out"
     cli("run", "--methods", "pca-svm,hog-svm", "--dataset", f"manifest:{tiny_manifest}", "--runs", "2", "--folds", "3",
@@ -265,6 +267,7 @@ class AlwaysFails(fer_bench.Method):
         raise RuntimeError("broken on purpose")
 
 
+@pytest.mark.slow
 def test_a_run_that_computes_nothing_leaves_no_results_directory(tiny_manifest, tmp_path):
     """A newcomer's failed run left a directory of empty tables and a report that looked
     like a finished run. Nothing computed → no directory of its own; one that existed

@@ -102,6 +102,7 @@ def test_method_record_says_which_methods_are_deep():
     assert method_record(create_method("minixception-probe"))["family"] == "deep"
 
 
+@pytest.mark.slow
 def test_two_methods_write_overlap_tables_heat_map_and_report_section_also_without_store(tmp_path):
     out = tmp_path / "two"
     cli("run", *TWO, "--out", str(out))

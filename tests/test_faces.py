@@ -256,6 +256,7 @@ def test_missing_landmark_model_is_a_requirement_with_the_install_command(tmp_pa
 
 
 # -- through the command line --------------------------------------------------------------
+@pytest.mark.slow
 def test_no_face_image_is_named_by_the_run_and_in_run_json(tmp_path, models):
     root = write_face_folder(tmp_path / "faces")
     out = tmp_path / "o"
@@ -271,6 +272,7 @@ def test_no_face_image_is_named_by_the_run_and_in_run_json(tmp_path, models):
     assert record["faces"]["crop"]["fallback"] == faces.FALLBACK
 
 
+@pytest.mark.slow
 def test_alignment_end_to_end_on_a_few_jaffe_people(jaffe_path, tmp_path, models):
     people = ("KA", "KL", "KM", "NA")
     subset = tmp_path / "jaffe4"

@@ -546,6 +546,7 @@ def test_subject_id_case_through_the_cli(tmp_path):
 
 
 # -- leakage -----------------------------------------------------------------------------
+@pytest.mark.slow
 def test_reencoded_copies_are_reported_like_byte_copies(tmp_path, tiny_folder):
     """Case reencoded-duplicates: a PNG re-saved as TIFF has other bytes, the same pixels."""
     for name in ("happy/000.png", "sad/003.png", "angry/001.png"):
@@ -591,6 +592,7 @@ def test_duplicates_spanning_groups():
 
 
 # -- results directory -------------------------------------------------------------------
+@pytest.mark.slow
 def test_results_dir_without_finished_fold_takes_a_corrected_dataset(tmp_path, tiny_folder):
     """A run stopped before its first fold leaves a store; the corrected dataset re-runs there."""
     from fer_bench.store import ResultsStore

@@ -81,6 +81,7 @@ def _temporaries(*folders: Path) -> list[Path]:
 
 
 # -- tilde-out -----------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_tilde_is_expanded_in_run_report_compare_and_check(data, tmp_path):
     """--out=~/fer-out wrote into ./~/fer-out and said "written to ~/fer-out"."""
     home, cwd = tmp_path / "home", tmp_path / "cwd"
@@ -130,6 +131,7 @@ def test_every_path_option_expands_tilde():
 
 
 # -- special-chars-out ---------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_hash_question_mark_and_percent_in_results_path(data, tmp_path):
     """The store was reopened as file:<path>?mode=ro unquoted: the run failed after its folds, deleted
     its folder and left a stray file named after the cut path; report and compare failed the same way."""

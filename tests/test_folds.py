@@ -91,6 +91,7 @@ def test_fold_seed_is_fixed_by_its_identity():
     assert fold_seed(0, 1, 2) == fold_seed(0, 1, 2) != fold_seed(0, 1, 3)
 
 
+@pytest.mark.slow
 def test_refit_is_recorded_and_named_end_to_end(tmp_path, tiny_folder):
     from tests.conftest import cli
 

@@ -290,6 +290,7 @@ def test_dataset_applies_to_the_references_of_its_source(recorded, tmp_path, tin
     assert proc.returncode == 2 and "none of the references uses a jaffe dataset" in _error_line(proc)
 
 
+@pytest.mark.slow
 def test_skip_missing_data(recorded, tmp_path, tiny_manifest):
     _, ref = recorded
     syn = _synthetic_reference(tmp_path / "syn.json")

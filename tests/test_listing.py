@@ -32,6 +32,7 @@ def test_listing_does_not_import_torch(args):
         assert report["reporting"] == [], report
 
 
+@pytest.mark.slow
 def test_the_probe_would_see_torch():
     """Control: the same probe reports torch when a command does import it (``--all``)."""
     proc = subprocess.run([sys.executable, "-c", PROBE, json.dumps(["weights", "list", "--all"])],

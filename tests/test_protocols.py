@@ -234,6 +234,7 @@ def test_the_one_tie_rule_prefers_the_simplest_and_averages_inner_splits():
     assert choose(ties) == 1
 
 
+@pytest.mark.slow
 def test_subject_split_sizes_are_in_the_fold_table(tmp_path):
     """End to end: an unbalanced manifest dataset gets balanced subject groups, and the
     report's fold table shows every fold's sizes."""

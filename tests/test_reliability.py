@@ -42,6 +42,7 @@ def args(out, *extra, methods="centroid"):
             "--jobs", "1", *extra)
 
 
+@pytest.mark.slow
 def test_third_party_plugin_is_found_through_entry_points(plugin_env, tmp_path):
     proc = cli("methods", env=plugin_env)
     assert "centroid: Nearest class centroid" in proc.stdout

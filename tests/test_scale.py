@@ -120,6 +120,7 @@ def test_cli_records_and_shows_the_large_set_form_only_above_the_threshold(tmp_p
     assert "classifier at scale" not in (exact / "leaderboard.md").read_text()
 
 
+@pytest.mark.slow
 def test_methods_all_skips_by_dataset_size_and_naming_the_method_runs_it(tmp_path, monkeypatch):
     from fer_bench_baselines.hog_svm import HOGSVM
 

@@ -204,6 +204,7 @@ def test_written_tables_carry_the_statistics_and_the_caveat(two_methods):
         assert "Nadeau & Bengio" in text and "approximate for grouped, subject-independent folds" in text, name
 
 
+@pytest.mark.slow
 def test_leakage_view_and_compare(tmp_path, tiny_manifest):
     paper = make_two_method_results(tmp_path, tiny_manifest, "paper")
     subject = make_two_method_results(tmp_path, tiny_manifest, "subject")
@@ -237,6 +238,7 @@ def test_leakage_view_and_compare(tmp_path, tiny_manifest):
     assert bad.returncode == 2 and "neither results.sqlite nor the exported run.json" in bad.stderr
 
 
+@pytest.mark.slow
 def test_leakage_view_says_what_else_differs(tmp_path, tiny_manifest):
     """A gap between a 1 × 3 and a 2 × 3 run, or between two face preprocessings, is not the
     protocol's alone: compare says so on stderr and in the Markdown (a newcomer compared

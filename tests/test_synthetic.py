@@ -140,6 +140,7 @@ def test_class_mean_images_differ(small):
             assert np.abs(means[a] - means[b]).max() > 10, (EXPRESSIONS[a], EXPRESSIONS[b])
 
 
+@pytest.mark.slow
 def test_pca_svm_beats_chance_and_shuffled_labels_do_not():
     from sklearn.decomposition import PCA
     from sklearn.model_selection import StratifiedKFold, cross_val_score
