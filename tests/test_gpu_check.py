@@ -18,7 +18,8 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.mark.slow
 def test_gpu_check_dry_run_on_the_cpu(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "benchmarks/gpu_check.py", "--device", "cpu", "--dry-run", "--results-dir", str(tmp_path)],
+        [sys.executable, "benchmarks/gpu_check.py", "--device", "cpu", "--dry-run", "--bare-seconds", "1",
+         "--results-dir", str(tmp_path)],
         cwd=REPO, capture_output=True, text=True, timeout=1800,
     )
     record = json.loads((tmp_path / "gpu_check_dryrun.json").read_text())
