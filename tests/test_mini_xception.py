@@ -186,7 +186,7 @@ def test_probe_chooses_C_on_validation_and_refits_on_train_and_val(models):
     both = train | val
     model.refit(features[both], y[both], random_state=0)
     assert model.model_ is not before and model.model_[-1].C == chosen["C"]
-    assert model.fit_info()["refit"] == {"C": chosen["C"], "n_images": int(both.sum())}
+    assert model.fit_info()["refit_training"] == {"C": chosen["C"], "n_images": int(both.sum())}
     assert np.mean(model.predict(features[test]) == y[test]) > 0.6  # chance is 1/3
 
 
@@ -222,7 +222,8 @@ def test_finetune_chooses_epochs_on_validation_and_refits_exactly_that_many(mode
     first, last = method.fit_info()["train_loss_first_last"]
     both = train | val
     method.refit(images[both], y[both], random_state=3)
-    assert method.fit_info()["refit"]["epochs"] == chosen and method.fit_info()["refit"]["n_images"] == int(both.sum())
+    refit = method.fit_info()["refit_training"]
+    assert refit["epochs"] == chosen and refit["n_images"] == int(both.sum())
     assert method.predict(images[split == 2]).shape == (int((split == 2).sum()),)
     assert last < first  # the training loss falls
 
@@ -235,6 +236,9 @@ def test_minixception_probe_through_the_cli_records_pretraining(tmp_path, models
     info = list(fer_bench.load_results(out).folds["info"])
     assert len(info) == 3 and all(i["pretraining"] == "FER2013" and i["backbone"] == "mini_xception" for i in info)
     assert all("emotion_model.hdf5" in i["weights"] for i in info)
+    # The engine's refit flag and the method's record of the refit are both stored (the flag
+    # once overwrote a record kept under the same name).
+    assert all(i["refit"] is True and i["refit_training"]["C"] == i["chosen"]["C"] for i in info)
 
 
 def test_transfer_uses_one_gray_channel():

@@ -267,7 +267,8 @@ class Probe(DeepMethod):
             StandardScaler(),
             LogisticRegression(C=params["C"], max_iter=self.max_iter, random_state=random_state),
         ).fit(flat, targets)
-        self.fit_info_ = {**self.fit_info_, "refit": {"C": params["C"], "n_images": int(len(self._views(X)))}}
+        # Not "refit": the engine stores its own refit flag under that name (fer_bench.folds).
+        self.fit_info_ = {**self.fit_info_, "refit_training": {"C": params["C"], "n_images": int(len(self._views(X)))}}
         return self
 
     def predict(self, X) -> np.ndarray:
@@ -507,7 +508,7 @@ class FineTune(DeepMethod):
         self.model_, self.device_, self.dtype_ = run["model"], run["device"], run["dtype"]
         self.fit_info_ = {
             **self.fit_info_,
-            "refit": {"epochs": run["epochs_run"], "n_images": int(len(y)),
+            "refit_training": {"epochs": run["epochs_run"], "n_images": int(len(y)),  # "refit": the engine's flag
                       "train_loss_first_last": [round(run["train_losses"][0], 4), round(run["train_losses"][-1], 4)]},
         }
         return self
