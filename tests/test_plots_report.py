@@ -70,6 +70,19 @@ def test_html_is_self_contained_and_complete(subject_results):
     assert not re.search(r"<(script|link|iframe)\b", html)
     assert "url(" not in html and "@import" not in html
     assert html.count("data:image/png;base64,") == len(FIGURES)
+    # Embedded as palette PNGs (a report of many methods stays under a few MiB), each smaller
+    # than the full-colour file beside it.
+    import base64
+    import io
+
+    from PIL import Image
+
+    embedded = re.findall(r'<figure id="([^"]+)"><img alt="[^"]*" src="data:image/png;base64,([^"]+)"', html)
+    assert len(embedded) == len(FIGURES)
+    for stem, data in embedded:
+        png = base64.b64decode(data)
+        assert Image.open(io.BytesIO(png)).mode == "P", stem
+        assert len(png) < (subject_results.out / f"{stem}.png").stat().st_size, stem
     fingerprint = subject_results.config["dataset_fingerprint"]
     for needle in ("Table 1", "Table 2", "Table 3", "Pairwise corrected t-tests", "subject-independent",
                    "approximate for grouped, subject-independent folds", fingerprint, "Environment",

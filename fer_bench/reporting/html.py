@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import json
 import math
 from pathlib import Path
@@ -79,6 +80,19 @@ def _kv(mapping: dict) -> str:
         text = json.dumps(value, sort_keys=True, default=str) if isinstance(value, (dict, list)) else value
         items.append(f"<dt>{_esc(key)}</dt><dd>{_esc(text)}</dd>")
     return f"<dl class=\"kv\">{''.join(items)}</dl>\n"
+
+
+def embedded_png(png: bytes) -> str:
+    """Base64 text of a figure's PNG re-encoded with a palette of 256 colours (Pillow's
+    median-cut quantisation: deterministic, and a plot has few colours), about a third of the
+    bytes of matplotlib's RGBA PNG, so a report of many methods stays a file one can mail
+    and commit. The ``.png`` files beside the report keep every colour."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        buffer = io.BytesIO()
+        image.convert("RGB").quantize(256).save(buffer, format="PNG", optimize=True)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _figures(results, out: Path, skip: tuple[str, ...] = ()) -> list[tuple[str, str, bytes]]:
@@ -209,7 +223,7 @@ def _error_overlap(results, out: Path) -> list[str]:
     else:
         with matplotlib.rc_context(_RC):
             png = figure_bytes(plot_error_overlap(results, overlap), "png")
-    data = base64.b64encode(png).decode("ascii")
+    data = embedded_png(png)
     caption = "Double fault of every pair of methods (% of test images both got wrong; diagonal: own error rate)"
     fmt = {c: (lambda v: number_text(v, 2)) for c in overlap.kappa.columns}
     fmt_df = {c: (lambda v: number_text(v, 1)) for c in overlap.double_fault.columns}
@@ -319,7 +333,7 @@ def _figure_section(results, out: Path) -> list[str]:
     figs = _figures(results, out, skip=(OVERLAP_FIGURE,))  # the heat map is in its own section
     parts = ["<h2 id=\"figures\">Figures</h2>\n"] if figs else []
     for stem, caption, png in figs:
-        data = base64.b64encode(png).decode("ascii")
+        data = embedded_png(png)
         parts.append(
             f"<figure id=\"{_esc(stem)}\"><img alt=\"{_esc(caption)}\" src=\"data:image/png;base64,{data}\">"
             f"<figcaption>{_esc(caption)} — {_esc(results.protocol_short)} protocol.</figcaption></figure>\n"
