@@ -54,6 +54,67 @@ CPU_INFERENCE_BATCH = 8
 DEVICE = Param("auto", role="runtime", doc="torch device: auto (CUDA when available, else cpu), cpu, cuda:0, …")
 
 
+def train_epochs(model, train_epoch, scheduler, epochs: int, evaluate, patience: int) -> dict:
+    """Run up to ``epochs`` epochs of ``train_epoch()`` (returns the epoch's mean training
+    loss), each followed by ``scheduler.step()``; with a validation group (``evaluate()``
+    returns (predictions, accuracy, loss), else None), keep ``model``'s weights of the best
+    epoch under :func:`fer_bench.selection.choose` (accuracy, then the lower loss, then the
+    earlier epoch: the engine's one tie rule) and stop after ``patience`` epochs without a
+    better one. Returns per-epoch validation (accuracy, loss), training losses, the best
+    epoch, the epochs run and the mean seconds per epoch. Shared by :class:`FineTune` and
+    :class:`PartialFineTune`."""
+    best_key, best_state, best_epoch = None, None, 0
+    history, train_losses, seconds = [], [], []
+    epoch = 0
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
+        train_losses.append(train_epoch())
+        scheduler.step()
+        scored = evaluate()
+        seconds.append(time.perf_counter() - start)
+        if scored is None:
+            continue
+        _, acc, loss = scored
+        history.append((acc, loss))
+        current = Candidate({"epochs": epoch}, acc, loss, "validation loss")
+        if best_key is None or choose([best_key, current]) == 1:
+            best_key, best_epoch = current, epoch
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        elif epoch - best_epoch >= patience:
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    else:
+        best_epoch = epoch
+    return {"history": history, "train_losses": train_losses, "best_epoch": best_epoch, "epochs_run": epoch,
+            "seconds_per_epoch": float(np.mean(seconds)) if seconds else 0.0}
+
+
+def epoch_candidates(method, X_train, y_train, X_val, y_val, random_state: int) -> list[Candidate]:
+    """The candidates of an epoch-trained strategy (``method._train``, ``method._fitted``):
+    one per epoch run, ``{"epochs": e}`` (fewer epochs are simpler), scored by validation
+    accuracy with the validation loss as the declared secondary key; the best checkpoint
+    (:func:`train_epochs`) comes with its candidate (``build``). A network trained for e
+    epochs from the same seed with the same schedule is that checkpoint, so ``train`` with
+    ``{"epochs": e}`` is the refit of it (Li 2021 §3.6)."""
+    y_train = np.asarray(y_train, dtype=np.int64)
+    y_val = np.asarray(y_val, dtype=np.int64)
+    n_classes = n_classes_of(y_train, y_val)
+    run = method._train(X_train, y_train, n_classes, random_state, method.epochs, X_val, y_val)
+    out = [Candidate({"epochs": e + 1}, acc, loss, "validation loss") for e, (acc, loss) in enumerate(run["history"])]
+    if not out:  # no validation images: the last epoch is the only candidate
+        out = [Candidate({"epochs": run["best_epoch"]}, 0.0)]
+    best = out[run["best_epoch"] - 1] if run["history"] else out[0]
+    best.build = method._fitted(run, n_classes)
+    return out
+
+
+def n_classes_of(y_train, y_val=None) -> int:
+    """Output units of a new head: the largest class index seen in training or validation, + 1."""
+    y_val = np.asarray(y_val if y_val is not None else [], dtype=np.int64)
+    return int(max(np.max(y_train), y_val.max() if len(y_val) else 0)) + 1
+
+
 class DeepMethod(Method):
     """A method made of a backbone (``backbone_type``, built per instance as
     ``self.network`` from the parameters it declares) and a way of training it (the
@@ -390,39 +451,12 @@ class FineTune(DeepMethod):
             mean_t = torch.tensor(mean, device=device).view(1, -1, 1, 1)
             std_t = torch.tensor(std, device=device).view(1, -1, 1, 1)
 
-            best_key, best_state, best_epoch = None, None, 0
-            history: list[tuple[float, float]] = []
-            train_losses: list[float] = []
-            epoch_seconds: list[float] = []
-            for epoch in range(1, epochs + 1):
-                start = time.perf_counter()
-                train_losses.append(self._train_epoch(model, X_all, targets, generator, optimiser, scaler, device,
-                                                      dtype, (mean_t, std_t)))
-                scheduler.step()
-                if validate:
-                    _, val_acc, val_loss = self._evaluate(model, X_val, y_val, device, dtype, mean, std)
-                    history.append((val_acc, val_loss))
-                epoch_seconds.append(time.perf_counter() - start)
-                if not validate:
-                    continue
-                # The one tie rule (fer_bench.selection.choose): accuracy, then the lower loss, then
-                # the earlier epoch.
-                current = Candidate({"epochs": epoch}, val_acc, val_loss, "validation loss")
-                if best_key is None or choose([best_key, current]) == 1:
-                    best_key, best_epoch = current, epoch
-                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                elif epoch - best_epoch >= self.patience:
-                    break
-            if validate:
-                model.load_state_dict(best_state)
-            else:
-                best_epoch = epoch
+            evaluate = (lambda: self._evaluate(model, X_val, y_val, device, dtype, mean, std)) if validate else (lambda: None)
+            run = train_epochs(model, lambda: self._train_epoch(model, X_all, targets, generator, optimiser, scaler,
+                                                                device, dtype, (mean_t, std_t)),
+                               scheduler, epochs, evaluate, self.patience)
         model.eval()
-        return {
-            "model": model, "resolved": resolved, "device": device, "dtype": dtype, "precision": precision,
-            "history": history, "train_losses": train_losses, "best_epoch": best_epoch, "epochs_run": epoch,
-            "seconds_per_epoch": float(np.mean(epoch_seconds)),
-        }
+        return {**run, "model": model, "resolved": resolved, "device": device, "dtype": dtype, "precision": precision}
 
     def _train_epoch(self, model, X_all, targets, generator, optimiser, scaler, device, dtype, norm) -> float:
         """One pass over the training images in shuffled batches, each augmented and
@@ -450,30 +484,9 @@ class FineTune(DeepMethod):
             seen += len(idx)
         return loss_sum / max(seen, 1)
 
-    @staticmethod
-    def _n_classes(y_train, y_val=None) -> int:
-        y_val = np.asarray(y_val if y_val is not None else [], dtype=np.int64)
-        return int(max(np.max(y_train), y_val.max() if len(y_val) else 0)) + 1
-
     def candidates(self, X_train, y_train, X_val, y_val, *, random_state: int):
-        """One candidate per epoch run, ``{"epochs": e}`` for e = 1 … epochs run (fewer
-        epochs are simpler), scored by validation accuracy with the validation loss as the
-        declared secondary key (:data:`fer_bench.selection.TIE_RULE`). Early stopping and
-        the best checkpoint use :func:`fer_bench.selection.choose`, the engine's rule, so
-        the checkpoint kept is the engine's choice: that candidate comes with its network
-        (``build``). A network trained for e epochs from the same seed with the same
-        schedule (its length stays ``epochs``) is that checkpoint, so :meth:`train` with
-        ``{"epochs": e}`` is the refit of it (Li 2021 §3.6)."""
-        y_train = np.asarray(y_train, dtype=np.int64)
-        y_val = np.asarray(y_val, dtype=np.int64)
-        n_classes = self._n_classes(y_train, y_val)
-        run = self._train(X_train, y_train, n_classes, random_state, self.epochs, X_val, y_val)
-        out = [Candidate({"epochs": e + 1}, acc, loss, "validation loss") for e, (acc, loss) in enumerate(run["history"])]
-        if not out:  # no validation images: the last epoch is the only candidate
-            out = [Candidate({"epochs": run["best_epoch"]}, 0.0)]
-        best = out[run["best_epoch"] - 1] if run["history"] else out[0]
-        best.build = self._fitted(run, n_classes)
-        return out
+        """Every epoch run, the best checkpoint with its network: :func:`epoch_candidates`."""
+        return epoch_candidates(self, X_train, y_train, X_val, y_val, random_state)
 
     def _fitted(self, run: dict, n_classes: int):
         """A builder of a copy of this method holding ``run``'s network (the best checkpoint)."""
@@ -502,7 +515,7 @@ class FineTune(DeepMethod):
         groups) for exactly ``params["epochs"]`` epochs, with the same learning-rate
         schedule (its length stays ``epochs``), no validation data and no early stopping."""
         y = np.asarray(y, dtype=np.int64)
-        n_classes = max(getattr(self, "n_classes_", 0), self._n_classes(y))
+        n_classes = max(getattr(self, "n_classes_", 0), n_classes_of(y))
         run = self._train(X, y, n_classes, random_state, int(params["epochs"]))
         self.n_classes_ = n_classes
         self.model_, self.device_, self.dtype_ = run["model"], run["device"], run["dtype"]
@@ -737,60 +750,19 @@ class PartialFineTune(DeepMethod):
             source = (source_of or (lambda _frozen, dev: self.cached_source(maps, dev)))(frozen, device)
             optimiser, scheduler = self._optimiser(top)
             scaler = torch.amp.GradScaler(device.type, enabled=dtype is torch.float16)
-            run = self._epochs(top, lambda: self._epoch(top, source, maps.shape[1], targets, generator, optimiser,
+            validate = X_val is not None and len(X_val) > 0
+            evaluate = (lambda: self._evaluate(top, X_val, y_val, device, dtype)) if validate else (lambda: None)
+            run = train_epochs(top, lambda: self._epoch(top, source, maps.shape[1], targets, generator, optimiser,
                                                         scaler, device, dtype),
-                               scheduler, epochs, lambda: self._evaluate(top, X_val, y_val, device, dtype)
-                               if X_val is not None and len(X_val) else None)
+                               scheduler, epochs, evaluate, self.patience)
         top.eval()
         trainable = sum(p.numel() for p in top.parameters() if p.requires_grad)
         return {**run, "top": top, "resolved": resolved, "device": device, "dtype": dtype, "precision": precision,
                 "map_shape": list(maps.shape[1:]), "trainable_parameters": int(trainable)}
 
-    def _epochs(self, top, train_epoch, scheduler, epochs: int, evaluate) -> dict:
-        """Run up to ``epochs`` epochs; with a validation group (``evaluate()`` not None),
-        keep the best epoch's weights under :func:`fer_bench.selection.choose` (accuracy, then
-        the lower loss, then the earlier epoch) and stop after ``patience`` epochs without it."""
-        best_key, best_state, best_epoch = None, None, 0
-        history, train_losses, seconds = [], [], []
-        epoch = 0
-        for epoch in range(1, epochs + 1):
-            start = time.perf_counter()
-            train_losses.append(train_epoch())
-            scheduler.step()
-            scored = evaluate()
-            seconds.append(time.perf_counter() - start)
-            if scored is None:
-                continue
-            _, acc, loss = scored
-            history.append((acc, loss))
-            current = Candidate({"epochs": epoch}, acc, loss, "validation loss")
-            if best_key is None or choose([best_key, current]) == 1:
-                best_key, best_epoch = current, epoch
-                best_state = {k: v.detach().clone() for k, v in top.state_dict().items()}
-            elif epoch - best_epoch >= self.patience:
-                break
-        if best_state is not None:
-            top.load_state_dict(best_state)
-        else:
-            best_epoch = epoch
-        return {"history": history, "train_losses": train_losses, "best_epoch": best_epoch, "epochs_run": epoch,
-                "seconds_per_epoch": float(np.mean(seconds)) if seconds else 0.0}
-
     def candidates(self, X_train, y_train, X_val, y_val, *, random_state: int):
-        """One candidate per epoch run, ``{"epochs": e}`` (fewer epochs are simpler), scored by
-        validation accuracy with the validation loss as the secondary key, the best
-        checkpoint chosen by :func:`fer_bench.selection.choose` and carried by its candidate
-        (``build``): as :meth:`FineTune.candidates`."""
-        y_train = np.asarray(y_train, dtype=np.int64)
-        y_val = np.asarray(y_val, dtype=np.int64)
-        n_classes = FineTune._n_classes(y_train, y_val)
-        run = self._train(X_train, y_train, n_classes, random_state, self.epochs, X_val, y_val)
-        out = [Candidate({"epochs": e + 1}, acc, loss, "validation loss") for e, (acc, loss) in enumerate(run["history"])]
-        if not out:  # no validation images: the last epoch is the only candidate
-            out = [Candidate({"epochs": run["best_epoch"]}, 0.0)]
-        best = out[run["best_epoch"] - 1] if run["history"] else out[0]
-        best.build = self._fitted(run, n_classes)
-        return out
+        """Every epoch run, the best checkpoint with its top: :func:`epoch_candidates`, as :class:`FineTune`."""
+        return epoch_candidates(self, X_train, y_train, X_val, y_val, random_state)
 
     def _record(self, run: dict) -> dict[str, Any]:
         losses = run["train_losses"]
@@ -821,7 +793,7 @@ class PartialFineTune(DeepMethod):
         validation groups) for exactly ``params["epochs"]`` epochs, same schedule (its length
         stays ``epochs``), no validation data, no early stopping."""
         y = np.asarray(y, dtype=np.int64)
-        n_classes = max(getattr(self, "n_classes_", 0), FineTune._n_classes(y))
+        n_classes = max(getattr(self, "n_classes_", 0), n_classes_of(y))
         run = self._train(X, y, n_classes, random_state, int(params["epochs"]))
         self.n_classes_ = n_classes
         self.top_, self.device_, self.dtype_ = run["top"], run["device"], run["dtype"]
